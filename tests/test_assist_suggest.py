@@ -1,0 +1,102 @@
+import threading
+import time
+
+import pytest
+
+from coding.assist import suggest as suggest_module
+from coding.assist.suggest import CODEBOOK, MODEL, CodeSuggester
+from coding.assist.synthetic import make_dataset
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_dataset(400, seed=1)
+
+
+@pytest.fixture(scope="module")
+def trained(data):
+    ids = sorted(data.units)[:300]
+    return CodeSuggester(data.codebook).fit({u: data.units[u] for u in ids}, {u: data.truth[u] for u in ids})
+
+
+def test_suggestions_are_sorted_probabilities_from_the_model(trained, data):
+    for uid in sorted(data.units)[300:320]:
+        result = trained.suggest(data.units[uid])
+        probabilities = [s.probability for s in result]
+        assert probabilities == sorted(probabilities, reverse=True)
+        assert all(0.0 <= p <= 1.0 for p in probabilities)
+        assert {s.source for s in result} == {MODEL}
+        assert result[0].code in data.truth[uid]
+
+
+def test_threshold_and_top_filter(trained):
+    text = "The food was cold and the meals were tiny portions."
+    assert [s.code for s in trained.suggest(text, top=1)] == ["Environment/Food"]
+    assert all(s.probability >= 0.5 for s in trained.suggest(text, threshold=0.5))
+    assert len(trained.suggest(text)) == 6
+
+
+def test_cold_start_with_zero_labels_uses_the_codebook(data):
+    suggester = CodeSuggester(data.codebook)
+    best = suggester.suggest("The toilets were dirty and the bathroom smelled.")[0]
+    assert best.code == "Environment/Cleanliness"
+    assert best.source == CODEBOOK
+    assert 0 < best.probability <= 1
+    assert CodeSuggester().suggest("anything") == []
+
+
+def test_codes_with_few_examples_fall_back_to_the_codebook(data):
+    ids = sorted(data.units)[:300]
+    labels = {u: data.truth[u] - {"Environment/Food"} for u in ids}
+    first_food = next(u for u in ids if "Environment/Food" in data.truth[u])
+    labels[first_food] = labels[first_food] | {"Environment/Food"}
+    suggester = CodeSuggester(data.codebook, min_positives=5).fit({u: data.units[u] for u in ids}, labels)
+    assert suggester.sources["Environment/Food"] == CODEBOOK
+    assert suggester.sources["Care/Communication"] == MODEL
+    result = suggester.suggest("Tasty breakfast, good meals and hot tea.")
+    assert ("Environment/Food", CODEBOOK) in [(s.code, s.source) for s in result]
+
+
+def test_fitting_is_deterministic(data):
+    units = {u: data.units[u] for u in sorted(data.units)[:200]}
+    labels = {u: data.codings[u]["coder1"] for u in units}
+    a = CodeSuggester(data.codebook, seed=7).fit(units, labels)
+    b = CodeSuggester(data.codebook, seed=7).fit(units, labels)
+    text = data.units["u000350"]
+    assert a.suggest(text) == b.suggest(text)
+
+
+def test_refit_async_keeps_serving_the_old_model_until_the_new_one_is_ready(data, monkeypatch):
+    suggester = CodeSuggester(data.codebook)  # cold start only
+    release = threading.Event()
+    started = threading.Event()
+    real_train = suggest_module._train
+
+    def slow_train(*args, **kwargs):
+        started.set()
+        assert release.wait(10)
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(suggest_module, "_train", slow_train)
+    ids = sorted(data.units)[:300]
+    future = suggester.refit_async({u: data.units[u] for u in ids}, {u: data.truth[u] for u in ids})
+    assert started.wait(10)
+    began = time.perf_counter()
+    during = suggester.suggest("The food was cold.")
+    assert time.perf_counter() - began < 1.0
+    assert not future.done()
+    assert {s.source for s in during} == {CODEBOOK}
+    release.set()
+    assert future.result(timeout=30) is None
+    assert {s.source for s in suggester.suggest("The food was cold.")} == {MODEL}
+
+
+def test_refit_async_reports_errors_through_the_future(data, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("bad labels")
+
+    suggester = CodeSuggester(data.codebook)
+    monkeypatch.setattr(suggest_module, "_train", broken)
+    with pytest.raises(ValueError, match="bad labels"):
+        suggester.refit_async({}, {}).result(timeout=10)
+    assert suggester.suggest("food")[0].source == CODEBOOK
