@@ -1,0 +1,88 @@
+import json
+
+import krippendorff
+import numpy as np
+import pytest
+from nltk.metrics.agreement import AnnotationTask
+from nltk.metrics.distance import masi_distance as nltk_masi
+
+from coding.assist._agreement import krippendorff_alpha_code, krippendorff_alpha_sets, masi_distance
+from coding.assist.evaluate import acceptance_rates, evaluate, majority
+from coding.assist.synthetic import make_dataset
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_dataset(300, error_rate=0.15, seed=2)
+
+
+@pytest.fixture(scope="module")
+def report(data):
+    return evaluate(data.units, data.codings, folds=3, codebook=data.codebook)
+
+
+def test_suggestions_beat_the_baseline(report):
+    ours, base = report["suggestions_vs_humans"], report["baseline_vs_humans"]
+    for metric in ("micro_f1", "macro_f1", "alpha"):
+        assert ours[metric] > base[metric]
+    assert "more closely than the most-frequent-code baseline" in report["verdict"]
+
+
+def test_report_is_json_shaped_and_complete(report, data):
+    assert json.loads(json.dumps(report)) == report
+    assert report["coders"] == data.coders
+    assert report["target"] == "majority of coders"
+    for block in ("human_vs_human", "suggestions_vs_humans", "baseline_vs_humans"):
+        assert set(report[block]) >= {"micro_f1", "macro_f1", "alpha", "per_code"}
+        assert set(report[block]["per_code"]["Environment/Food"]) == {"f1", "alpha"}
+    assert report["human_vs_human"]["pairs"] == 3
+
+
+def test_perfect_coders_agree_perfectly_and_the_verdict_says_suggestions_are_worse():
+    data = make_dataset(150, error_rate=0.0, seed=5)
+    report = evaluate(data.units, data.codings, consensus=data.truth, folds=3)
+    humans = report["human_vs_human"]
+    assert humans["micro_f1"] == humans["alpha"] == humans["alpha_all_coders"] == 1.0
+    assert "vs_consensus" in report["suggestions_vs_humans"]
+    assert report["suggestions_vs_humans"]["micro_f1"] < 1.0
+    assert "less closely than the coders agree with each other on micro_f1" in report["verdict"]
+
+
+def test_one_coder_as_target_and_no_pairs_of_humans(data):
+    one = {u: {"coder2": by["coder2"]} for u, by in data.codings.items()}
+    report = evaluate(data.units, one, coder="coder2", folds=2)
+    assert report["target"] == "coder coder2"
+    assert report["human_vs_human"]["micro_f1"] is None
+    assert "cannot be compared with the coders" in report["verdict"]
+    with pytest.raises(ValueError, match="nobody"):
+        evaluate(data.units, one, coder="nobody")
+
+
+def test_majority_needs_more_than_half_of_those_who_coded():
+    codings = {"u": {"a": frozenset({"x", "y"}), "b": frozenset({"x"}), "c": frozenset()},
+               "v": {"a": frozenset({"y"}), "b": frozenset({"z"})}}
+    assert majority(codings) == {"u": frozenset({"x"}), "v": frozenset()}
+
+
+def test_acceptance_rates_per_code():
+    rates = acceptance_rates([("a", True), ("a", False), ("b", True)])
+    assert rates["per_code"]["a"] == {"accepted": 1, "rejected": 1, "rate": 0.5}
+    assert rates["overall"]["rate"] == pytest.approx(2 / 3)
+    assert acceptance_rates([])["overall"] is None
+
+
+def test_masi_distance_matches_nltk():
+    for a, b in [({"x"}, {"x"}), ({"x"}, {"x", "y"}), ({"x", "z"}, {"x", "y"}), ({"x"}, {"y"})]:
+        assert masi_distance(frozenset(a), frozenset(b)) == pytest.approx(nltk_masi(set(a), set(b)))
+    assert masi_distance(frozenset(), frozenset()) == 0.0
+
+
+def test_alpha_matches_nltk_and_the_krippendorff_package(data):
+    # nltk's MASI divides by zero on two empty sets, so compare on units where every set is non-empty.
+    codings = {u: by for u, by in data.codings.items() if all(by.values())}
+    triples = [(coder, u, codes) for u, by in codings.items() for coder, codes in by.items()]
+    assert krippendorff_alpha_sets(codings) == pytest.approx(AnnotationTask(triples, nltk_masi).alpha())
+    code = "Care/Communication"
+    reliability = np.array([[float(code in codings[u][c]) for u in codings] for c in data.coders])
+    expected = krippendorff.alpha(reliability_data=reliability, level_of_measurement="nominal")
+    assert krippendorff_alpha_code(codings, code) == pytest.approx(expected)
