@@ -1,0 +1,52 @@
+import pytest
+
+from coding.assist.suggest import CodeSuggester
+from coding.assist.synthetic import UNCODED_THEMES, make_dataset
+from coding.assist.text import stem
+from coding.assist.themes import candidate_themes, no_fit_queue
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_dataset(300, uncoded=40, seed=1)
+
+
+def _planted(data):
+    return {u: data.units[u] for u in data.planted}
+
+
+def test_themes_recover_the_planted_themes(data):
+    themes = candidate_themes(_planted(data), n_themes=2)
+    assert len(themes) == 2
+    vocabularies = {name: {stem(w) for w in words} for name, words in UNCODED_THEMES}
+    found = set()
+    for theme in themes:
+        names = {data.planted[u] for u in theme.unit_ids}
+        assert len(names) == 1  # each candidate theme is one planted theme
+        (name,) = names
+        found.add(name)
+        assert sum(stem(t) in vocabularies[name] for t in theme.terms[:5]) >= 4
+        assert len(theme.examples) == 3
+    assert found == {name for name, _ in UNCODED_THEMES}
+
+
+def test_theme_terms_are_surface_words_not_stems(data):
+    terms = {t for theme in candidate_themes(_planted(data), n_themes=2) for t in theme.terms}
+    assert "noisy" in terms or "noise" in terms
+    assert "nois" not in terms
+
+
+def test_no_fit_queue_holds_the_answers_no_code_fits(data):
+    coded = {u: data.truth[u] for u in data.truth}
+    suggester = CodeSuggester(data.codebook).fit(data.units, coded)
+    queue = no_fit_queue(data.units, suggester, threshold=0.3)
+    queued = {n.unit_id for n in queue}
+    assert set(data.planted) <= queued
+    assert len(queued - set(data.planted)) < 0.05 * len(coded)
+    scores = [n.best_probability for n in queue]
+    assert scores == sorted(scores) and all(s < 0.3 for s in scores)
+
+
+def test_nothing_to_cluster_gives_no_theme():
+    assert candidate_themes({"a": "the and of"}) == []
+    assert len(candidate_themes({"a": "parking fees", "b": "parking fees"}, n_themes=5)) == 1
