@@ -33,7 +33,7 @@ from coding.agreement import (  # noqa: E402
 def synthetic_codings(
     n_units: int, n_codes: int, coders: tuple[str, ...], *, missing: float, seed: int
 ) -> Codings:
-    """Make codings that look like real coding: skewed code use, 1-3 codes per answer, coders that mostly agree."""
+    """Make realistic codings: skewed code use, 1-3 codes per answer, coders who mostly agree."""
     rng = np.random.default_rng(seed)
     popularity = 1.0 / np.arange(1, n_codes + 1)  # Zipf: a few codes carry most answers
     size = rng.choice([1, 2, 3], size=n_units, p=[0.6, 0.3, 0.1])

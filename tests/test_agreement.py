@@ -81,7 +81,7 @@ def codings_from_confusion(table: list[list[int]]) -> dict:
 
 
 def ratings_from_counts(counts: list[list[int]]) -> dict:
-    """Expand a subjects x categories count table into unit -> rater -> category (rater order is arbitrary)."""
+    """Expand a subjects x categories count table into unit -> rater -> category (raters arbitrary)."""
     out: dict[str, dict[str, str]] = {}
     for s, row in enumerate(counts):
         labels = [f"k{k}" for k, n in enumerate(row) for _ in range(n)]
@@ -200,8 +200,8 @@ def test_per_code_alpha_matches_krippendorff_package(seed):
     got = krippendorff_alpha_per_code(codings)
     for code, alpha in got.items():
         rows = reliability_rows(codings, "ABCD", lambda s, code=code: float(code in s))
-        assert alpha == pytest.approx(krippendorff.alpha(reliability_data=rows, level_of_measurement="nominal"),
-                                      abs=1e-9)
+        expected = krippendorff.alpha(reliability_data=rows, level_of_measurement="nominal")
+        assert alpha == pytest.approx(expected, abs=1e-9)
 
 
 @pytest.mark.parametrize("seed", range(8))
