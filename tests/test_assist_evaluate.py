@@ -1,12 +1,9 @@
 import json
 
-import krippendorff
-import numpy as np
 import pytest
 from nltk.metrics.agreement import AnnotationTask
 from nltk.metrics.distance import masi_distance as nltk_masi
 
-from coding.assist._agreement import krippendorff_alpha_code, krippendorff_alpha_sets, masi_distance
 from coding.assist.evaluate import acceptance_rates, evaluate, majority
 from coding.assist.synthetic import make_dataset
 
@@ -71,18 +68,10 @@ def test_acceptance_rates_per_code():
     assert acceptance_rates([])["overall"] is None
 
 
-def test_masi_distance_matches_nltk():
-    for a, b in [({"x"}, {"x"}), ({"x"}, {"x", "y"}), ({"x", "z"}, {"x", "y"}), ({"x"}, {"y"})]:
-        assert masi_distance(frozenset(a), frozenset(b)) == pytest.approx(nltk_masi(set(a), set(b)))
-    assert masi_distance(frozenset(), frozenset()) == 0.0
-
-
-def test_alpha_matches_nltk_and_the_krippendorff_package(data):
-    # nltk's MASI divides by zero on two empty sets, so compare on units where every set is non-empty.
-    codings = {u: by for u, by in data.codings.items() if all(by.values())}
-    triples = [(coder, u, codes) for u, by in codings.items() for coder, codes in by.items()]
-    assert krippendorff_alpha_sets(codings) == pytest.approx(AnnotationTask(triples, nltk_masi).alpha())
-    code = "Care/Communication"
-    reliability = np.array([[float(code in codings[u][c]) for u in codings] for c in data.coders])
-    expected = krippendorff.alpha(reliability_data=reliability, level_of_measurement="nominal")
-    assert krippendorff_alpha_code(codings, code) == pytest.approx(expected)
+def test_pairwise_alpha_is_masi_alpha_between_the_two_raters(data):
+    # nltk's MASI divides by zero on two empty sets, so compare on units where both sets are non-empty.
+    a = {u: by["coder1"] for u, by in data.codings.items() if by["coder1"] and by["coder3"]}
+    b = {u: data.codings[u]["coder3"] for u in a}
+    report = evaluate(data.units, {u: {"coder1": a[u], "coder3": b[u]} for u in a}, folds=2)
+    triples = [(name, u, s[u]) for name, s in (("coder1", a), ("coder3", b)) for u in a]
+    assert report["human_vs_human"]["alpha"] == pytest.approx(AnnotationTask(triples, nltk_masi).alpha())

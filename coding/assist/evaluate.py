@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import KFold
 
-from coding.assist._agreement import krippendorff_alpha_code, krippendorff_alpha_sets
+from coding.agreement import krippendorff_alpha_per_code, krippendorff_alpha_sets
 from coding.assist.suggest import CodebookEntry, CodeSuggester
 
 Labels = Mapping[str, frozenset[str]]
@@ -78,13 +78,13 @@ def _compare(a: Labels, b: Labels) -> dict[str, Any]:
             counts[0 if code in a[u] and code in b[u] else (1 if code in a[u] else 2)] += 1
     tp, fp, fn = (sum(c[i] for c in per.values()) for i in range(3))
     pair = {u: {"a": a[u], "b": b[u]} for u in common}
-    per_code = {code: {"f1": _f1(*per[code]), "alpha": krippendorff_alpha_code(pair, code)}
-                for code in sorted(per)}
+    alphas = krippendorff_alpha_per_code(pair) if pair else {}
+    per_code = {code: {"f1": _f1(*per[code]), "alpha": alphas.get(code)} for code in sorted(per)}
     return {
         "units": len(common),
         "micro_f1": _f1(tp, fp, fn),
         "macro_f1": _mean(v["f1"] for v in per_code.values()),
-        "alpha": krippendorff_alpha_sets(pair),
+        "alpha": krippendorff_alpha_sets(pair, distance="masi") if pair else None,
         "per_code": per_code,
     }
 
@@ -190,7 +190,7 @@ def evaluate(
     coders = _by_coder({u: codings[u] for u in ids if u in codings})
     names = sorted(coders)
     humans = _average([_compare(coders[a], coders[b]) for a, b in combinations(names, 2)])
-    humans["alpha_all_coders"] = krippendorff_alpha_sets({u: codings[u] for u in ids if u in codings})
+    humans["alpha_all_coders"] = krippendorff_alpha_sets({u: codings[u] for u in ids if u in codings}, "masi")
     vs_suggestions = _average([_compare(suggested, coders[c]) for c in names])
     vs_baseline = _average([_compare(baseline, coders[c]) for c in names])
     if consensus is not None:
