@@ -100,3 +100,23 @@ def test_refit_async_reports_errors_through_the_future(data, monkeypatch):
     with pytest.raises(ValueError, match="bad labels"):
         suggester.refit_async({}, {}).result(timeout=10)
     assert suggester.suggest("food")[0].source == CODEBOOK
+
+
+def test_a_refit_that_finishes_late_does_not_replace_a_newer_one(data, monkeypatch):
+    suggester = CodeSuggester(data.codebook)
+    release = threading.Event()
+    real_train = suggest_module._train
+
+    def train(units, labels, *args, **kwargs):
+        if not labels:  # the first, older refit: hold it until the newer one has finished
+            assert release.wait(10)
+        return real_train(units, labels, *args, **kwargs)
+
+    monkeypatch.setattr(suggest_module, "_train", train)
+    ids = sorted(data.units)[:300]
+    older = suggester.refit_async({u: data.units[u] for u in ids}, {})
+    newer = suggester.refit_async({u: data.units[u] for u in ids}, {u: data.truth[u] for u in ids})
+    newer.result(timeout=30)
+    release.set()
+    older.result(timeout=30)
+    assert set(suggester.sources.values()) == {MODEL}

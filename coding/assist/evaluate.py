@@ -48,7 +48,9 @@ def majority(codings: Codings) -> dict[str, frozenset[str]]:
     return out
 
 
-def _targets(codings: Codings, consensus: Labels | None, coder: str | None) -> tuple[dict, str]:
+def _targets(
+    codings: Codings, consensus: Labels | None, coder: str | None
+) -> tuple[dict[str, frozenset[str]], str]:
     if consensus is not None:
         return dict(consensus), "consensus"
     if coder is not None:
@@ -135,8 +137,8 @@ def _predict(
     return suggested, baseline
 
 
-def _verdict(humans: dict, suggestions: dict, baseline: dict) -> str:
-    def judge(name: str, other: dict, metric: str) -> str:
+def _verdict(humans: dict[str, Any], suggestions: dict[str, Any], baseline: dict[str, Any]) -> str:
+    def judge(name: str, other: dict[str, Any], metric: str) -> str:
         ours, theirs = suggestions[metric], other[metric]
         if ours is None or theirs is None:
             return f"cannot be compared with {name} on {metric} (undefined)"

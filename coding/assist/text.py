@@ -49,7 +49,7 @@ def spans(text: str) -> list[tuple[int, int]]:
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """Return the Snowball stem of one normalised word."""
-    return _STEMMER.stem(word)
+    return str(_STEMMER.stem(word))
 
 
 def words(text: str) -> list[tuple[str, str]]:
