@@ -28,6 +28,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 Codings = Mapping[str, Mapping[str, frozenset[str]]]
 
@@ -38,7 +39,7 @@ MASI_LABEL = "masi (Passonneau, as nltk)"
 # qualitative coding any more (someone applied dozens of codes to one answer) and we refuse rather than hang.
 _SUBSET_BUDGET = 20_000_000
 # Bootstrap replicates are processed in chunks so the (replicates x units) weight matrix stays small.
-_BOOTSTRAP_CHUNK = 25
+_BOOTSTRAP_CHUNK = 20
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ class _ExpectedMass:
                 self.h[t] += similarity[i] * (-1) ** (t - i) * math.comb(t, i)
         # For each subset size t: per size class a, the value rows and the id of each of their t-subsets,
         # sorted by subset id so np.add.reduceat can sum them.
-        self.groups: list[dict[int, tuple[np.ndarray, np.ndarray, int]]] = []
+        self.groups: list[dict[int, sparse.csr_matrix]] = []
         for t in range(s + 1):
             rows_by_a: dict[int, list[np.ndarray]] = {}
             subsets: list[np.ndarray] = []
@@ -186,7 +187,7 @@ class _ExpectedMass:
                 _, subset_id = np.unique(stacked, axis=0, return_inverse=True)
                 subset_id = subset_id.ravel()
             n_subsets = int(subset_id.max()) + 1
-            group: dict[int, tuple[np.ndarray, np.ndarray, int]] = {}
+            group: dict[int, sparse.csr_matrix] = {}
             offset = 0
             ids_by_a: dict[int, list[np.ndarray]] = {}
             for a, count in owners:
@@ -195,27 +196,26 @@ class _ExpectedMass:
             for a in rows_by_a:
                 rows = np.concatenate(rows_by_a[a])
                 ids = np.concatenate(ids_by_a[a])
-                order = np.argsort(ids, kind="stable")
-                group[a] = (rows[order], ids[order], n_subsets)
+                group[a] = sparse.csr_matrix(
+                    (np.ones(len(rows)), (ids, rows)), shape=(n_subsets, len(sets))
+                )
             self.groups.append(group)
 
     def __call__(self, counts: np.ndarray) -> np.ndarray:
-        """Return the similarity mass for each row of ``counts`` (replicates x distinct sets)."""
-        total = np.zeros(counts.shape[0])
+        """Return the similarity mass for each column of ``counts`` (distinct sets x replicates)."""
+        # Items run down the rows and replicates across the columns so every gather copies whole rows.
+        total = np.zeros(counts.shape[1])
         for t, group in enumerate(self.groups):
             z: dict[int, np.ndarray] = {}
-            for a, (rows, ids, n_subsets) in group.items():
-                starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-                sums = np.add.reduceat(counts[:, rows], starts, axis=1)
-                full = np.zeros((counts.shape[0], n_subsets))
-                full[:, ids[starts]] = sums
-                z[a] = full
+            for a, subsets_of in group.items():
+                # Row j: how many values of size a contain subset j, per replicate.
+                z[a] = subsets_of @ counts
             for a, za in z.items():
                 for b, zb in z.items():
                     if b < a or self.h[t, a, b] == 0:
                         continue
                     factor = self.h[t, a, b] * (1 if a == b else 2)
-                    total += factor * np.einsum("rj,rj->r", za, zb)
+                    total += factor * np.einsum("jr,jr->r", za, zb)
         return total
 
 
@@ -242,8 +242,9 @@ class _SetAlpha:
         self.n_values = len(sets)
         # Pairable (unit, value id) incidences, used to rebuild value counts for resampled units.
         unit_of, coder_of = np.nonzero(present)
-        self.inc_unit = unit_of
-        self.inc_value = ids[unit_of, coder_of]
+        self.values_of_units = sparse.csr_matrix(
+            (np.ones(len(unit_of)), (ids[unit_of, coder_of], unit_of)), shape=(len(sets), len(m))
+        )
         self.mass = _ExpectedMass(sets, similarity) if len(m) else None
 
     @property
@@ -253,13 +254,15 @@ class _SetAlpha:
 
     def alpha_from_weights(self, weights: np.ndarray) -> np.ndarray:
         """Return alpha for each row of unit weights (replicates x pairable units); NaN where undefined."""
-        n = weights @ self.m
-        observed = weights @ self.d
-        flat = weights[:, self.inc_unit].ravel()
-        value_index = (self.inc_value[None, :] + np.arange(len(weights))[:, None] * self.n_values).ravel()
-        counts = np.bincount(value_index, weights=flat, minlength=len(weights) * self.n_values)
+        return self._alpha_columns(np.ascontiguousarray(weights.T, dtype=float))
+
+    def _alpha_columns(self, weights: np.ndarray) -> np.ndarray:
+        """Return alpha for each column of unit weights (pairable units x replicates)."""
+        n = self.m @ weights
+        observed = self.d @ weights
+        counts = self.values_of_units @ weights
         assert self.mass is not None
-        similar = self.mass(counts.reshape(len(weights), self.n_values))
+        similar = self.mass(counts)
         expected = n * n - similar
         with np.errstate(divide="ignore", invalid="ignore"):
             alpha = 1.0 - (n - 1.0) * observed / expected
@@ -270,7 +273,7 @@ class _SetAlpha:
         """Return alpha on the data as given."""
         if self.n_units == 0:
             return None
-        return _finite(self.alpha_from_weights(np.ones((1, self.n_units)))[0])
+        return _finite(self._alpha_columns(np.ones((self.n_units, 1)))[0])
 
     def bootstrap(self, reps: int, seed: int) -> tuple[float, float] | None:
         """Return the 2.5 and 97.5 percentiles of alpha over units resampled with replacement."""
@@ -281,9 +284,10 @@ class _SetAlpha:
         values: list[np.ndarray] = []
         for start in range(0, reps, _BOOTSTRAP_CHUNK):
             r = min(_BOOTSTRAP_CHUNK, reps - start)
-            draws = rng.integers(0, n, size=(r, n)) + np.arange(r)[:, None] * n
-            weights = np.bincount(draws.ravel(), minlength=r * n).reshape(r, n).astype(float)
-            values.append(self.alpha_from_weights(weights))
+            # Unit u drawn k times in replicate j gets weight k: bincount over (u, j) cells, units as rows.
+            cells = rng.integers(0, n, size=(r, n)) * r + np.arange(r)[:, None]
+            weights = np.bincount(cells.ravel(), minlength=n * r).reshape(n, r).astype(float)
+            values.append(self._alpha_columns(weights))
         alphas = np.concatenate(values)
         alphas = alphas[~np.isnan(alphas)]
         if len(alphas) == 0:
