@@ -44,6 +44,7 @@ SCRIPT = textwrap.dedent(
     report = evaluate(data.units, data.codings, folds=2)
     assert report["suggestions_vs_humans"]["micro_f1"] is not None
     assert os.listdir(empty) == []
+    assert "flask" not in sys.modules  # coding/ is a plain library
     print("offline ok")
     """
 )

@@ -40,7 +40,10 @@ def make_hasher() -> HashingVectorizer:
 
 
 class SimilarityIndex:
-    """Incremental TF-IDF cosine index over answers, with the codes of those already coded."""
+    """Incremental TF-IDF cosine index over answers, with the codes of those already coded.
+
+    Not thread-safe: a web process sharing one index must hold a lock around ``add`` and ``query``.
+    """
 
     def __init__(self) -> None:
         self._hasher = make_hasher()
