@@ -67,3 +67,10 @@ def test_re_adding_an_id_replaces_its_text(index):
 def test_unknown_words_give_no_neighbours(index):
     assert index.query("zyzzyva") == []
     assert SimilarityIndex().query("anything") == []
+
+
+def test_replacing_a_coded_unit_keeps_track_of_which_units_are_coded(index):
+    index.query("a")  # computes the coded-units mask before the replacement reorders rows
+    index.add({"b": "Nurses supported anxious patients and were kind."})
+    found = [n.unit_id for n in index.query("nurses supported anxious patients", k=4)]
+    assert "b" in found and "d" not in found

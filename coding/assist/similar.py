@@ -85,6 +85,7 @@ class SimilarityIndex:
             self._blocks.append(counts)
             self._n_alive += len(ids)
             self._by_feature = None
+            self._coded_mask = None
         if labels:
             self.set_labels(labels)
 
@@ -119,6 +120,7 @@ class SimilarityIndex:
             self._alive = [True] * len(self._ids)
             self._row = {u: i for i, u in enumerate(self._ids)}
         self._blocks = [counts]
+        self._coded_mask = None  # rows may have moved
         n = self._n_alive
         # Smoothed IDF, as scikit-learn's TfidfTransformer: ln((1 + n) / (1 + df)) + 1.
         self._idf = np.log((1.0 + n) / (1.0 + self._df)) + 1.0
@@ -170,6 +172,6 @@ class SimilarityIndex:
         return result
 
     def _coded(self) -> np.ndarray:
-        if self._coded_mask is None or len(self._coded_mask) != len(self._ids):
+        if self._coded_mask is None:
             self._coded_mask = np.array([u in self._labels for u in self._ids], dtype=bool)
         return self._coded_mask
