@@ -140,7 +140,7 @@ class SimilarityIndex:
 
     def query(self, text_or_id: str, k: int = 10, only_coded: bool = True) -> list[Neighbour]:
         """Return the ``k`` answers most similar to a text or to an indexed unit (never the unit itself)."""
-        if not self._n_alive:
+        if not self._n_alive or k <= 0:
             return []
         matrix = self._by_feature if self._by_feature is not None else self._rebuild()
         self_row = self._row.get(text_or_id)
