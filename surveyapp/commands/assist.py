@@ -1,14 +1,12 @@
 """`evaluate`: cross-validate code suggestions against the coders of a coded spreadsheet.
 
 ``add_evaluate_command(group)`` adds the command to any click group (the coding group, when it exists).
-The spreadsheet reader here is a stand-in for ``coding/spreadsheet.py``, which is being written: replace
-``_read_sheet`` with it when it lands. Coding projects are not stored in the database yet, so only FILE
-works for now.
+Spreadsheets are read by ``coding.spreadsheet``. Coding projects are not stored in the database yet, so
+only FILE works for now.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -16,61 +14,20 @@ from typing import Any
 import click
 
 from coding.assist.evaluate import evaluate
-
-COLUMNS = ("unit", "text", "coder", "codes")
-
-
-def _rows(path: Path) -> list[list[str]]:
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook  # only needed for workbooks
-
-        book = load_workbook(path, read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            return [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-        finally:
-            book.close()
-    if path.suffix.lower() in (".csv", ".txt"):
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            return [list(row) for row in csv.reader(handle)]
-    raise click.ClickException(f"{path}: unsupported file type (use .xlsx or .csv)")
+from coding.errors import InvalidSpreadsheet
+from coding.spreadsheet import read_codings
 
 
 def _read_sheet(path: Path) -> tuple[dict[str, str], dict[str, dict[str, frozenset[str]]]]:
-    """Read unit texts and unit -> coder -> codes from a sheet with columns unit, text, coder, codes.
-
-    One row per unit and coder (several rows for the same pair add up); codes are separated by ";"; an
-    empty codes cell means the coder read the answer and applied no code.
-    """
-    rows = _rows(path)
-    if not rows:
-        raise click.ClickException(f"{path}:1: the sheet is empty")
-    header = [h.strip().casefold() for h in rows[0]]
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise click.ClickException(
-            f"{path}:1: missing column(s) {', '.join(missing)} (need {', '.join(COLUMNS)})")
-    at = {c: header.index(c) for c in COLUMNS}
-    units: dict[str, str] = {}
-    codings: dict[str, dict[str, set[str]]] = {}
-    for line, row in enumerate(rows[1:], start=2):
-        cells = {c: (row[i].strip() if i < len(row) else "") for c, i in at.items()}
-        if not any(cells.values()):
-            continue
-        unit, text, coder = cells["unit"], cells["text"], cells["coder"]
-        if not unit or not coder:
-            raise click.ClickException(f"{path}:{line}: every row needs a unit and a coder")
-        if text:
-            if units.get(unit, text) != text:
-                raise click.ClickException(
-                    f"{path}:{line}: unit '{unit}' has a different text on an earlier row")
-            units[unit] = text
-        codes = {c.strip() for c in cells["codes"].split(";") if c.strip()}
-        codings.setdefault(unit, {}).setdefault(coder, set()).update(codes)
-    untexted = sorted(set(codings) - set(units))
+    """Read unit texts and unit -> coder -> codes; every unit needs its text on at least one row."""
+    try:
+        sheet = read_codings(path)
+    except InvalidSpreadsheet as exc:
+        raise click.ClickException(str(exc)) from None
+    untexted = sorted(set(sheet.codings) - set(sheet.texts))
     if untexted:
-        raise click.ClickException(f"{path}: unit '{untexted[0]}' has no text on any row")
-    return units, {u: {c: frozenset(s) for c, s in by.items()} for u, by in codings.items()}
+        raise click.ClickException(f"{path}: unit '{untexted[0]}' has no text on any row (column 'text')")
+    return sheet.texts, sheet.codings
 
 
 def _cell(value: float | None) -> str:
