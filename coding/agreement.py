@@ -441,7 +441,8 @@ def agreement_report(codings: Codings, *, bootstrap: int = 1000, seed: int = 0) 
     pairs = list(itertools.combinations(range(len(coders)), 2))
     set_alpha = _SetAlpha(table, "masi")
     n_pairable = int(table.pairable.sum())
-    everyone = table.present.all(axis=1) if coders else np.zeros(len(table.units), dtype=bool)
+    # Units coded by every coder (none with fewer than two coders: nothing to compare).
+    everyone = np.asarray(table.present.all(axis=1), dtype=bool) & (len(coders) >= 2)
     n_everyone = int(everyone.sum())
 
     overall: dict[str, Any] = {
@@ -486,9 +487,9 @@ def _per_code(table: _Table, pairs: Sequence[tuple[int, int]], everyone: np.ndar
     keep = table.pairable
     n_pairable = int(keep.sum())
     alpha = _binary_alpha(n1, m)
-    with np.errstate(invalid="ignore"):
+    if n_pairable:
         agree = ((n1[keep] == 0) | (n1[keep] == m[keep][:, None])).mean(axis=0)
-    if n_pairable == 0:
+    else:
         agree = np.full(len(table.codes), np.nan)
 
     n_all = int(everyone.sum())

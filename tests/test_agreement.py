@@ -356,3 +356,19 @@ def test_single_codes_rejects_several_codes():
 def test_string_instead_of_set_is_rejected():
     with pytest.raises(TypeError, match="string"):
         krippendorff_alpha_sets({"u1": {"A": "x", "B": frozenset({"x"})}})
+
+
+@pytest.mark.parametrize(
+    "codings",
+    [
+        {},
+        {"u1": {"A": frozenset({"x"})}},
+        {"u1": {"A": frozenset()}, "u2": {"B": frozenset({"x"})}},
+        {"u1": {"A": frozenset(), "B": frozenset()}},
+    ],
+)
+def test_degenerate_inputs_give_nulls_not_errors(codings):
+    report = agreement_report(codings, bootstrap=10)
+    json.dumps(report, allow_nan=False)
+    assert report["overall"]["krippendorff_alpha"] is None
+    assert report["overall"]["alpha_ci"] is None

@@ -21,7 +21,8 @@ group = click.Group("coding", help="Team coding: agreement between coders, codeb
 
 
 def _fmt(value: float | None, width: int = 8) -> str:
-    return f"{value:>{width}.3f}" if value is not None else f"{'-':>{width}}"
+    # Adding 0.0 turns a rounded -0.000 into 0.000.
+    return f"{round(value, 3) + 0.0:>{width}.3f}" if value is not None else f"{'-':>{width}}"
 
 
 def _table(report: dict[str, Any]) -> str:
