@@ -1,0 +1,36 @@
+# surveykit: `make run` serves the app on http://127.0.0.1:5000; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+
+.PHONY: run test bench lint install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall when the project's metadata changes; the stamp keeps repeated runs fast.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/surveykit db upgrade
+	$(BIN)/surveykit surveys demo
+	$(BIN)/surveykit run --host 127.0.0.1 --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/agreement.py
+	$(BIN)/python bench/suggest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,69 @@
+"""surveykit's web and command-line edge: a Flask app built by :func:`create_app`."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from . import db
+from .settings import from_environment
+
+csrf = CSRFProtect()
+
+
+def _secret_key(app: Flask) -> str:
+    path = Path(app.instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then SURVEYKIT_* environment and instance config, then *test_config*."""
+    instance = (test_config or {}).get("INSTANCE_PATH")
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(from_environment())
+    app.config.from_pyfile("config.py", silent=True)
+    if test_config:
+        app.config.update(test_config)
+    app.config["DATABASE_URL"] = (app.config["SURVEYKIT_DATABASE_URL"]
+                                  or f"sqlite:///{Path(app.instance_path) / 'surveykit.sqlite3'}")
+    app.config["SECRET_KEY"] = app.config["SURVEYKIT_SECRET_KEY"] or _secret_key(app)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a physician may leave a page open for a whole shift
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+
+    # The development server logs each request with the client's address and the path (which may hold an
+    # invitation token): respondents' anonymity forbids that, so request logging is off.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    db.init_app(app)
+    csrf.init_app(app)
+
+    from . import commands, errors, filters, pages, respond
+
+    filters.init_app(app)
+    commands.init_app(app)
+
+    app.register_blueprint(respond.bp)
+    app.register_blueprint(pages.bp)
+    errors.init_app(app)
+
+    @app.after_request
+    def _privacy_headers(response):  # type: ignore[no-untyped-def]
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

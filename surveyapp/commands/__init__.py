@@ -1,0 +1,15 @@
+"""Click command groups of the `surveykit` command, one module per group, registered on the app's CLI."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Add every command group to ``app.cli`` (so `surveykit` and the test runner both see them)."""
+    from . import assist, coding, database, instruments, surveys
+
+    if "evaluate" not in coding.group.commands:
+        assist.add_evaluate_command(coding.group)
+    for group in (instruments.group, database.group, surveys.group, coding.group):
+        app.cli.add_command(group)

@@ -1,0 +1,74 @@
+"""The database: one engine per app, one session per request, migrations run with Alembic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine for *url*, with foreign keys and a busy timeout on SQLite."""
+    engine = create_engine(url, future=True, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def init_app(app: Flask) -> None:
+    """Bind an engine and a session factory to *app*; close the request's session on teardown."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["surveykit.engine"] = engine
+    app.extensions["surveykit.sessions"] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_session)
+
+
+def engine() -> Engine:
+    """Return the current app's engine."""
+    return current_app.extensions["surveykit.engine"]  # type: ignore[no-any-return]
+
+
+def new_session() -> Session:
+    """Open a session outside a request (CLI work, background jobs)."""
+    return current_app.extensions["surveykit.sessions"]()  # type: ignore[no-any-return]
+
+
+def get_session() -> Session:
+    """Return the session of the current request or command, opening it on first use."""
+    if "db_session" not in g:
+        g.db_session = new_session()
+    return g.db_session  # type: ignore[no-any-return]
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def alembic_config(url: str) -> Config:
+    """Return an Alembic config pointing at the migrations shipped in the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str) -> None:
+    """Apply every migration to the database at *url*."""
+    command.upgrade(alembic_config(url), "heads")

@@ -1,0 +1,14 @@
+"""Instruments: YAML survey definitions, parsed into plain data and checked answers.
+
+This package imports neither Flask nor the database, so the CLI, the web pages and the importers share it.
+"""
+
+from .answers import condition_holds, is_shown, parse_section, settle, visible_sections
+from .model import Condition, Instrument, Item, Option, Question, Scale, Section
+from .parser import InvalidInstrument, instrument_files, load_instrument, parse_instrument
+
+__all__ = [
+    "Condition", "Instrument", "InvalidInstrument", "Item", "Option", "Question", "Scale", "Section",
+    "condition_holds", "instrument_files", "is_shown", "load_instrument", "parse_instrument", "parse_section",
+    "settle", "visible_sections",
+]

@@ -1,0 +1,195 @@
+"""The respondent's pages: intro and consent, one page per section, thank-you. No login, no tracking."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import delete
+from werkzeug.wrappers import Response as WebResponse
+
+from .db import get_session
+from .instrument import Instrument, Section, parse_section, settle, visible_sections
+from .instrument.answers import is_shown, prune
+from .models import Draft, Response, Survey
+from .surveys import instrument_of
+
+bp = Blueprint("respond", __name__, url_prefix="/s")
+
+
+def _survey_or_page(slug: str) -> tuple[Survey, Instrument] | WebResponse | str:
+    survey = get_session().get(Survey, slug)
+    if survey is None:
+        abort(404, f"There is no survey at this address ({slug}). Check the link you were sent.")
+    state = survey.state()
+    if state != "open":
+        return make_response(render_template("respond/closed.html", survey=survey, state=state), 410)
+    return survey, instrument_of(survey)
+
+
+def _draft(slug: str) -> Draft | None:
+    key = session.get(f"draft:{slug}")
+    if not key:
+        return None
+    draft = get_session().get(Draft, key)
+    if draft is None or draft.survey_slug != slug or draft.expires_on < dt.date.today():
+        return None
+    return draft
+
+
+@bp.get("/<slug>")
+def intro(slug: str) -> Any:
+    """Show the survey's introduction and consent, with a button to begin."""
+    found = _survey_or_page(slug)
+    if not isinstance(found, tuple):
+        return found
+    survey, inst = found
+    return render_template("respond/intro.html", survey=survey, inst=inst, resume=_draft(slug) is not None)
+
+
+@bp.post("/<slug>/start")
+def start(slug: str) -> Any:
+    """Open a fresh answer sheet (or resume the one in progress) and go to the first page."""
+    found = _survey_or_page(slug)
+    if not isinstance(found, tuple):
+        return found
+    survey, inst = found
+    db = get_session()
+    draft = _draft(slug)
+    if draft is None:
+        today = dt.date.today()
+        db.execute(delete(Draft).where(Draft.expires_on < today))
+        days = current_app.config["SURVEYKIT_DRAFT_DAYS"]
+        draft = Draft(survey_slug=slug, answers={}, expires_on=today + dt.timedelta(days=days))
+        db.add(draft)
+        db.commit()
+        session[f"draft:{slug}"] = draft.key
+    first = visible_sections(inst, draft.answers)[0]
+    return redirect(url_for("respond.page", slug=slug, section_id=first.id))
+
+
+def _section(inst: Instrument, section_id: str) -> Section:
+    for section in inst.sections:
+        if section.id == section_id:
+            return section
+    abort(404, "This page is not part of the survey.")
+
+
+def _client_conditions(section: Section, answers: dict[str, Any]) -> dict[str, Any]:
+    """Return what the page's script needs to show and hide questions that depend on this page."""
+    own = {q.id for q in section.questions}
+    rules = {q.id: _condition_json(q.show_if) for q in section.questions
+             if q.show_if is not None and q.show_if.questions() & own}
+    earlier = {k: v for k, v in answers.items() if k not in own}
+    return {"rules": rules, "earlier": earlier}
+
+
+def _condition_json(cond: Any) -> dict[str, Any]:
+    return {"op": cond.op, "question": cond.question, "values": list(cond.values),
+            "parts": [_condition_json(p) for p in cond.parts]}
+
+
+def _render_page(inst: Instrument, survey: Survey, section: Section, answers: dict[str, Any],
+                 errors: dict[str, str], status: int = 200) -> Any:
+    sections = visible_sections(inst, answers)
+    position = next((i for i, s in enumerate(sections) if s.id == section.id), 0)
+    own = {q.id for q in section.questions}
+    # Questions that hang on an answer of this same page are sent along: the script (or, without
+    # JavaScript, the respondent reading "Only if ...") decides; the server checks again on submit.
+    same_page = {q.id for q in section.questions if q.show_if is not None and q.show_if.questions() & own}
+    shown = {q.id for q in section.questions if q.id in same_page or is_shown(q, answers)}
+    return render_template(
+        "respond/page.html", survey=survey, inst=inst, section=section, answers=answers, errors=errors,
+        shown=shown, same_page=same_page, position=position + 1, total=len(sections), is_last=position == len(sections) - 1,
+        client=json.dumps(_client_conditions(section, answers)),
+    ), status
+
+
+@bp.get("/<slug>/p/<section_id>")
+def page(slug: str, section_id: str) -> Any:
+    """Show one section with the answers given so far."""
+    found = _survey_or_page(slug)
+    if not isinstance(found, tuple):
+        return found
+    survey, inst = found
+    draft = _draft(slug)
+    if draft is None:
+        return redirect(url_for("respond.intro", slug=slug))
+    return _render_page(inst, survey, _section(inst, section_id), draft.answers, {})
+
+
+@bp.post("/<slug>/p/<section_id>")
+def submit_page(slug: str, section_id: str) -> Any:
+    """Check one page on the server; keep its answers; go back, forward, or finish."""
+    found = _survey_or_page(slug)
+    if not isinstance(found, tuple):
+        return found
+    survey, inst = found
+    draft = _draft(slug)
+    if draft is None:
+        if session.get(f"done:{slug}"):
+            return redirect(url_for("respond.thanks", slug=slug))
+        return redirect(url_for("respond.intro", slug=slug))
+    section = _section(inst, section_id)
+    own = {q.id for q in section.questions}
+    earlier = {k: v for k, v in draft.answers.items() if k.split(".")[0] not in own}
+    values, errors = parse_section(section, request.form, earlier)
+    going_back = request.form.get("action") == "back"
+    if errors and not going_back:
+        return _render_page(inst, survey, section, {**earlier, **values}, errors, 422)
+    if not errors:
+        draft.answers = prune(inst, {**earlier, **values})
+    db = get_session()
+    db.commit()
+    sections = visible_sections(inst, draft.answers)
+    ids = [s.id for s in sections]
+    index = ids.index(section.id) if section.id in ids else 0
+    if going_back:
+        target = sections[max(index - 1, 0)]
+        return redirect(url_for("respond.page", slug=slug, section_id=target.id))
+    if index + 1 < len(sections):
+        return redirect(url_for("respond.page", slug=slug, section_id=sections[index + 1].id))
+    return _finish(survey, inst, draft)
+
+
+def _finish(survey: Survey, inst: Instrument, draft: Draft) -> Any:
+    answers, errors = settle(inst, draft.answers)
+    if errors:
+        first = next(q for q in inst.questions if q.id in errors)
+        return redirect(url_for("respond.page", slug=survey.slug, section_id=first.section))
+    db = get_session()
+    # Deleting the draft and storing the response commit together: a resent form finds no draft and stores
+    # nothing, and a concurrent second request waits on the row and then deletes zero rows.
+    gone = db.execute(delete(Draft).where(Draft.key == draft.key)).rowcount
+    if gone != 1:
+        db.rollback()
+        return redirect(url_for("respond.thanks", slug=survey.slug))
+    version = survey.instrument_version
+    db.add(Response(survey_slug=survey.slug, instrument_id=version.instrument_id,
+                    instrument_version=version.version, instrument_sha256=version.sha256,
+                    submitted_on=dt.date.today(), answers=answers))
+    db.commit()
+    session.pop(f"draft:{survey.slug}", None)
+    session[f"done:{survey.slug}"] = True
+    return redirect(url_for("respond.thanks", slug=survey.slug))
+
+
+@bp.get("/<slug>/thanks")
+def thanks(slug: str) -> Any:
+    """Thank the respondent."""
+    survey = get_session().get(Survey, slug)
+    if survey is None:
+        abort(404, "There is no survey at this address.")
+    return render_template("respond/thanks.html", survey=survey, inst=instrument_of(survey))

@@ -1,0 +1,45 @@
+// Shows and hides questions that depend on answers on the same page, as soon as they change.
+// The server applies the same rules again: this script only saves a round trip.
+(function () {
+  var node = document.getElementById("showif-data");
+  if (!node) return;
+  var data = JSON.parse(node.textContent);
+  var form = document.querySelector("form");
+  function valuesOf(qid) {
+    var picked = [];
+    form.querySelectorAll('[name="' + qid + '"]').forEach(function (el) {
+      if ((el.type === "radio" || el.type === "checkbox") ? el.checked : el.value.trim() !== "") picked.push(el.value);
+    });
+    if (picked.length) return picked;
+    var earlier = data.earlier[qid];
+    if (earlier === undefined || earlier === null || earlier === "") return [];
+    return Array.isArray(earlier) ? earlier.map(String) : [String(earlier)];
+  }
+  function holds(c) {
+    if (c.op === "all") return c.parts.every(holds);
+    if (c.op === "any") return c.parts.some(holds);
+    var given = valuesOf(c.question);
+    if (document.getElementById("q-" + c.question) && document.getElementById("q-" + c.question).hidden) given = [];
+    if (!given.length) return false;
+    if (c.op === "answered") return true;
+    var want = c.values;
+    var same = given.length === want.length && given.every(function (v) { return want.indexOf(v) >= 0; });
+    if (c.op === "equals") return same;
+    if (c.op === "not_equals") return !same;
+    if (c.op === "in") return given.some(function (v) { return want.indexOf(v) >= 0; });
+    if (c.op === "includes") return want.every(function (v) { return given.indexOf(v) >= 0; });
+    return true;
+  }
+  function apply() {
+    Object.keys(data.rules).forEach(function (qid) {
+      var box = document.getElementById("q-" + qid);
+      if (box) box.hidden = !holds(data.rules[qid]);
+    });
+  }
+  document.querySelectorAll(".only-if").forEach(function (el) { el.hidden = true; });
+  form.addEventListener("change", apply);
+  form.addEventListener("input", apply);
+  apply();
+  var summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
+})();

@@ -1,0 +1,96 @@
+"""Opening, listing and closing surveys; keeping the instrument text each survey serves."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .instrument import Instrument, InvalidInstrument, load_instrument, parse_instrument
+from .instrument.parser import instrument_files
+from .models import InstrumentVersion, Response, Survey
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+class SurveyError(ValueError):
+    """A survey action that cannot be done; the message says why."""
+
+
+def find_instrument(instruments_dir: Path, instrument_id: str) -> Instrument:
+    """Return the instrument *instrument_id* from the folder, or raise SurveyError."""
+    for path in instrument_files([instruments_dir]):
+        try:
+            inst = load_instrument(path)
+        except InvalidInstrument:
+            if path.stem == instrument_id:
+                raise
+            continue
+        if inst.id == instrument_id:
+            return inst
+    raise SurveyError(f"no instrument '{instrument_id}' in {instruments_dir}")
+
+
+def store_version(session: Session, inst: Instrument, text: str) -> InstrumentVersion:
+    """Keep *inst*'s text; refuse a changed text under a version that already has answers."""
+    row = session.scalar(select(InstrumentVersion).filter_by(instrument_id=inst.id, version=inst.version))
+    if row is None:
+        row = InstrumentVersion(instrument_id=inst.id, version=inst.version, sha256=inst.sha256,
+                                title=inst.title, source_text=text)
+        session.add(row)
+        session.flush()
+        return row
+    if row.sha256 != inst.sha256:
+        answered = session.scalar(select(func.count()).select_from(Response).where(
+            Response.instrument_id == inst.id, Response.instrument_version == inst.version))
+        if answered:
+            raise SurveyError(
+                f"{inst.source}: instrument '{inst.id}' changed since version {inst.version} was answered "
+                f"({answered} responses); give it a new version number so old answers keep theirs")
+        row.sha256, row.title, row.source_text = inst.sha256, inst.title, text
+    return row
+
+
+def create_survey(session: Session, instruments_dir: Path, instrument_id: str, slug: str, title: str,
+                  *, mode: str = "open", opens_on: dt.date | None = None, closes_on: dt.date | None = None,
+                  reminder_days: int = 7) -> Survey:
+    """Open a survey of the current version of *instrument_id* at /s/<slug>."""
+    if not SLUG_RE.match(slug):
+        raise SurveyError(f"survey id '{slug}': use 2-63 lower-case letters, digits and '-'")
+    if session.get(Survey, slug) is not None:
+        raise SurveyError(f"survey '{slug}' exists already")
+    if mode not in ("open", "invitation"):
+        raise SurveyError(f"mode '{mode}': choose open or invitation")
+    if opens_on and closes_on and closes_on < opens_on:
+        raise SurveyError("the closing date is before the opening date")
+    if reminder_days < 0:
+        raise SurveyError("reminder days cannot be negative")
+    inst = find_instrument(instruments_dir, instrument_id)
+    path = Path(inst.source)
+    version = store_version(session, inst, path.read_text(encoding="utf-8"))
+    survey = Survey(slug=slug, title=title or inst.title, instrument_version_id=version.id, mode=mode,
+                    opens_on=opens_on, closes_on=closes_on, reminder_days=reminder_days, closed=False,
+                    created_on=dt.date.today())
+    session.add(survey)
+    session.flush()
+    return survey
+
+
+@lru_cache(maxsize=64)
+def _parse_cached(text: str, source: str) -> Instrument:
+    return parse_instrument(text, source)
+
+
+def instrument_of(survey: Survey) -> Instrument:
+    """Return the parsed instrument version a survey serves (parsed once per text)."""
+    v = survey.instrument_version
+    return _parse_cached(v.source_text, f"{v.instrument_id} v{v.version}")
+
+
+def response_count(session: Session, slug: str) -> int:
+    """Return how many responses a survey has."""
+    return session.scalar(select(func.count()).select_from(Response).where(Response.survey_slug == slug)) or 0
