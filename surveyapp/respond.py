@@ -112,7 +112,8 @@ def _render_page(inst: Instrument, survey: Survey, section: Section, answers: di
     shown = {q.id for q in section.questions if q.id in same_page or is_shown(q, answers)}
     return render_template(
         "respond/page.html", survey=survey, inst=inst, section=section, answers=answers, errors=errors,
-        shown=shown, same_page=same_page, position=position + 1, total=len(sections), is_last=position == len(sections) - 1,
+        shown=shown, same_page=same_page, position=position + 1, total=len(sections),
+        is_last=position == len(sections) - 1,
         client=json.dumps(_client_conditions(section, answers)),
     ), status
 

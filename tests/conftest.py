@@ -83,3 +83,9 @@ def csrf_from(html: str) -> str:
     found = CSRF_RE.search(html)
     assert found, "page has no form with a CSRF token"
     return found.group(1)
+
+
+def pytest_report_header() -> str:
+    if POSTGRES_URL:
+        return f"PostgreSQL: tests also run on {make_url(POSTGRES_URL).render_as_string(hide_password=True)}"
+    return "PostgreSQL: SURVEYKIT_TEST_POSTGRES_URL not set, so the PostgreSQL variants skip"
