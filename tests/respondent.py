@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import csrf_from
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+
+from conftest import csrf_from
 
 
 class Respondent:

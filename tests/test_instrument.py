@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import INSTRUMENTS
 from surveyapp.instrument import InvalidInstrument, instrument_files, load_instrument, parse_instrument
 from surveyapp.instrument.answers import condition_holds, settle
+
+from conftest import INSTRUMENTS
 
 GOOD = """\
 id: demo

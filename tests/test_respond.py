@@ -6,11 +6,12 @@ import datetime as dt
 
 import pytest
 from flask import Flask
-from respondent import Respondent
 from sqlalchemy import select
 
 from surveyapp.db import new_session
 from surveyapp.models import Draft, Response
+
+from respondent import Respondent
 
 
 def open_survey(runner, instrument: str, slug: str | None = None, *extra: str) -> str:

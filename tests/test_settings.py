@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ROOT
 from surveyapp.settings import SETTINGS, from_environment, markdown_table
+
+from conftest import ROOT
 
 
 def test_every_setting_is_in_the_readme_table():
     readme = (ROOT / "README.md").read_text()
-    assert markdown_table() in readme, "README's settings table is out of date: paste surveyapp.settings.markdown_table()"
+    assert markdown_table() in readme, "README's settings table is stale: paste surveyapp.settings.markdown_table()"
     for setting in SETTINGS:
         assert f"`{setting.name}`" in readme
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from conftest import INSTRUMENTS, make_test_app
-from respondent import Respondent
 from surveyapp.db import new_session
 from surveyapp.models import Response
+
+from conftest import INSTRUMENTS, make_test_app
+from respondent import Respondent
 
 
 def test_create_list_close(runner):
