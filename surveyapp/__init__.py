@@ -56,6 +56,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(respond.bp)
     app.register_blueprint(pages.bp)
+    from . import auth
+
+    app.register_blueprint(auth.bp)
     errors.init_app(app)
 
     @app.after_request

@@ -13,3 +13,6 @@ def init_app(app: Flask) -> None:
         assist.add_evaluate_command(coding.group)
     for group in (instruments.group, database.group, surveys.group, coding.group):
         app.cli.add_command(group)
+    from ..auth import users_group
+
+    app.cli.add_command(users_group)

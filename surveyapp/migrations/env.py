@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import surveyapp.auth  # noqa: F401  (investigators' accounts)
 from surveyapp.models import Base
 
 config = context.config
