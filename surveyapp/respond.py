@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response as WebResponse
 
 from .db import get_session
 from .instrument import Instrument, Section, parse_section, settle, visible_sections
-from .instrument.answers import is_shown, prune
+from .instrument.answers import is_shown, possible_sections, prune
 from .models import Draft, Response, Survey
 from .surveys import instrument_of
 
@@ -103,7 +103,7 @@ def _condition_json(cond: Any) -> dict[str, Any]:
 
 def _render_page(inst: Instrument, survey: Survey, section: Section, answers: dict[str, Any],
                  errors: dict[str, str], status: int = 200) -> Any:
-    sections = visible_sections(inst, answers)
+    sections = possible_sections(inst, answers)
     position = next((i for i, s in enumerate(sections) if s.id == section.id), 0)
     own = {q.id for q in section.questions}
     # Questions that hang on an answer of this same page are sent along: the script (or, without
@@ -113,7 +113,7 @@ def _render_page(inst: Instrument, survey: Survey, section: Section, answers: di
     return render_template(
         "respond/page.html", survey=survey, inst=inst, section=section, answers=answers, errors=errors,
         shown=shown, same_page=same_page, position=position + 1, total=len(sections),
-        is_last=position == len(sections) - 1,
+        is_last=visible_sections(inst, answers)[-1].id == section.id,
         client=json.dumps(_client_conditions(section, answers)),
     ), status
 

@@ -209,6 +209,19 @@ def prune(instrument: Instrument, answers: Mapping[str, Any]) -> dict[str, Any]:
     return kept
 
 
+def possible_sections(instrument: Instrument, answers: Mapping[str, Any]) -> list[Section]:
+    """Return the sections that are shown or may still be, for an honest "page i of n"."""
+    answers = prune(instrument, answers)
+    possible = []
+    for section in instrument.sections:
+        for q in section.questions:
+            undecided = q.show_if is not None and not q.show_if.questions() <= answers.keys()
+            if undecided or is_shown(q, answers):
+                possible.append(section)
+                break
+    return possible
+
+
 def visible_sections(instrument: Instrument, answers: Mapping[str, Any]) -> list[Section]:
     """Return the sections with at least one question that can be shown given *answers*."""
     answers = prune(instrument, answers)

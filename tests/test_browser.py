@@ -1,0 +1,211 @@
+"""Respondent pages in a real browser (Debian's Chromium, headless) against the app under gunicorn.
+
+Skips with the reason when Chromium or its driver is not installed (.ci/run installs them).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from surveyapp.db import new_session
+from surveyapp.models import Response
+
+from conftest import INSTRUMENTS, make_test_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+pytestmark = pytest.mark.skipif(
+    not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)),
+    reason="browser tests need Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+)
+
+SAME_PAGE = """\
+id: same-page
+version: 1
+title: Same-page conditions
+sections:
+  - id: only
+    questions:
+      - id: used
+        type: single_choice
+        text: Did you use the service?
+        choices: yes_no
+        required: true
+      - id: rating
+        type: likert
+        scale: quality
+        text: How was it?
+        required: true
+        show_if: {question: used, equals: "yes"}
+      - id: comment
+        type: text
+        text: Any comment?
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, object]]:
+    """Serve a fresh SQLite database under gunicorn on loopback; yield the base URL and the app."""
+    folder = tmp_path / "instruments"
+    shutil.copytree(INSTRUMENTS, folder)
+    (folder / "same-page.yaml").write_text(SAME_PAGE)
+    url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
+    app = make_test_app(url, tmp_path, SURVEYKIT_INSTRUMENTS_DIR=str(folder))
+    runner = app.test_cli_runner()
+    for instrument in ("same-page", "department-survey"):
+        assert runner.invoke(args=["surveys", "create", instrument, "--id", instrument]).exit_code == 0
+    port = _free_port()
+    env = {**os.environ, "SURVEYKIT_DATABASE_URL": url, "SURVEYKIT_SECRET_KEY": "browser-test",
+           "SURVEYKIT_INSTRUMENTS_DIR": str(folder)}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1",
+                               "surveyapp:create_app()"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        server.kill()
+        pytest.fail("gunicorn did not start: " + server.stdout.read().decode())
+    try:
+        yield base, app
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0].decode()
+        app.extensions["surveykit.engine"].dispose()
+        # The server's own output must not carry respondents' addresses or paths.
+        assert "127.0.0.1 -" not in output and "/s/" not in output, output
+
+
+@pytest.fixture
+def browser(tmp_path: Path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={tmp_path / 'chrome'}"):
+        options.add_argument(flag)
+    # A phone's viewport: headless windows cannot be narrower than 500 px, device emulation can.
+    options.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": 390, "height": 844,
+                                                                           "pixelRatio": 2}})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+def _wait_for(browser, css: str):
+    """Wait until an element matching *css* is on the page (keyboard submits do not block on navigation)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, 10).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def _submit(browser, button) -> None:
+    """Press *button* and wait until the next page has replaced this one."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = browser.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+
+
+def _stored(app) -> list[Response]:
+    with app.app_context(), new_session() as session:
+        return list(session.scalars(select(Response)).all())
+
+
+def test_same_page_condition_shows_and_hides_at_once(served, browser):
+    from selenium.webdriver.common.by import By
+
+    base, app = served
+    browser.get(f"{base}/s/same-page")
+    _submit(browser, browser.find_element(By.CSS_SELECTOR, "button.primary"))
+    rating = browser.find_element(By.ID, "q-rating")
+    assert not rating.is_displayed()  # hidden until "Yes"
+    assert not browser.find_element(By.CSS_SELECTOR, ".only-if").is_displayed()
+    browser.find_element(By.CSS_SELECTOR, "label[for], label.option input[value=yes]").click()
+    assert rating.is_displayed()
+    browser.find_element(By.CSS_SELECTOR, "input[name=used][value=no]").click()
+    assert not rating.is_displayed()
+    _submit(browser, browser.find_element(By.CSS_SELECTOR, "button[value=next]"))
+    assert "Thank you" in browser.page_source
+    [response] = _stored(app)
+    assert response.answers == {"used": "no", "comment": None}
+
+
+def test_keyboard_only_with_error_summary(served, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, app = served
+    browser.get(f"{base}/s/same-page")
+    browser.find_element(By.CSS_SELECTOR, "button.primary").send_keys(Keys.ENTER)
+    # Submit empty: the error summary gets focus and links to the question.
+    _wait_for(browser, "button[value=next]").send_keys(Keys.ENTER)
+    summary = _wait_for(browser, "#error-summary")
+    assert browser.switch_to.active_element == summary
+    link = summary.find_element(By.CSS_SELECTOR, "a")
+    assert link.get_attribute("href").endswith("#q-used")
+    # Tab from the summary past its link into the first radio group and pick "Yes" with the space bar.
+    ActionChains(browser).send_keys(Keys.TAB, Keys.TAB, Keys.SPACE).perform()
+    assert browser.find_element(By.CSS_SELECTOR, "input[name=used][value=yes]").is_selected()
+    assert browser.find_element(By.ID, "q-rating").is_displayed()
+    ActionChains(browser).send_keys(Keys.TAB, Keys.SPACE).perform()  # into the rating group: its first option
+    rating = browser.find_element(By.CSS_SELECTOR, "input[name=rating]:checked").get_attribute("value")
+    browser.find_element(By.CSS_SELECTOR, "button[value=next]").send_keys(Keys.ENTER)
+    WebDriverWait(browser, 10).until(expected_conditions.url_contains("/thanks"))
+    assert "Thank you" in browser.page_source
+    [response] = _stored(app)
+    assert response.answers["rating"] == int(rating)
+
+
+def test_department_survey_on_a_phone_screen(served, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    base, app = served
+    browser.get(f"{base}/s/department-survey")
+    _submit(browser, browser.find_element(By.CSS_SELECTOR, "button.primary"))
+    browser.find_element(By.CSS_SELECTOR, "input[name=department][value=em]").click()
+    browser.save_screenshot(str(tmp_path / "phone.png"))
+    wide = browser.execute_script(
+        "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
+        "document.documentElement.clientWidth).map(e => e.tagName + '.' + e.className + ' ' + "
+        "Math.round(e.getBoundingClientRect().right))")
+    # Nothing sticks out sideways on a 390 px phone.
+    assert browser.execute_script("return document.documentElement.clientWidth") == 390
+    assert wide == []
+    _submit(browser, browser.find_element(By.CSS_SELECTOR, "button[value=next]"))
+    assert "Page 2 of 6" in browser.page_source  # the pages still possible; fewer once "aware" is answered
