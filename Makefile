@@ -4,31 +4,38 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: run test bench lint install clean
+.PHONY: run test bench lint install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall when the project's metadata changes; the stamp keeps repeated runs fast.
+# Reinstall when the project's metadata changes; the stamps keep repeated runs fast.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
 install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
 
 run: install
 	$(BIN)/surveykit db upgrade
 	$(BIN)/surveykit surveys demo
 	$(BIN)/surveykit run --host 127.0.0.1 --port $(PORT)
 
-test: install
+test: install-test
 	$(BIN)/python -m pytest
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy surveyapp coding exports
 
-bench: install
+bench: install-test
 	$(BIN)/python bench/agreement.py
 	$(BIN)/python bench/suggest.py
 

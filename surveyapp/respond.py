@@ -173,7 +173,7 @@ def _finish(survey: Survey, inst: Instrument, draft: Draft) -> Any:
     db = get_session()
     # Deleting the draft and storing the response commit together: a resent form finds no draft and stores
     # nothing, and a concurrent second request waits on the row and then deletes zero rows.
-    gone = db.execute(delete(Draft).where(Draft.key == draft.key)).rowcount
+    gone = db.execute(delete(Draft).where(Draft.key == draft.key)).rowcount  # type: ignore[attr-defined]
     if gone != 1:
         db.rollback()
         return redirect(url_for("respond.thanks", slug=survey.slug))

@@ -20,7 +20,9 @@ from .model import Condition, Instrument, Question, Section
 
 
 class FormData(Protocol):
-    def get(self, key: str, default: Any = None) -> Any: ...
+    """What is read of a posted form (werkzeug's MultiDict has it)."""
+
+    def get(self, key: str, /) -> Any: ...
     def getlist(self, key: str) -> list[str]: ...
 
 
