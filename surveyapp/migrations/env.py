@@ -4,10 +4,11 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import surveyapp.auth  # noqa: F401  (investigators' accounts)
+from coding.store import CodingBase
 from surveyapp.models import Base
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = [Base.metadata, CodingBase.metadata]
 
 
 def run_migrations_offline() -> None:
