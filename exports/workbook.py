@@ -1,0 +1,317 @@
+"""The Excel workbook of a survey: summary, a table sheet per section, Likert charts, raw data, dictionary.
+
+Written with openpyxl's write-only workbook in one pass over the responses: each raw-data row is written
+as soon as it is read (to the sheet's temporary file) while the summaries are counted, and the tables are
+written after the stream ends. Memory therefore holds counters and one row, not the responses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from .columns import Column, raw_columns
+from .model import Answers, InstrumentLike, QuestionLike, SurveyInfo, label_of
+from .safe import xlsx_text, xlsx_value
+from .stats import Collector, LevelCounts, LikertSummary
+from .suppress import Suppression, hidden_cells
+from .tables import Table, crosstab_tables, question_tables
+
+BOLD = Font(bold=True)
+ITALIC = Font(italic=True, color="555555")
+TITLE = Font(bold=True, size=13)
+WRAP = Alignment(wrap_text=True, vertical="top")
+SUMMARY_SHEET, LIKERT_SHEET, RAW_SHEET, DICTIONARY_SHEET = "Summary", "Likert", "Raw data", "Data dictionary"
+DEFAULT_RULE = Suppression()
+ROW_CM = 0.53  # a default-height row (15 pt), to leave room under a Likert block for its chart
+
+
+@dataclass
+class ExportResult:
+    """What was written: how many responses, which sheets."""
+
+    respondents: int
+    sheets: list[str] = field(default_factory=list)
+    columns: int = 0
+
+
+def sheet_title(wanted: str, taken: set[str]) -> str:
+    """Return a valid, unique sheet name (at most 31 characters, none of []:*?/\\)."""
+    base = re.sub(r"[\[\]:*?/\\]", " ", wanted).strip()[:31] or "Sheet"
+    name, n = base, 2
+    while name.lower() in {t.lower() for t in taken}:
+        suffix = f" ({n})"
+        name, n = base[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(name)
+    return name
+
+
+class _Sheet:
+    """A write-only sheet that knows its current row (charts need cell references)."""
+
+    def __init__(self, wb: Workbook, title: str, widths: Sequence[float] = ()) -> None:
+        self.ws: WriteOnlyWorksheet = wb.create_sheet(title)
+        self.title = title
+        self.row = 0
+        for i, width in enumerate(widths):
+            self.ws.column_dimensions[_letter(i + 1)].width = width
+
+    def styled(self, value: Any, font: Font | None = None, wrap: bool = False) -> Any:
+        safe = xlsx_value(self.ws, value)
+        if font is None and not wrap:
+            return safe
+        cell = safe if isinstance(safe, Cell) else WriteOnlyCell(self.ws, value=safe)
+        if font is not None:
+            cell.font = font
+        if wrap:
+            cell.alignment = WRAP
+        return cell
+
+    def append(self, values: Sequence[Any], font: Font | None = None) -> int:
+        self.ws.append([self.styled(v, font) for v in values])
+        self.row += 1
+        return self.row
+
+    def blank(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.ws.append([])
+            self.row += 1
+
+
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index)
+
+
+def write_table(sheet: _Sheet, table: Table) -> None:
+    """Append one table: title, note, header, rows, a blank line."""
+    sheet.append([table.title], TITLE)
+    sheet.append([table.note], ITALIC)
+    sheet.append(table.header, BOLD)
+    for row in table.rows:
+        sheet.append(row)
+    sheet.blank()
+
+
+def _summary(sheet: _Sheet, instrument: InstrumentLike, info: SurveyInfo, result: ExportResult,
+             rule: Suppression, sheets: list[tuple[str, str]]) -> None:
+    def when(day: dt.date | None) -> Any:
+        return day if day is not None else "not set"
+
+    rate = info.response_rate
+    sheet.append([info.title], TITLE)
+    rows: list[tuple[str, Any]] = [
+        ("Survey id", info.slug),
+        ("Instrument", f"{instrument.id}, version {instrument.version}: {instrument.title}"),
+        ("Opens", when(info.opens_on)),
+        ("Closes", when(info.closes_on)),
+        ("Exported on", info.exported_on or dt.date.today()),
+        ("Responses", result.respondents),
+        ("Invited", info.invited if info.invited is not None else "not known (open survey or no invitations)"),
+        ("Response rate", f"{100 * rate:.1f}%" if rate is not None else "not known"),
+        ("Small-cell suppression", rule.describe()),
+    ]
+    for key, value in rows:
+        sheet.append([sheet.styled(key, BOLD), value])
+    sheet.blank()
+    sheet.append(["Sheets"], BOLD)
+    for name, what in sheets:
+        sheet.append([name, what])
+    sheet.blank()
+    sheet.append(["How to read the tables"], BOLD)
+    for line in (
+        "Single-choice questions: n (%) of the respondents who were shown the question; 'No answer' counts "
+        "those shown it who left it empty. Respondents not shown a question (skip logic) are not in its base.",
+        "Multiple-choice questions: each option as n (%) of the respondents shown the question (several "
+        "answers possible, so percentages add up to more than 100).",
+        "Likert questions: n (%) per level of those who answered; top two boxes; median level.",
+        "Raw data: an empty cell is 'not shown' or 'no answer'; the 'Shown if' column of the data "
+        "dictionary tells which.",
+    ):
+        sheet.append([line])
+
+
+def _likert_entries(collector: Collector) -> list[tuple[str, list[tuple[QuestionLike, str, str, LevelCounts]]]]:
+    """Group likert statements by scale, in question order: [(scale id, [(question, item id, label, counts)])]."""
+    blocks: dict[str, list[tuple[QuestionLike, str, str, LevelCounts]]] = {}
+    for q in collector.instrument.questions:
+        summary = collector.total[q.id]
+        if not isinstance(summary, LikertSummary) or q.scale is None:
+            continue
+        entries = blocks.setdefault(q.scale.id, [])
+        if q.items:
+            for item in q.items:
+                entries.append((q, item.id, f"{q.id}.{item.id}: {item.text}", summary.items[item.id]))
+        else:
+            entries.append((q, "", f"{q.id}: {q.text}", summary.items[""]))
+    return list(blocks.items())
+
+
+def _likert_sheet(sheet: _Sheet, collector: Collector, rule: Suppression) -> int:
+    """Write one block per scale with a native 100% stacked bar chart under it; return the number of charts."""
+    charts = 0
+    blocks = _likert_entries(collector)
+    if not blocks:
+        sheet.append(["This instrument has no Likert questions."])
+        return 0
+    for _scale_id, entries in blocks:
+        q0 = entries[0][0]
+        levels = [o.code for o in q0.scale.levels] if q0.scale is not None else []
+        labels = [label_of(q0, c) for c in levels]
+        sheet.append([f"{labels[0]} … {labels[-1]} ({len(levels)}-point scale)"], TITLE)
+        note = "Counts and % of those who answered each statement."
+        header_row = sheet.append(["Statement", *labels, "n answered", *[f"% {label}" for label in labels]],
+                                  BOLD)
+        any_hidden = False
+        for _q, _item, label, counts in entries:
+            values = {c: counts.counts.get(c, 0) for c in levels}
+            hidden = hidden_cells(values, [(counts.answered, list(levels))], rule)
+            any_hidden = any_hidden or bool(hidden)
+            shown_counts = [rule.mark_for(values[c]) if c in hidden else values[c] for c in levels]
+            shares = [None if c in hidden or not counts.answered else round(100 * values[c] / counts.answered, 1)
+                      for c in levels]
+            sheet.append([label, *shown_counts, counts.answered, *shares])
+        last_row = sheet.row
+        if any_hidden:
+            note += f" Hidden counts ({rule.mark}, x) are left out of the bars."
+        sheet.append([note], ITALIC)
+
+        chart = BarChart()
+        chart.type = "bar"
+        chart.grouping = "percentStacked"
+        chart.overlap = 100
+        chart.title = f"{labels[0]} … {labels[-1]}"
+        chart.y_axis.number_format = "0%"
+        chart.y_axis.majorGridlines = None
+        chart.x_axis.delete = False
+        chart.y_axis.delete = False
+        chart.legend.position = "b"
+        data = Reference(sheet.ws, min_col=2, max_col=1 + len(levels), min_row=header_row, max_row=last_row)
+        cats = Reference(sheet.ws, min_col=1, min_row=header_row + 1, max_row=last_row)
+        chart.add_data(data, titles_from_data=True)
+        chart.set_categories(cats)
+        chart.width = 24
+        chart.height = 4 + 1.2 * len(entries)
+        sheet.ws.add_chart(chart, f"A{sheet.row + 2}")
+        charts += 1
+        sheet.blank(math.ceil(chart.height / ROW_CM) + 3)
+    return charts
+
+
+def _dictionary(sheet: _Sheet, instrument: InstrumentLike, columns: Sequence[Column]) -> None:
+    sheet.append(["Column", "Question id", "Section", "Type", "Question", "Values", "Shown if", "Required"], BOLD)
+    for col in columns:
+        q = col.question
+        text = q.text
+        if col.kind == "item":
+            text += " — " + next((i.text for i in q.items if i.id == col.key), col.key)
+        shown_if = q.show_if.describe() if q.show_if is not None else "always"
+        sheet.append([col.header, q.id, q.section, q.type, text, col.codes(), shown_if,
+                      "yes" if q.required else "no"])
+
+
+def _cell_of(ws: WriteOnlyWorksheet, column: Column, value: Any) -> Any:
+    if value is None:
+        return None
+    if column.is_text:
+        return xlsx_text(ws, str(value)) if value != "" else None
+    if column.question.type == "date" and isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return xlsx_text(ws, value)
+    if isinstance(value, str):
+        return xlsx_text(ws, value)
+    return value
+
+
+def write_workbook(path: str | os.PathLike[str], instrument: InstrumentLike, info: SurveyInfo,
+                   responses: Iterable[Answers], rule: Suppression = DEFAULT_RULE, by: Sequence[str] = (),
+                   raw: bool = True) -> ExportResult:
+    """Write the survey workbook to *path* (atomically: a temporary file renamed at the end)."""
+    collector = Collector(instrument, by)
+    wb = Workbook(write_only=True)
+    taken: set[str] = set()
+    summary = _Sheet(wb, sheet_title(SUMMARY_SHEET, taken), (28, 100))
+    section_sheets = [(_Sheet(wb, sheet_title(s.title, taken), (70, 14, 16, 18, 18, 18, 18, 18)), s)
+                      for s in instrument.sections]
+    cross_sheets = [_Sheet(wb, sheet_title(f"By {qid}", taken), (60, 24, 24, 24, 24, 24, 24, 24)) for qid in by]
+    likert = _Sheet(wb, sheet_title(LIKERT_SHEET, taken), (70, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12))
+    columns = raw_columns(instrument)
+    raw_sheet = _Sheet(wb, sheet_title(RAW_SHEET, taken), [16] * len(columns)) if raw else None
+    dictionary = _Sheet(wb, sheet_title(DICTIONARY_SHEET, taken), (24, 20, 16, 16, 60, 60, 40, 9)) if raw else None
+
+    if raw_sheet is not None:
+        raw_sheet.ws.freeze_panes = "A2"
+        raw_sheet.append([c.header for c in columns], BOLD)
+        getters = [c.getter() for c in columns]
+        # Only these columns can hold arbitrary text (or dates to convert); the rest go in as they are.
+        careful = [(i, c) for i, c in enumerate(columns) if c.is_text or c.question.type == "date"]
+        ws, append = raw_sheet.ws, raw_sheet.ws.append
+        for answers in responses:
+            collector.add(answers)
+            row = [get(answers) for get in getters]
+            for i, col in careful:
+                if row[i] is not None:
+                    row[i] = _cell_of(ws, col, row[i])
+            append(row)
+    else:
+        for answers in responses:
+            collector.add(answers)
+    result = ExportResult(collector.total.respondents)
+
+    respondents = collector.total.respondents
+    for sheet, section in section_sheets:
+        sheet.append([section.title], TITLE)
+        sheet.blank()
+        for q in section.questions:
+            for table in question_tables(collector.total[q.id], respondents, rule):
+                write_table(sheet, table)
+    for sheet, crosstab in zip(cross_sheets, collector.crosstabs, strict=True):
+        sheet.append([f"Answers by {crosstab.by.id}: {crosstab.by.text}"], TITLE)
+        sheet.blank()
+        for table in crosstab_tables(crosstab, collector.total, rule):
+            write_table(sheet, table)
+    _likert_sheet(likert, collector, rule)
+    if dictionary is not None:
+        _dictionary(dictionary, instrument, columns)
+
+    described = [(summary.title, "this page")]
+    described += [(sheet.title, f"tables of section '{section.id}'") for sheet, section in section_sheets]
+    described += [(sheet.title, f"every question by {qid}") for sheet, qid in zip(cross_sheets, by, strict=True)]
+    described.append((likert.title, "Likert distributions with 100% stacked bar charts"))
+    if raw_sheet is not None and dictionary is not None:
+        described.append((raw_sheet.title, "one row per response, one column per question (anonymous)"))
+        described.append((dictionary.title, "what each raw-data column holds"))
+    result.sheets = [name for name, _ in described]
+    result.columns = len(columns) if raw else 0
+    _summary(summary, instrument, info, result, rule, described)
+    save_atomically(wb, Path(path))
+    return result
+
+
+def save_atomically(wb: Workbook, path: Path) -> None:
+    """Save *wb* to a temporary file next to *path*, then rename it: a failed export leaves no partial file."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
+    os.close(handle)
+    try:
+        wb.save(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
