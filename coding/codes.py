@@ -117,7 +117,7 @@ def check_color(color: str | None) -> str | None:
         return None
     if not cb.COLOR_RE.fullmatch(color):
         raise ProjectError(f"colour {color!r} is not #RRGGBB")
-    return color.upper()
+    return color
 
 
 def _next_position(session: Session, project_id: int, parent_id: int | None) -> int:
@@ -262,7 +262,8 @@ def import_codebook(session: Session, project: Project, book: cb.Codebook, who: 
         if found is None and path in tree.ids:
             found = tree.ids[path]
         if found is not None and found in seen:
-            raise ProjectError(f"{source or 'codebook'}: code {path!r} matches a code already imported")
+            where = path.rsplit("/", 1)[0] if "/" in path else "the top level"
+            raise ProjectError(f"{source or 'codebook'}: two codes named {code.name!r} under {where}")
         texts = {k: getattr(code, k) for k in FIELDS}
         if found is None:
             # Siblings are checked once at the end: codes renamed earlier in this import may free a name.

@@ -37,7 +37,7 @@ class SheetRow:
     unit: str
     text: str
     coder: str
-    codes: frozenset[str]
+    codes: list[str]  # in the order typed, so new codes enter the codebook in that order
     respondent: str
 
 
@@ -120,9 +120,11 @@ def read_sheet(path: str | PathLike[str]) -> list[SheetRow]:
             elif cell("codes"):
                 raise InvalidSpreadsheet(path, line, "codes without a coder", where="column 'coder'")
             try:
-                codes = parse_codes(cell("codes"))
+                parse_codes(cell("codes"))
             except ValueError as e:
                 raise InvalidSpreadsheet(path, line, str(e), where="column 'codes'") from e
+            typed = ("/".join(level.strip() for level in piece.split("/")) for piece in cell("codes").split(";"))
+            codes = list(dict.fromkeys(code for code in typed if code))
             out.append(SheetRow(line, unit, cell("text"), coder, codes, cell("respondent")))
         return out
     finally:
@@ -181,7 +183,7 @@ def import_sheet(session: Session, project: Project, path: str | PathLike[str], 
         result.reviews += 1
     session.flush()
     for row in coded:
-        for code in sorted(row.codes):
+        for code in row.codes:
             code_id, created = ensure_path(session, project, tree, code)
             result.codes_created.extend(created)
             session.add(Application(unit_id=units[row.unit].id, coder=row.coder, code_id=code_id, quote=False,
