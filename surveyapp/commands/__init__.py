@@ -16,3 +16,7 @@ def init_app(app: Flask) -> None:
     from ..auth import users_group
 
     app.cli.add_command(users_group)
+    from .exports import COMMANDS as export_commands
+
+    for command in export_commands:
+        app.cli.add_command(command)
