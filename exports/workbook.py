@@ -60,8 +60,8 @@ def sheet_title(wanted: str, taken: set[str]) -> str:
     return name
 
 
-class _Sheet:
-    """A write-only sheet that knows its current row (charts need cell references)."""
+class Sheet:
+    """A write-only sheet that knows its current row (charts need cell references) and writes text safely."""
 
     def __init__(self, wb: Workbook, title: str, widths: Sequence[float] = ()) -> None:
         self.ws: WriteOnlyWorksheet = wb.create_sheet(title)
@@ -98,7 +98,7 @@ def _letter(index: int) -> str:
     return get_column_letter(index)
 
 
-def write_table(sheet: _Sheet, table: Table) -> None:
+def write_table(sheet: Sheet, table: Table) -> None:
     """Append one table: title, note, header, rows, a blank line."""
     sheet.append([table.title], TITLE)
     sheet.append([table.note], ITALIC)
@@ -108,7 +108,7 @@ def write_table(sheet: _Sheet, table: Table) -> None:
     sheet.blank()
 
 
-def _summary(sheet: _Sheet, instrument: InstrumentLike, info: SurveyInfo, result: ExportResult,
+def _summary(sheet: Sheet, instrument: InstrumentLike, info: SurveyInfo, result: ExportResult,
              rule: Suppression, sheets: list[tuple[str, str]]) -> None:
     def when(day: dt.date | None) -> Any:
         return day if day is not None else "not set"
@@ -162,7 +162,7 @@ def _likert_entries(collector: Collector) -> list[tuple[str, list[tuple[Question
     return list(blocks.items())
 
 
-def _likert_sheet(sheet: _Sheet, collector: Collector, rule: Suppression) -> int:
+def _likert_sheet(sheet: Sheet, collector: Collector, rule: Suppression) -> int:
     """Write one block per scale with a native 100% stacked bar chart under it; return the number of charts."""
     charts = 0
     blocks = _likert_entries(collector)
@@ -213,7 +213,7 @@ def _likert_sheet(sheet: _Sheet, collector: Collector, rule: Suppression) -> int
     return charts
 
 
-def _dictionary(sheet: _Sheet, instrument: InstrumentLike, columns: Sequence[Column]) -> None:
+def _dictionary(sheet: Sheet, instrument: InstrumentLike, columns: Sequence[Column]) -> None:
     sheet.append(["Column", "Question id", "Section", "Type", "Question", "Values", "Shown if", "Required"], BOLD)
     for col in columns:
         q = col.question
@@ -247,14 +247,14 @@ def write_workbook(path: str | os.PathLike[str], instrument: InstrumentLike, inf
     collector = Collector(instrument, by)
     wb = Workbook(write_only=True)
     taken: set[str] = set()
-    summary = _Sheet(wb, sheet_title(SUMMARY_SHEET, taken), (28, 100))
-    section_sheets = [(_Sheet(wb, sheet_title(s.title, taken), (70, 14, 16, 18, 18, 18, 18, 18)), s)
+    summary = Sheet(wb, sheet_title(SUMMARY_SHEET, taken), (28, 100))
+    section_sheets = [(Sheet(wb, sheet_title(s.title, taken), (70, 14, 16, 18, 18, 18, 18, 18)), s)
                       for s in instrument.sections]
-    cross_sheets = [_Sheet(wb, sheet_title(f"By {qid}", taken), (60, 24, 24, 24, 24, 24, 24, 24)) for qid in by]
-    likert = _Sheet(wb, sheet_title(LIKERT_SHEET, taken), (70, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12))
+    cross_sheets = [Sheet(wb, sheet_title(f"By {qid}", taken), (60, 24, 24, 24, 24, 24, 24, 24)) for qid in by]
+    likert = Sheet(wb, sheet_title(LIKERT_SHEET, taken), (70, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12))
     columns = raw_columns(instrument)
-    raw_sheet = _Sheet(wb, sheet_title(RAW_SHEET, taken), [16] * len(columns)) if raw else None
-    dictionary = _Sheet(wb, sheet_title(DICTIONARY_SHEET, taken), (24, 20, 16, 16, 60, 60, 40, 9)) if raw else None
+    raw_sheet = Sheet(wb, sheet_title(RAW_SHEET, taken), [16] * len(columns)) if raw else None
+    dictionary = Sheet(wb, sheet_title(DICTIONARY_SHEET, taken), (24, 20, 16, 16, 60, 60, 40, 9)) if raw else None
 
     if raw_sheet is not None:
         raw_sheet.ws.freeze_panes = "A2"

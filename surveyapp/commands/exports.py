@@ -1,0 +1,220 @@
+"""`surveykit export`, `surveykit import`, `surveykit reach`: workbooks out, answers in, the reach report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exports.csvout import write_csv
+from exports.model import SurveyInfo
+from exports.reach import DATE_QUESTION, DEPARTMENT_QUESTION, LENGTH_QUESTION, reach_report, write_reach_workbook
+from exports.readers import InvalidImport, read_table
+from exports.suppress import OFF, Suppression
+from exports.workbook import write_workbook
+
+from ..db import get_session
+from ..importing import ImportFailed, ImportReport, import_answers, load_mapping
+from ..models import Response, Survey
+from ..surveys import instrument_of, response_count
+
+PROGRESS_FROM = 2000  # responses: below this an export is quick enough to need no progress bar
+
+
+def survey_or_fail(session: Session, slug: str) -> Survey:
+    """Return the survey *slug*, or stop with a clear message."""
+    survey = session.get(Survey, slug)
+    if survey is None:
+        raise click.ClickException(f"no survey '{slug}' (see 'surveykit surveys list')")
+    return survey
+
+
+def stream_answers(session: Session, slug: str, step: Callable[[int], None] | None = None
+                   ) -> Iterator[dict[str, Any]]:
+    """Yield a survey's answer dicts, 1,000 rows fetched at a time, in random-key order (never arrival order)."""
+    query = (select(Response.answers).where(Response.survey_slug == slug).order_by(Response.key)
+             .execution_options(yield_per=1000))
+    for (answers,) in session.execute(query):
+        if step is not None:
+            step(1)
+        yield answers
+
+
+def invited_count(session: Session, survey: Survey) -> int | None:
+    """Return how many were invited to an invitation-mode survey (None for open surveys)."""
+    if survey.mode != "invitation":
+        return None
+    from ..invitations import invitations_sent
+
+    return invitations_sent(session, survey.slug)
+
+
+def survey_info(session: Session, survey: Survey, answered: int) -> SurveyInfo:
+    """Return the facts the summary sheet states about *survey*."""
+    version = survey.instrument_version
+    return SurveyInfo(slug=survey.slug, title=survey.title, instrument_id=version.instrument_id,
+                      instrument_version=version.version, opens_on=survey.opens_on, closes_on=survey.closes_on,
+                      invited=invited_count(session, survey), answered=answered, exported_on=dt.date.today())
+
+
+def suppression_rule(no_suppression: bool) -> Suppression:
+    """Return the small-cell rule of this app (SURVEYKIT_MIN_CELL), or OFF when opted out."""
+    return OFF if no_suppression else Suppression(k=int(current_app.config["SURVEYKIT_MIN_CELL"]))
+
+
+def _bar(total: int, label: str) -> AbstractContextManager[Any]:
+    if total < PROGRESS_FROM:
+        return nullcontext(None)
+    return click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"))
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+
+@click.command("export")
+@click.argument("slug")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (.xlsx workbook or .csv raw data).")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default=None,
+              help="Output format (default: from --out's suffix; xlsx otherwise).")
+@click.option("--no-suppression", is_flag=True,
+              help="Show counts below SURVEYKIT_MIN_CELL as they are; the summary sheet says so.")
+@click.option("--by", multiple=True, metavar="QUESTION",
+              help="Also compare every question across the answers to this single-choice question (repeatable).")
+@click.option("--no-raw", is_flag=True, help="Leave out the raw data and data dictionary sheets (tables only).")
+def export_command(slug: str, out: Path, fmt: str | None, no_suppression: bool, by: tuple[str, ...],
+                   no_raw: bool) -> None:
+    """Write survey SLUG's tables, Likert charts and raw data to an Excel workbook (or the raw data to CSV)."""
+    session = get_session()
+    survey = survey_or_fail(session, slug)
+    instrument = instrument_of(survey)
+    fmt = fmt or ("csv" if out.suffix.lower() == ".csv" else "xlsx")
+    if not out.parent.is_dir():
+        raise click.ClickException(f"{out.parent}: no such folder")
+    for qid in by:
+        try:
+            question = instrument.question(qid)
+        except KeyError:
+            raise click.ClickException(f"--by {qid}: no question '{qid}' in '{instrument.id}'") from None
+        if question.type != "single_choice":
+            raise click.ClickException(f"--by {qid}: cross-tabulation needs a single-choice question "
+                                       f"('{qid}' is {question.type})")
+    total = response_count(session, slug)
+    with _bar(total, f"exporting {total} responses") as bar:
+        answers = stream_answers(session, slug, bar.update if bar is not None else None)
+        if fmt == "csv":
+            written = write_csv(out, instrument, answers)
+            click.echo(f"wrote {written} responses to {out}")
+            return
+        rule = suppression_rule(no_suppression)
+        result = write_workbook(out, instrument, survey_info(session, survey, total), answers, rule, by,
+                                raw=not no_raw)
+    note = "" if rule.enabled else " (small-cell suppression OFF, stated on the summary sheet)"
+    click.echo(f"wrote {result.respondents} responses to {out}: sheets {', '.join(result.sheets)}{note}")
+
+
+@click.command("import")
+@click.argument("slug")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML file mapping the file's columns (and answer texts) to question ids (and codes).")
+@click.option("--skip-invalid", is_flag=True,
+              help="Import the valid rows and list the invalid ones in the report (default: import nothing).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the report (CSV). Default with --skip-invalid: FILE.import-report.csv.")
+def import_command(slug: str, file: Path, mapping: Path | None, skip_invalid: bool,
+                   report_path: Path | None) -> None:
+    """Import answers to survey SLUG from FILE (.csv or .xlsx: Microsoft Forms, Qualtrics, or our raw export)."""
+    session = get_session()
+    survey = survey_or_fail(session, slug)
+    if skip_invalid and report_path is None:
+        report_path = file.with_name(file.name + ".import-report.csv")
+    try:
+        table = read_table(file)
+        rules = load_mapping(mapping, instrument_of(survey)) if mapping is not None else None
+        with _bar(table.estimate_rows(), f"checking {file.name}") as bar:
+            report = import_answers(session, survey, table, rules, skip_invalid=skip_invalid,
+                                    progress=bar.update if bar is not None else None)
+    except ImportFailed as exc:
+        if report_path is not None:
+            failed = ImportReport(source=file.name, skipped=exc.problems)
+            failed.write(report_path)
+            click.echo(f"report: {report_path}", err=True)
+        raise click.ClickException(str(exc)) from None
+    except InvalidImport as exc:
+        raise click.ClickException(f"nothing imported: {exc}") from None
+    if report_path is not None:
+        report.write(report_path)
+    _echo_report(report, report_path)
+
+
+def _echo_report(report: ImportReport, report_path: Path | None) -> None:
+    click.echo(f"imported {report.imported} responses from {report.source}")
+    if report.dropped_columns:
+        names = ", ".join(f"'{header}'" for header, _ in report.dropped_columns)
+        click.echo(f"dropped columns (identifying or not answers): {names}")
+    if report.left_out:
+        click.echo(f"left out {len(report.left_out)} preview/test/spam rows")
+    if report.skipped:
+        click.echo(f"skipped {report.skipped_rows} invalid rows ({len(report.skipped)} problems)")
+    if report.dropped_answers:
+        click.echo(f"dropped {len(report.dropped_answers)} answers to questions the skip logic hides")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    if report_path is not None:
+        click.echo(f"report: {report_path}")
+
+
+@click.command("reach")
+@click.argument("slug")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Workbook to write.")
+@click.option("--start", callback=_date, help="First day of the period and of program year 1 (YYYY-MM-DD; "
+              "default: the survey's opening day, else the first record).")
+@click.option("--end", callback=_date, help="Last day of the period (default: the survey's closing day, else the "
+              "last record).")
+@click.option("--no-suppression", is_flag=True, help="Show counts below SURVEYKIT_MIN_CELL as they are.")
+def reach_command(slug: str, out: Path, start: dt.date | None, end: dt.date | None, no_suppression: bool) -> None:
+    """Write the reach report of interaction-record survey SLUG (by department, month, program year, length)."""
+    session = get_session()
+    survey = survey_or_fail(session, slug)
+    instrument = instrument_of(survey)
+    needed = {DATE_QUESTION: ("date",), DEPARTMENT_QUESTION: ("single_choice",), LENGTH_QUESTION: ("number",)}
+    for qid, types in needed.items():
+        try:
+            question = instrument.question(qid)
+        except KeyError:
+            raise click.ClickException(f"survey '{slug}' serves '{instrument.id}', which has no '{qid}' question; "
+                                       "the reach report reads interaction-record surveys") from None
+        if question.type not in types:
+            raise click.ClickException(f"question '{qid}' of '{instrument.id}' is {question.type}, not {types[0]}")
+    start = start or survey.opens_on
+    end = end or survey.closes_on
+    if start and end and end < start:
+        raise click.ClickException(f"the period ends ({end}) before it starts ({start})")
+    total = response_count(session, slug)
+    with _bar(total, f"reading {total} records") as bar:
+        report = reach_report(stream_answers(session, slug, bar.update if bar is not None else None),
+                              instrument.question(DEPARTMENT_QUESTION).choices, start=start, end=end)
+    if not out.parent.is_dir():
+        raise click.ClickException(f"{out.parent}: no such folder")
+    write_reach_workbook(out, report, survey_info(session, survey, total), suppression_rule(no_suppression))
+    click.echo(f"wrote the reach report of {report.interactions} interactions "
+               f"({report.start} to {report.end}) to {out}")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+
+
+COMMANDS = (export_command, import_command, reach_command)
