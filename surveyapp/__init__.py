@@ -56,9 +56,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(respond.bp)
     app.register_blueprint(pages.bp)
-    from . import auth
+    from . import auth, invite_links
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(invite_links.bp)
     errors.init_app(app)
 
     @app.after_request

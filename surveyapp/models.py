@@ -101,3 +101,6 @@ class Draft(Base):
     survey_slug: Mapped[str] = mapped_column(ForeignKey("surveys.slug", ondelete="CASCADE"), index=True)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     expires_on: Mapped[dt.date] = mapped_column(Date)
+    # In invitation mode, the invitation being answered (marked answered when the response is stored; the draft
+    # and this link go away in that same transaction).
+    invitation_key: Mapped[str | None] = mapped_column(String(32), nullable=True, default=None)

@@ -20,9 +20,11 @@ from flask import (
 from sqlalchemy import delete
 from werkzeug.wrappers import Response as WebResponse
 
+from . import invite_links
 from .db import get_session
 from .instrument import Instrument, Section, parse_section, settle, visible_sections
 from .instrument.answers import is_shown, possible_sections, prune
+from .invitations import mark_answered, reshuffle_storage
 from .models import Draft, Response, Survey
 from .surveys import instrument_of
 
@@ -36,6 +38,10 @@ def _survey_or_page(slug: str) -> tuple[Survey, Instrument] | WebResponse | str:
     state = survey.state()
     if state != "open":
         return make_response(render_template("respond/closed.html", survey=survey, state=state), 410)
+    if survey.mode == "invitation":
+        blocked = invite_links.gate(survey)
+        if blocked is not None:
+            return blocked
     return survey, instrument_of(survey)
 
 
@@ -45,6 +51,8 @@ def _draft(slug: str) -> Draft | None:
         return None
     draft = get_session().get(Draft, key)
     if draft is None or draft.survey_slug != slug or draft.expires_on < dt.date.today():
+        return None
+    if draft.invitation_key is not None and draft.invitation_key != invite_links.bound_key(slug):
         return None
     return draft
 
@@ -72,7 +80,8 @@ def start(slug: str) -> Any:
         today = dt.date.today()
         db.execute(delete(Draft).where(Draft.expires_on < today))
         days = current_app.config["SURVEYKIT_DRAFT_DAYS"]
-        draft = Draft(survey_slug=slug, answers={}, expires_on=today + dt.timedelta(days=days))
+        draft = Draft(survey_slug=slug, answers={}, expires_on=today + dt.timedelta(days=days),
+                      invitation_key=invite_links.bound_key(slug) if survey.mode == "invitation" else None)
         db.add(draft)
         db.commit()
         session[f"draft:{slug}"] = draft.key
@@ -177,11 +186,19 @@ def _finish(survey: Survey, inst: Instrument, draft: Draft) -> Any:
     if gone != 1:
         db.rollback()
         return redirect(url_for("respond.thanks", slug=survey.slug))
+    # Invitation mode: the invitation is locked and marked answered in this same transaction (see invitations).
+    if survey.mode == "invitation" and not mark_answered(db, draft.invitation_key or ""):
+        db.rollback()
+        session.pop(f"draft:{survey.slug}", None)
+        return make_response(render_template("invite/answered.html", survey=survey), 410)
     version = survey.instrument_version
     db.add(Response(survey_slug=survey.slug, instrument_id=version.instrument_id,
                     instrument_version=version.version, instrument_sha256=version.sha256,
                     submitted_on=dt.date.today(), answers=answers))
     db.commit()
+    if survey.mode == "invitation":
+        reshuffle_storage(db, survey.slug)
+        invite_links.forget(survey.slug)
     session.pop(f"draft:{survey.slug}", None)
     session[f"done:{survey.slug}"] = True
     return redirect(url_for("respond.thanks", slug=survey.slug))

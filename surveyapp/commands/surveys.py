@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import click
@@ -12,6 +13,23 @@ from sqlalchemy import select
 
 from ..db import get_session
 from ..instrument import InvalidInstrument, instrument_files, load_instrument
+from ..invitations import (
+    Invitation,
+    InvitationError,
+    RosterError,
+    SendReport,
+    close_survey,
+    import_roster,
+    invitations_sent,
+    pending_count,
+    prepare_reminders,
+    read_roster,
+    recover_stale,
+    send_invitations,
+    send_pending,
+    survey_status,
+)
+from ..mail import MailError, SmtpSettings
 from ..models import Survey
 from ..surveys import SurveyError, create_survey, response_count
 
@@ -68,14 +86,14 @@ def list_() -> None:
 @group.command("close")
 @click.argument("slug")
 def close(slug: str) -> None:
-    """Close a survey: it stops taking answers at once."""
+    """Close a survey: it stops taking answers at once, and its invitees' addresses are erased."""
     session = get_session()
     survey = session.get(Survey, slug)
     if survey is None:
         raise click.ClickException(f"no survey '{slug}'")
-    survey.closed = True
-    session.commit()
-    click.echo(f"survey '{slug}' is closed ({response_count(session, slug)} responses)")
+    erased = close_survey(session, survey)
+    note = f"; {erased} invitee addresses erased (the counts stay)" if erased else ""
+    click.echo(f"survey '{slug}' is closed ({response_count(session, slug)} responses){note}")
 
 
 @group.command("demo")
@@ -99,3 +117,155 @@ def demo() -> None:
             continue
         session.commit()
         click.echo(f"opened /s/{inst.id}")
+
+
+def _survey(slug: str) -> Survey:
+    survey = get_session().get(Survey, slug)
+    if survey is None:
+        raise click.ClickException(f"no survey '{slug}' (see 'surveykit surveys list')")
+    return survey
+
+
+def _smtp() -> SmtpSettings:
+    try:
+        return SmtpSettings.from_config(current_app.config)
+    except MailError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _report(what: str, report: SendReport) -> None:
+    click.echo(f"{what}: {report.sent} sent")
+    for line in report.errors[:20]:
+        click.echo(f"  {line}", err=True)
+    if report.refused:
+        click.echo(f"  {report.refused} refused for good by the mail server (not retried)", err=True)
+    if report.uncertain:
+        click.echo(f"  {report.uncertain} uncertain: the connection broke while handing the message over, so it "
+                   "is not sent again (at most one message each)", err=True)
+    if report.stopped:
+        raise click.ClickException(f"{report.stopped}; nothing was counted as sent that the server did not accept. "
+                                   "Run the same command again later to send the rest.")
+
+
+@group.command("invite")
+@click.argument("slug")
+@click.argument("roster", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--today", callback=_date, hidden=True, help="Pretend today is this day (tests).")
+def invite(slug: str, roster: Path | None, today: dt.date | None) -> None:
+    """Add the invitees of ROSTER (CSV or XLSX: email, department) to SLUG and send every waiting invitation.
+
+    Without ROSTER, sends the invitations still waiting (after the mail server was unreachable, say).
+    """
+    session = get_session()
+    survey = _survey(slug)
+    today = today or dt.date.today()
+    if roster is not None:
+        try:
+            entries = read_roster(roster.read_bytes(), str(roster))
+            added = import_roster(session, survey, entries, str(roster))
+        except RosterError as exc:
+            session.rollback()
+            raise click.ClickException(f"nothing imported; fix these lines and run again:\n{exc}") from None
+        session.commit()
+        click.echo(f"{added} invitees added from {roster}")
+    waiting = pending_count(session, slug, "invitation")
+    if not waiting:
+        click.echo(f"no invitations waiting for '{slug}' ({invitations_sent(session, slug)} sent so far)")
+        return
+    settings = _smtp()
+    with click.progressbar(length=waiting, label=f"Sending {waiting} invitations") as bar:
+        try:
+            report = send_invitations(session, survey, settings, current_app.config["SURVEYKIT_BASE_URL"], today,
+                                      progress=bar.update)
+        except InvitationError as exc:
+            raise click.ClickException(str(exc)) from None
+    _report("invitations", report)
+
+
+@group.command("remind")
+@click.argument("slug", required=False)
+@click.option("--due", is_flag=True, help="Only reminders whose day has come (N days after the invitation); "
+              "without SLUG, for every survey. Safe to run from cron.")
+@click.option("--today", callback=_date, hidden=True, help="Pretend today is this day (tests).")
+def remind(slug: str | None, due: bool, today: dt.date | None) -> None:
+    """Send the one reminder to invitees who have not answered (in open mode: to the whole roster).
+
+    With SLUG and no --due, reminds that survey's invitees now, whatever the reminder days. Nobody ever gets a
+    second reminder, however often or however many times at once this runs.
+    """
+    if slug is None and not due:
+        raise click.UsageError("name a survey, or use --due to send every survey's due reminders")
+    session = get_session()
+    today = today or dt.date.today()
+    recover_stale(session)
+    if slug is not None:
+        survey = _survey(slug)
+        if not session.scalar(select(Invitation.key).where(Invitation.survey_slug == slug).limit(1)):
+            raise click.ClickException(f"survey '{slug}' has no invitees yet, so there is no one to remind "
+                                       f"(invite them with 'surveykit surveys invite {slug} ROSTER')")
+        if not invitations_sent(session, slug):
+            raise click.ClickException(f"no invitation of survey '{slug}' has been sent yet, so no reminder is "
+                                       f"due (send them with 'surveykit surveys invite {slug}')")
+        if survey.state(today) != "open":
+            raise click.ClickException(f"survey '{slug}' is {survey.state(today).replace('_', ' ')}: no reminders")
+        surveys = [survey]
+    else:
+        with_invitees = select(Invitation.survey_slug).distinct()
+        surveys = [s for s in session.scalars(select(Survey).where(Survey.slug.in_(with_invitees))
+                                              .order_by(Survey.slug)) if s.state(today) == "open"]
+    settings = _smtp()
+    total = SendReport()
+    for survey in surveys:
+        prepare_reminders(session, survey, today, due_only=due)
+        waiting = pending_count(session, survey.slug, "reminder")
+        if not waiting:
+            continue
+        with click.progressbar(length=waiting, label=f"{survey.slug}: {waiting} reminders") as bar:
+            report = send_pending(session, survey, "reminder", settings, current_app.config["SURVEYKIT_BASE_URL"],
+                                  today, progress=bar.update)
+        total.add(report)
+        if report.stopped:
+            break
+    if not total.sent and not total.stopped and not total.errors:
+        click.echo("no reminders due")
+        return
+    _report("reminders", total)
+
+
+@group.command("status")
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (invited, answered, response_rate, "
+              "reminders_sent, departments).")
+@click.option("--exact", is_flag=True, help="Show counts below SURVEYKIT_MIN_CELL as they are (the survey's owner "
+              "only; never in pages or exports).")
+def status(slug: str, as_json: bool, exact: bool) -> None:
+    """Show invitations, answers and response rates per department, hiding small counts unless --exact."""
+    session = get_session()
+    survey = _survey(slug)
+    data = survey_status(session, survey, current_app.config["SURVEYKIT_MIN_CELL"], exact=exact)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{survey.slug}: {survey.title} ({survey.mode}, {data['state'].replace('_', ' ')})")
+    click.echo(f"invited {data['invited']}, answered {_show(data['answered'])} "
+               f"({_pct(data['response_rate'])}), reminders sent {data['reminders_sent']}")
+    waiting = [f"{data['invitations_waiting']} invitations waiting" if data["invitations_waiting"] else "",
+               f"{data['reminders_waiting']} reminders waiting" if data["reminders_waiting"] else "",
+               f"{data['uncertain']} uncertain" if data["uncertain"] else "",
+               f"{data['refused']} refused by the mail server" if data["refused"] else ""]
+    if any(waiting):
+        click.echo("; ".join(w for w in waiting if w))
+    if data["departments"]:
+        width = max(12, *(len(d) for d in data["departments"]))
+        click.echo(f"{'department':{width}}  {'invited':>8}  {'answered':>8}  {'rate':>7}")
+        for name, row in data["departments"].items():
+            click.echo(f"{name:{width}}  {_show(row['invited']):>8}  {_show(row['answered']):>8}  "
+                       f"{_pct(row['response_rate']):>7}")
+
+
+def _show(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.1f}%"

@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import surveyapp.auth  # noqa: F401  (investigators' accounts)
+import surveyapp.invitations  # noqa: F401  (invitations, deliveries, mail templates)
 from coding.store import CodingBase
 from surveyapp.models import Base
 

@@ -1,0 +1,61 @@
+"""Invitation links: /i/<token> binds the invitation to the browser session and leaves the address bar at once.
+
+The token travels only in that first request; every later page is /s/<slug>, and the session (a signed cookie of
+the respondent's own browser) holds the invitation's random key until the answer is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, make_response, redirect, render_template, session, url_for
+from werkzeug.wrappers import Response as WebResponse
+
+from .db import get_session
+from .invitations import Invitation, find_invitation
+from .models import Survey
+
+bp = Blueprint("invite_links", __name__)
+
+
+def _binding_name(slug: str) -> str:
+    return f"invite:{slug}"
+
+
+def bound_key(slug: str) -> str | None:
+    """Return the key of the invitation this browser opened for survey *slug*, if any."""
+    return session.get(_binding_name(slug))
+
+
+def forget(slug: str) -> None:
+    """Drop the browser's link to its invitation (after the answer is stored)."""
+    session.pop(_binding_name(slug), None)
+
+
+@bp.get("/i/<token>")
+def follow(token: str) -> Any:
+    """Check an invitation token, remember the invitation in the session, and go to the survey."""
+    db = get_session()
+    inv = find_invitation(db, token)
+    if inv is None:
+        return make_response(render_template("invite/invalid.html"), 404)
+    survey = db.get(Survey, inv.survey_slug)
+    assert survey is not None  # invitations are deleted with their survey
+    if inv.answered:
+        return make_response(render_template("invite/answered.html", survey=survey), 410)
+    state = survey.state()
+    if state != "open":
+        return make_response(render_template("respond/closed.html", survey=survey, state=state), 410)
+    session[_binding_name(survey.slug)] = inv.key
+    return redirect(url_for("respond.intro", slug=survey.slug))
+
+
+def gate(survey: Survey) -> WebResponse | None:
+    """Return the page to show instead of an invitation-mode survey when this browser holds no usable invitation."""
+    key = bound_key(survey.slug)
+    inv = get_session().get(Invitation, key) if key else None
+    if inv is None or inv.survey_slug != survey.slug:
+        return make_response(render_template("invite/need_link.html", survey=survey), 403)
+    if inv.answered:
+        return make_response(render_template("invite/answered.html", survey=survey), 410)
+    return None

@@ -1,0 +1,207 @@
+"""Sending e-mail over SMTP, telling apart "not accepted" (safe to retry) from "maybe accepted" (never retry).
+
+Everything goes through :class:`Mailer` (one connection for a batch) or :func:`send_email` (one message). A message
+counts as sent only when the server answered 250 to the end of its DATA; a refusal before that point means the
+server has not taken it, so a later run may try again; a connection lost while the message was being handed over
+leaves it *uncertain*, and the callers never send an uncertain message again (at most once).
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from types import TracebackType
+from typing import Any
+
+TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str = "none"
+    user: str = ""
+    password: str = ""
+    sender: str = "surveykit@localhost"
+    rate: float = 5.0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SmtpSettings:
+        """Read the SURVEYKIT_SMTP_* and SURVEYKIT_MAIL_* settings."""
+        security = str(config["SURVEYKIT_SMTP_SECURITY"]).lower()
+        if security not in ("none", "starttls", "ssl"):
+            raise MailError(f"SURVEYKIT_SMTP_SECURITY is '{security}': choose none, starttls or ssl")
+        return cls(host=config["SURVEYKIT_SMTP_HOST"], port=int(config["SURVEYKIT_SMTP_PORT"]), security=security,
+                   user=config["SURVEYKIT_SMTP_USER"], password=config["SURVEYKIT_SMTP_PASSWORD"],
+                   sender=config["SURVEYKIT_MAIL_FROM"], rate=float(config["SURVEYKIT_MAIL_RATE"]))
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+
+
+class MailError(Exception):
+    """A message the server did not take. ``permanent``: it refused this recipient for good (5xx)."""
+
+    def __init__(self, message: str, *, permanent: bool = False, connection: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.connection = connection
+
+
+class MaybeSent(Exception):
+    """The connection broke while the message was being handed over: the server may have accepted it."""
+
+
+def build_message(email: Email, sender: str) -> EmailMessage:
+    """Return the MIME message: plain text, with the HTML body as an alternative when there is one."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = email.to
+    msg["Subject"] = email.subject
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
+    msg.set_content(email.text)
+    if email.html:
+        msg.add_alternative(email.html, subtype="html")
+    return msg
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class Mailer:
+    """One SMTP connection for a batch of messages, opened on first use and paced to the configured rate."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._conn: smtplib.SMTP | None = None
+        self._last = 0.0
+
+    def __enter__(self) -> Mailer:
+        return self
+
+    def __exit__(self, *_exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Say goodbye to the server, if connected."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.quit()
+            except (smtplib.SMTPException, OSError):
+                conn.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        try:
+            conn: smtplib.SMTP
+            if s.security == "ssl":
+                conn = smtplib.SMTP_SSL(s.host, s.port, timeout=TIMEOUT, context=ssl.create_default_context())
+            else:
+                conn = smtplib.SMTP(s.host, s.port, timeout=TIMEOUT)
+            conn.ehlo_or_helo_if_needed()
+            if s.security == "starttls":
+                conn.starttls(context=ssl.create_default_context())
+                conn.ehlo()
+            if s.user:
+                conn.login(s.user, s.password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise MailError(f"the mail server {s.where} refused the log-in of {s.user}: {_reply(exc)}",
+                            connection=True) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise MailError(f"could not reach the mail server {s.where}: {_reason(exc)}", connection=True) from None
+        return conn
+
+    def _pace(self) -> None:
+        if self.settings.rate > 0:
+            wait = self._last + 1.0 / self.settings.rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        self._last = time.monotonic()
+
+    def send(self, email: Email) -> None:
+        """Hand *email* to the server; raise MailError (not taken) or MaybeSent (taken or not, unknown)."""
+        self._pace()
+        if self._conn is None:
+            self._conn = self._connect()
+        conn = self._conn
+        msg = build_message(email, self.settings.sender)
+        try:
+            code, reply = conn.mail(self.settings.sender)
+            if code != 250:
+                self._reset()
+                raise MailError(f"the mail server refused the sender: {code} {reply.decode(errors='replace')}",
+                                permanent=code >= 500)
+            code, reply = conn.rcpt(email.to)
+            if code not in (250, 251):
+                self._reset()
+                raise MailError(f"the mail server refused {email.to}: {code} {reply.decode(errors='replace')}",
+                                permanent=code >= 500)
+            code, reply = conn.docmd("data")
+            if code != 354:
+                self._reset()
+                raise MailError(f"the mail server refused the message: {code} {reply.decode(errors='replace')}",
+                                permanent=code >= 500)
+        except (smtplib.SMTPException, OSError) as exc:
+            # Nothing of the message was handed over yet: the server cannot have accepted it.
+            self._drop()
+            raise MailError(f"the mail server {self.settings.where} dropped the connection: {_reason(exc)}",
+                            connection=True) from None
+        data = _LEADING_DOT.sub(b"..", msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
+        try:
+            conn.send(data + b".\r\n")
+            code, reply = conn.getreply()
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            raise MaybeSent(f"the connection to {self.settings.where} broke while handing over the message to "
+                            f"{email.to}: {_reason(exc)}") from None
+        if code != 250:
+            raise MailError(f"the mail server refused the message to {email.to}: {code} "
+                            f"{reply.decode(errors='replace')}", permanent=code >= 500)
+
+    def _reset(self) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+def send_email(settings: SmtpSettings, email: Email) -> None:
+    """Send one message on its own connection (see :meth:`Mailer.send` for what it raises)."""
+    with Mailer(settings) as mailer:
+        mailer.send(email)
+
+
+def _reply(exc: smtplib.SMTPResponseException) -> str:
+    text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+    return f"{exc.smtp_code} {text}"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _reply(exc)
+    return str(exc) or type(exc).__name__
