@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from coding.codes import ensure_path, load_tree, record
 from coding.errors import InvalidSpreadsheet
-from coding.projects import NewUnit, add_units, create_round
+from coding.projects import NewUnit, add_units, create_round, next_round_name
 from coding.spreadsheet import parse_codes
 from coding.store import Application, Project, Review, Round, Unit
 
@@ -164,11 +164,13 @@ def import_sheet(session: Session, project: Project, path: str | PathLike[str], 
     new = [NewUnit(f"import:{u}", t, label=u, respondent=respondents.get(u, u))
            for u, (t, _) in texts.items() if u not in existing]
     # Units coded elsewhere go into a closed round below; the others into a new open round, to be coded here.
-    added = add_units(session, project, [n for n in new if n.label not in coded_units])
-    added_coded = add_units(session, project, [n for n in new if n.label in coded_units], make_round=False)
-    result.units_added = added.added + added_coded.added
+    added = add_units(session, project, new, make_round=False, keep_order=True)
+    result.units_added = added.added
     result.units_existing = len([u for u in first_line if u in existing])
-    result.round = added.round.name if added.round else None
+    to_code = [u.id for u in added.units if u.label not in coded_units]
+    if to_code:
+        rnd = create_round(session, project, next_round_name(session, project), to_code)
+        result.round = rnd.name
     if not coded:
         return result
     units = {u.label: u for u in session.scalars(select(Unit).where(Unit.project_id == project.id,

@@ -121,11 +121,12 @@ def count_applications(session: Session, project: Project) -> int:
 # Units and rounds
 
 def add_units(session: Session, project: Project, units: Iterable[NewUnit], round_name: str | None = None, *,
-              make_round: bool = True) -> AddResult:
+              make_round: bool = True, keep_order: bool = False) -> AddResult:
     """Add units whose source is new to the project (blank texts are skipped) as a new round of their own.
 
     Units are numbered in source order, not in the order given: survey sources end in a random response
-    key, so positions say nothing about when an answer arrived.
+    key, so positions say nothing about when an answer arrived. *keep_order* numbers them as given instead
+    (imported spreadsheets, whose row order the team chose).
     """
     result = AddResult()
     known = set(session.scalars(select(Unit.source).where(Unit.project_id == project.id)).all())
@@ -141,7 +142,7 @@ def add_units(session: Session, project: Project, units: Iterable[NewUnit], roun
     if not fresh:
         return result
     position = session.scalar(select(func.max(Unit.position)).where(Unit.project_id == project.id)) or 0
-    for source in sorted(fresh):
+    for source in (fresh if keep_order else sorted(fresh)):
         unit = fresh[source]
         label = unit.label or source
         if label in labels:
@@ -155,12 +156,13 @@ def add_units(session: Session, project: Project, units: Iterable[NewUnit], roun
     session.flush()
     result.added = len(result.units)
     if make_round:
-        result.round = create_round(session, project, round_name or _next_round_name(session, project),
+        result.round = create_round(session, project, round_name or next_round_name(session, project),
                                     [u.id for u in result.units])
     return result
 
 
-def _next_round_name(session: Session, project: Project) -> str:
+def next_round_name(session: Session, project: Project) -> str:
+    """Return the first free name 'Round N'."""
     names = set(session.scalars(select(Round.name).where(Round.project_id == project.id)).all())
     n = len(names) + 1
     while f"Round {n}" in names:
