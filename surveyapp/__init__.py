@@ -60,6 +60,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(invite_links.bp)
+    from .admin import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
     errors.init_app(app)
 
     @app.after_request

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import TemplateError
+from jinja2 import TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import (
     Boolean,
@@ -334,10 +334,11 @@ def check_template(subject: str, text: str, html: str) -> list[str]:
             problems.append(f"{part}{f' line {line}' if line else ''}: {exc}")
     if not subject.strip():
         problems.append("subject: empty")
-    if "link" not in text:
-        problems.append("plain text: must contain {{ link }}, or invitees get no way to answer")
-    if html.strip() and "link" not in html:
-        problems.append("HTML: must contain {{ link }} (or leave the HTML empty to send plain text only)")
+    if not problems:
+        if "link" not in meta.find_undeclared_variables(_sandbox.parse(text)):
+            problems.append("plain text: must contain {{ link }}, or invitees get no way to answer")
+        if html.strip() and "link" not in meta.find_undeclared_variables(_sandbox_html.parse(html)):
+            problems.append("HTML: must contain {{ link }} (or leave the HTML empty to send plain text only)")
     if not problems:
         try:
             render_email(subject, text, html, "x@example.org", _sample_context())
@@ -417,15 +418,7 @@ def prepare_reminders(db: Session, survey: Survey, today: dt.date, due_only: boo
     """Add a pending reminder for every invitee whose reminder is due and who has none yet; return how many tried."""
     if survey.state(today) != "open":
         return 0
-    q = select(Invitation.key).where(Invitation.survey_slug == survey.slug, Invitation.email.is_not(None),
-                                     Invitation.invited_on.is_not(None))
-    if survey.mode == "invitation":
-        q = q.where(Invitation.answered.is_(False))
-    if due_only:
-        q = q.where(Invitation.invited_on <= today - dt.timedelta(days=survey.reminder_days))
-    has_reminder = select(Delivery.invitation_key).where(Delivery.survey_slug == survey.slug,
-                                                         Delivery.kind == "reminder")
-    keys = list(db.scalars(q.where(Invitation.key.not_in(has_reminder))))
+    keys = list(db.scalars(_due(survey, today, due_only)))
     if not keys:
         return 0
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -435,6 +428,26 @@ def prepare_reminders(db: Session, survey: Survey, today: dt.date, due_only: boo
     db.execute(insert(Delivery).on_conflict_do_nothing(), rows)
     db.commit()
     return len(rows)
+
+
+def due_reminders(db: Session, survey: Survey, today: dt.date) -> int:
+    """Return how many reminders are due (or waiting after a failed attempt) for *survey* on *today*."""
+    if survey.state(today) != "open":
+        return 0
+    due = db.scalar(select(func.count()).select_from(_due(survey, today, True).subquery())) or 0
+    return due + pending_count(db, survey.slug, "reminder")
+
+
+def _due(survey: Survey, today: dt.date, due_only: bool) -> Any:
+    q = select(Invitation.key).where(Invitation.survey_slug == survey.slug, Invitation.email.is_not(None),
+                                     Invitation.invited_on.is_not(None))
+    if survey.mode == "invitation":
+        q = q.where(Invitation.answered.is_(False))
+    if due_only:
+        q = q.where(Invitation.invited_on <= today - dt.timedelta(days=survey.reminder_days))
+    has_reminder = select(Delivery.invitation_key).where(Delivery.survey_slug == survey.slug,
+                                                         Delivery.kind == "reminder")
+    return q.where(Invitation.key.not_in(has_reminder))
 
 
 def pending_count(db: Session, slug: str, kind: str) -> int:

@@ -1,0 +1,251 @@
+"""Views of the investigators' pages: they parse the request, call surveys/invitations, and pick the page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from ..auth import login_required
+from ..db import get_session
+from ..instrument import InvalidInstrument, instrument_files, load_instrument
+from ..invitations import (
+    KINDS,
+    InvitationError,
+    MailTemplate,
+    RosterError,
+    SendReport,
+    check_template,
+    close_survey,
+    default_template,
+    due_reminders,
+    import_roster,
+    pending_count,
+    read_roster,
+    save_template,
+    send_invitations,
+    send_reminders,
+    survey_status,
+    survey_template,
+)
+from ..mail import MailError, SmtpSettings
+from ..models import Survey
+from ..surveys import SurveyError, create_survey
+from . import bp
+from .forms import ActionForm, CreateSurveyForm, MailTemplateForm, RosterForm
+
+MAX_ROSTER_BYTES = 5 * 1024 * 1024
+
+
+def _survey(slug: str) -> Survey:
+    survey = get_session().get(Survey, slug)
+    if survey is None:
+        abort(404, f"There is no survey '{slug}'.")
+    return survey
+
+
+def _min_cell() -> int:
+    return int(current_app.config["SURVEYKIT_MIN_CELL"])
+
+
+@bp.get("/")
+@login_required
+def surveys() -> Any:
+    """List every survey with its state and (suppressed) response rate."""
+    db = get_session()
+    rows = db.scalars(select(Survey).order_by(Survey.created_on.desc(), Survey.slug)).all()
+    return render_template("admin/surveys.html", rows=[(s, survey_status(db, s, _min_cell())) for s in rows])
+
+
+def _instrument_choices() -> list[SelectChoice]:
+    choices = []
+    for path in instrument_files([Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"])]):
+        try:
+            inst = load_instrument(path)
+        except InvalidInstrument:
+            continue
+        choices.append(SelectChoice(inst.id, f"{inst.title} ({inst.id} v{inst.version})"))
+    return sorted(choices, key=lambda c: c.label)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new_survey() -> Any:
+    """Open a new survey of an instrument."""
+    form = CreateSurveyForm()
+    form.instrument.choices = _instrument_choices()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            survey = create_survey(db, Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"]), form.instrument.data,
+                                   form.slug.data or "", form.title.data or "", mode=form.mode.data or "invitation",
+                                   opens_on=form.opens.data, closes_on=form.closes.data,
+                                   reminder_days=form.reminder_days.data or 0)
+        except (SurveyError, InvalidInstrument) as exc:
+            db.rollback()
+            flash(str(exc), "error")
+            return render_template("admin/new.html", form=form), 422
+        db.commit()
+        flash(f"Survey '{survey.slug}' created.", "info")
+        return redirect(url_for("admin.survey", slug=survey.slug))
+    return render_template("admin/new.html", form=form), 422 if form.is_submitted() else 200
+
+
+@bp.get("/s/<slug>")
+@login_required
+def survey(slug: str) -> Any:
+    """Show a survey: response rates, roster, sending, e-mail wording, downloads."""
+    db = get_session()
+    s = _survey(slug)
+    today = dt.date.today()
+    downloads = None
+    if "downloads" in current_app.blueprints:
+        downloads = {"xlsx": url_for("downloads.survey_xlsx", slug=slug),
+                     "csv": url_for("downloads.survey_csv", slug=slug)}
+    return render_template(
+        "admin/survey.html", survey=s, status=survey_status(db, s, _min_cell()), action=ActionForm(),
+        roster_form=RosterForm(), waiting=pending_count(db, slug, "invitation"),
+        due=due_reminders(db, s, today), kinds=KINDS, downloads=downloads,
+        custom={k for k in KINDS if db.get(MailTemplate, (slug, k)) is not None},
+        base_url=current_app.config["SURVEYKIT_BASE_URL"].rstrip("/"))
+
+
+@bp.post("/s/<slug>/close")
+@login_required
+def close(slug: str) -> Any:
+    """Close the survey and erase its invitees' addresses."""
+    if ActionForm().validate_on_submit():
+        erased = close_survey(get_session(), _survey(slug))
+        flash(f"Survey closed; {erased} invitee addresses erased." if erased else "Survey closed.", "info")
+    return redirect(url_for("admin.survey", slug=slug))
+
+
+@bp.post("/s/<slug>/open")
+@login_required
+def reopen(slug: str) -> Any:
+    """Open a closed survey again (links that were not used work again; erased addresses stay erased)."""
+    if ActionForm().validate_on_submit():
+        s = _survey(slug)
+        s.closed = False
+        get_session().commit()
+        flash("Survey open." if s.state() == "open" else f"Survey set to open; it is {s.state().replace('_', ' ')} "
+              "by its dates.", "info")
+    return redirect(url_for("admin.survey", slug=slug))
+
+
+@bp.post("/s/<slug>/roster")
+@login_required
+def upload_roster(slug: str) -> Any:
+    """Add the invitees of an uploaded roster: all of them, or none when any line is wrong."""
+    s = _survey(slug)
+    form = RosterForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for e in errors:
+                flash(f"Roster: {e}", "error")
+        return redirect(url_for("admin.survey", slug=slug))
+    upload = form.roster.data
+    name = Path(upload.filename or "roster.csv").name
+    data = upload.read(MAX_ROSTER_BYTES + 1)
+    db = get_session()
+    if len(data) > MAX_ROSTER_BYTES:
+        flash(f"{name}: larger than {MAX_ROSTER_BYTES // (1024 * 1024)} MB; nothing imported.", "error")
+        return redirect(url_for("admin.survey", slug=slug))
+    try:
+        added = import_roster(db, s, read_roster(data, name), name)
+    except RosterError as exc:
+        db.rollback()
+        return render_template("admin/roster_errors.html", survey=s, name=name, errors=exc.errors), 422
+    db.commit()
+    flash(f"{added} invitees added from {name}. Nothing has been sent yet.", "info")
+    return redirect(url_for("admin.survey", slug=slug))
+
+
+def _flash_report(what: str, report: SendReport) -> None:
+    flash(f"{report.sent} {what} sent.", "info")
+    if report.refused:
+        flash(f"{report.refused} refused for good by the mail server (not retried).", "error")
+    if report.uncertain:
+        flash(f"{report.uncertain} uncertain (the connection broke mid-message); not sent again.", "error")
+    if report.stopped:
+        flash(f"Stopped: {report.stopped}. Nothing the server did not accept counts as sent; the rest wait for the "
+              "next try.", "error")
+
+
+def _smtp() -> SmtpSettings | None:
+    try:
+        return SmtpSettings.from_config(current_app.config)
+    except MailError as exc:
+        flash(str(exc), "error")
+        return None
+
+
+@bp.post("/s/<slug>/invite")
+@login_required
+def invite(slug: str) -> Any:
+    """Send the invitations waiting to go out."""
+    s = _survey(slug)
+    settings = _smtp()
+    if ActionForm().validate_on_submit() and settings is not None:
+        try:
+            report = send_invitations(get_session(), s, settings, current_app.config["SURVEYKIT_BASE_URL"],
+                                      dt.date.today())
+        except InvitationError as exc:
+            flash(str(exc), "error")
+        else:
+            _flash_report("invitations", report)
+    return redirect(url_for("admin.survey", slug=slug))
+
+
+@bp.post("/s/<slug>/remind")
+@login_required
+def remind(slug: str) -> Any:
+    """Send the reminders that are due (each invitee gets at most one, ever)."""
+    s = _survey(slug)
+    settings = _smtp()
+    if ActionForm().validate_on_submit() and settings is not None:
+        today = dt.date.today()
+        if s.state(today) != "open":
+            flash("The survey is not open: no reminders.", "error")
+        else:
+            report = send_reminders(get_session(), s, settings, current_app.config["SURVEYKIT_BASE_URL"], today)
+            _flash_report("reminders", report)
+    return redirect(url_for("admin.survey", slug=slug))
+
+
+@bp.route("/s/<slug>/mail/<kind>", methods=["GET", "POST"])
+@login_required
+def mail_template(slug: str, kind: str) -> Any:
+    """Edit the survey's wording of the invitation or the reminder."""
+    if kind not in KINDS:
+        abort(404, "There are two e-mails: invitation and reminder.")
+    s = _survey(slug)
+    db = get_session()
+    form = MailTemplateForm()
+    if request.method == "GET":
+        form.subject.data, form.text_body.data, form.html_body.data = survey_template(db, slug, kind)
+    elif form.validate_on_submit():
+        if request.form.get("action") == "reset":
+            row = db.get(MailTemplate, (slug, kind))
+            if row is not None:
+                db.delete(row)
+                db.commit()
+            flash(f"The {kind} uses the default wording again.", "info")
+            return redirect(url_for("admin.mail_template", slug=slug, kind=kind))
+        subject, text, html = form.subject.data or "", form.text_body.data or "", form.html_body.data or ""
+        problems = check_template(subject, text, html)
+        if not problems:
+            save_template(db, slug, kind, subject, text, html)
+            db.commit()
+            flash(f"The {kind} wording is saved.", "info")
+            return redirect(url_for("admin.survey", slug=slug))
+        for p in problems:
+            flash(p, "error")
+        return render_template("admin/mail.html", survey=s, kind=kind, form=form,
+                               default=default_template(kind)), 422
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/mail.html", survey=s, kind=kind, form=form, default=default_template(kind)), status
