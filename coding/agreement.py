@@ -14,8 +14,10 @@ where the "values" are the distinct code sets that occur. The expected term is a
 pair of distinct values; with 50 codes there can be tens of thousands of distinct sets, so the V x V distance
 matrix is never built. Instead the set similarity ``1 - delta`` depends only on (|A & B|, |A|, |B|), and the
 number of value pairs with each intersection size is recovered exactly from "binomial moments" (how many
-pairs share each subset of codes) by binomial inversion. That turns De into a few sparse sums, cheap enough to
-redo for every bootstrap replicate.
+pairs share each subset of codes) by binomial inversion. That turns De into a few sparse sums.
+
+The bootstrap interval holds De at its full-sample value, as Krippendorff's own algorithm does, so a replicate
+is a weighted sum of per-unit observed disagreements; ``method="full"`` recomputes De per replicate as well.
 """
 
 from __future__ import annotations
@@ -38,19 +40,28 @@ MASI_LABEL = "masi (Passonneau, as nltk)"
 # Enumerating every subset of every distinct code set costs sum(2**|set|); beyond this the data is not
 # qualitative coding any more (someone applied dozens of codes to one answer) and we refuse rather than hang.
 _SUBSET_BUDGET = 20_000_000
-# Bootstrap replicates are processed in chunks so the (replicates x units) weight matrix stays small.
+# The full bootstrap processes replicates in chunks so the (units x replicates) weight matrix stays small; the
+# fixed-De bootstrap bounds its (replicates x unit classes) count matrix the same way.
 _BOOTSTRAP_CHUNK = 20
+_BOOTSTRAP_CELLS = 2_000_000
+CI_METHODS = ("fixed_de", "full")
 
 
 @dataclass(frozen=True)
 class _Table:
-    """Codings as arrays: ``present[u, c]`` coder c coded unit u, ``applied[u, c, k]`` and applied code k."""
+    """Codings as arrays: ``present[u, c]`` coder c coded unit u, ``applied[u, c, k]`` and applied code k.
+
+    ``value_index[u, c]`` is the id of that coder's code set among the distinct sets ``value_sets`` (-1 where
+    absent), so statistics over whole sets never compare code lists unit by unit.
+    """
 
     units: list[str]
     coders: list[str]
     codes: list[str]
     present: np.ndarray
     applied: np.ndarray
+    value_index: np.ndarray
+    value_sets: np.ndarray
 
     @cached_property
     def m(self) -> np.ndarray:
@@ -70,22 +81,13 @@ class _Table:
     @cached_property
     def sizes(self) -> np.ndarray:
         """Number of codes each coder applied, units x coders (0 where absent)."""
-        return self.applied.sum(axis=2, dtype=np.int64)
+        set_sizes = np.append(self.value_sets.sum(axis=1, dtype=np.int64), 0)
+        return set_sizes[self.value_index]
 
-    @cached_property
+    @property
     def value_ids(self) -> tuple[np.ndarray, np.ndarray]:
         """Id of each (unit, coder) code set among the distinct sets (-1 where absent), and those sets."""
-        n_units, n_coders, n_codes = self.applied.shape
-        flat = self.applied.reshape(n_units * n_coders, n_codes)[self.present.ravel()]
-        if n_codes == 0:
-            flat = np.zeros((flat.shape[0], 1), dtype=bool)
-        packed = np.ascontiguousarray(np.packbits(flat, axis=1))
-        keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        ids = np.full(n_units * n_coders, -1, dtype=np.int64)
-        ids[self.present.ravel()] = inverse.ravel()
-        sets = flat[first] if n_codes else np.zeros((len(first), 0), dtype=bool)
-        return ids.reshape(n_units, n_coders), sets
+        return self.value_index, self.value_sets
 
     @cached_property
     def single_code(self) -> bool:
@@ -96,32 +98,55 @@ class _Table:
 def _table(codings: Codings) -> _Table:
     """Turn a Codings mapping into arrays."""
     units = list(codings)
-    coders = sorted({coder for per_unit in codings.values() for coder in per_unit})
-    codes = sorted({code for per_unit in codings.values() for s in per_unit.values() for code in s})
+    # Python only gathers coder names and code sets (list.extend runs in C) and numbers them through dicts;
+    # 50 codes x 100,000 units repeat a few thousand distinct sets, so all per-code work is done once per
+    # distinct set and then gathered.
+    n_coded: list[int] = []
+    coder_names: list[str] = []
+    values: list[Any] = []
+    for per_unit in codings.values():
+        n_coded.append(len(per_unit))
+        coder_names.extend(per_unit)
+        values.extend(per_unit.values())
+    coders = sorted(set(coder_names))
     coder_ix = {c: i for i, c in enumerate(coders)}
+    set_ix: dict[Any, int] = {}
+    try:
+        set_of = [set_ix.setdefault(v, len(set_ix)) for v in values]
+    except TypeError:  # plain sets or lists are unhashable: key every value by its frozenset
+        set_ix.clear()
+        set_of = [set_ix.setdefault(v if isinstance(v, str) else frozenset(v), len(set_ix)) for v in values]
+    for key, first_use in set_ix.items():
+        if isinstance(key, str):
+            # A bare string would be iterated letter by letter and silently give nonsense.
+            at = set_of.index(first_use)
+            unit = units[int(np.searchsorted(np.cumsum(n_coded), at, side="right"))]
+            raise TypeError(f"unit {unit!r}, coder {coder_names[at]!r}: expected a set of codes, got a string")
+    # set_ix numbers its keys in insertion order, so key i is row i.
+    members = [code for key in set_ix for code in key]
+    codes = sorted(set(members))
     code_ix = {c: i for i, c in enumerate(codes)}
-    pu: list[int] = []
-    pc: list[int] = []
-    au: list[int] = []
-    ac: list[int] = []
-    ak: list[int] = []
-    for u, per_unit in enumerate(codings.values()):
-        for coder, applied in per_unit.items():
-            if isinstance(applied, str):
-                # A bare string would be iterated letter by letter and silently give nonsense.
-                raise TypeError(f"unit {units[u]!r}, coder {coder!r}: expected a set of codes, got a string")
-            c = coder_ix[coder]
-            pu.append(u)
-            pc.append(c)
-            for code in applied:
-                au.append(u)
-                ac.append(c)
-                ak.append(code_ix[code])
+    rows = np.zeros((len(set_ix), len(codes)), dtype=bool)
+    rows[
+        np.repeat(np.arange(len(set_ix)), [len(key) for key in set_ix]),
+        np.fromiter(map(code_ix.__getitem__, members), dtype=np.int64, count=len(members)),
+    ] = True
+    # Keys that differ but hold the same codes (a tuple in another order, say) are one value.
+    width = max(len(codes), 1)
+    packed = np.ascontiguousarray(np.packbits(np.pad(rows, ((0, 0), (0, width - len(codes)))), axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, canonical = np.unique(keys, return_index=True, return_inverse=True)
+    value_sets = rows[first]
+
+    unit_of = np.repeat(np.arange(len(units)), n_coded)
+    col = np.fromiter(map(coder_ix.__getitem__, coder_names), dtype=np.int64, count=len(coder_names))
     present = np.zeros((len(units), len(coders)), dtype=bool)
-    present[pu, pc] = True
-    applied_arr = np.zeros((len(units), len(coders), len(codes)), dtype=bool)
-    applied_arr[au, ac, ak] = True
-    return _Table(units, coders, codes, present, applied_arr)
+    present[unit_of, col] = True
+    value_index = np.full((len(units), len(coders)), -1, dtype=np.int64)
+    value_index[unit_of, col] = canonical.ravel()[np.fromiter(set_of, dtype=np.int64, count=len(set_of))]
+    # Index -1 (absent) picks the appended all-false row.
+    applied = np.concatenate([value_sets, np.zeros((1, len(codes)), dtype=bool)])[value_index]
+    return _Table(units, coders, codes, present, applied, value_index, value_sets)
 
 
 def _similarity_table(distance: str, max_size: int) -> np.ndarray:
@@ -153,6 +178,7 @@ class _ExpectedMass:
             largest = int(sizes.max())
             raise ValueError(f"too many codes per unit to compute set agreement ({largest} on one unit)")
         self.max_size = int(sizes.max()) if len(sizes) else 0
+        n_codes = max(sets.shape[1], 1)
         self.size_rows = {a: np.flatnonzero(sizes == a) for a in np.unique(sizes).tolist()}
         # H[t, a, b] folds the binomial inversion and the similarity table together: the mass equals
         # sum_{t,a,b} H[t,a,b] * M[t,a,b], with M the number of (value of size a, value of size b) pairs
@@ -183,9 +209,14 @@ class _ExpectedMass:
             stacked = np.concatenate(subsets)
             if t == 0:
                 subset_id = np.zeros(len(stacked), dtype=np.int64)
+            elif float(n_codes) ** t < 2.0**62:
+                # A t-subset of sorted code indices read as a base-n_codes number: a 1-d unique is many times
+                # faster than np.unique(axis=0), which sorts rows as opaque records.
+                number = stacked @ (n_codes ** np.arange(t, dtype=np.int64))
+                _, subset_id = np.unique(number, return_inverse=True)
             else:
                 _, subset_id = np.unique(stacked, axis=0, return_inverse=True)
-                subset_id = subset_id.ravel()
+            subset_id = subset_id.ravel()
             n_subsets = int(subset_id.max()) + 1
             group: dict[int, sparse.csr_matrix] = {}
             offset = 0
@@ -240,17 +271,31 @@ class _SetAlpha:
         self.m = m.astype(float)
         self.d = disagreement / np.maximum(m - 1, 1)
         self.n_values = len(sets)
-        # Pairable (unit, value id) incidences, used to rebuild value counts for resampled units.
-        unit_of, coder_of = np.nonzero(present)
-        self.values_of_units = sparse.csr_matrix(
-            (np.ones(len(unit_of)), (ids[unit_of, coder_of], unit_of)), shape=(len(sets), len(m))
-        )
+        self._ids = ids
+        self._present = present
         self.mass = _ExpectedMass(sets, similarity) if len(m) else None
 
     @property
     def n_units(self) -> int:
         """Number of pairable units."""
         return len(self.m)
+
+    @cached_property
+    def values_of_units(self) -> sparse.csr_matrix:
+        """Pairable (unit, value id) incidences: value counts of reweighted units are one product away."""
+        unit_of, coder_of = np.nonzero(self._present)
+        return sparse.csr_matrix(
+            (np.ones(len(unit_of)), (self._ids[unit_of, coder_of], unit_of)), shape=(self.n_values, self.n_units)
+        )
+
+    @cached_property
+    def _point(self) -> tuple[float, float, float]:
+        """Return n (pairable values), the summed observed term and the expected term on the data as given."""
+        counts = np.bincount(self._ids[self._present], minlength=self.n_values).astype(float)
+        n = float(self.m.sum())
+        assert self.mass is not None
+        expected = n * n - float(self.mass(counts[:, None])[0])
+        return n, float(self.d.sum()), expected
 
     def alpha_from_weights(self, weights: np.ndarray) -> np.ndarray:
         """Return alpha for each row of unit weights (replicates x pairable units); NaN where undefined."""
@@ -269,16 +314,65 @@ class _SetAlpha:
         # Expected disagreement zero (one value only) leaves alpha undefined; allow for rounding in `similar`.
         return np.where((n >= 2) & (expected > 1e-12 * n * n), alpha, np.nan)
 
-    def alpha(self) -> float | None:
-        """Return alpha on the data as given."""
+    def _expected_disagreement(self) -> float | None:
+        """Return De on the data as given, None when it is zero (a single value throughout) or undefined."""
         if self.n_units == 0:
             return None
-        return _finite(self._alpha_columns(np.ones((self.n_units, 1)))[0])
+        n, _, expected = self._point
+        if n < 2 or expected <= 1e-12 * n * n:
+            return None
+        return expected / (n * (n - 1.0))
 
-    def bootstrap(self, reps: int, seed: int) -> tuple[float, float] | None:
+    def alpha(self) -> float | None:
+        """Return alpha on the data as given."""
+        expected = self._expected_disagreement()
+        if expected is None:
+            return None
+        n, observed, _ = self._point
+        return _finite(1.0 - observed / n / expected)
+
+    def bootstrap(self, reps: int, seed: int, method: str = "fixed_de") -> tuple[float, float] | None:
         """Return the 2.5 and 97.5 percentiles of alpha over units resampled with replacement."""
+        if method not in CI_METHODS:
+            raise ValueError(f"unknown bootstrap method {method!r}; expected one of {', '.join(CI_METHODS)}")
         if reps <= 0 or self.n_units == 0:
             return None
+        if method == "fixed_de":
+            alphas = self._replicates_fixed_de(reps, seed)
+        else:
+            alphas = self._replicates_full(reps, seed)
+        alphas = alphas[~np.isnan(alphas)]
+        if len(alphas) == 0:
+            return None
+        lo, hi = np.percentile(alphas, [2.5, 97.5])
+        return float(lo), float(hi)
+
+    def _replicates_fixed_de(self, reps: int, seed: int) -> np.ndarray:
+        """Return alpha per replicate with De held at its full-sample value, as Krippendorff's algorithm does."""
+        expected = self._expected_disagreement()
+        if expected is None:
+            return np.empty(0)
+        # Do only needs each resampled unit's (m_u, d_u). Units sharing both are interchangeable, so drawing
+        # units with replacement is, in distribution, drawing how many fall in each such class from a
+        # multinomial: a few hundred classes instead of 100,000 draws per replicate.
+        order = np.lexsort((self.d, self.m))
+        m, d = self.m[order], self.d[order]
+        starts = np.flatnonzero(np.r_[True, (m[1:] != m[:-1]) | (d[1:] != d[:-1])])
+        classes = np.column_stack([m[starts], d[starts]])
+        counts = np.diff(np.r_[starts, len(m)])
+        shares = counts / self.n_units
+        rng = np.random.default_rng(seed)
+        chunk = max(1, _BOOTSTRAP_CELLS // len(classes))
+        values: list[np.ndarray] = []
+        for start in range(0, reps, chunk):
+            draws = rng.multinomial(self.n_units, shares, size=min(chunk, reps - start)).astype(float)
+            n = draws @ classes[:, 0]
+            observed = draws @ classes[:, 1]
+            values.append(1.0 - observed / n / expected)
+        return np.concatenate(values)
+
+    def _replicates_full(self, reps: int, seed: int) -> np.ndarray:
+        """Return alpha per replicate, observed and expected disagreement both recomputed on the resample."""
         rng = np.random.default_rng(seed)
         n = self.n_units
         values: list[np.ndarray] = []
@@ -288,12 +382,7 @@ class _SetAlpha:
             cells = rng.integers(0, n, size=(r, n)) * r + np.arange(r)[:, None]
             weights = np.bincount(cells.ravel(), minlength=n * r).reshape(n, r).astype(float)
             values.append(self._alpha_columns(weights))
-        alphas = np.concatenate(values)
-        alphas = alphas[~np.isnan(alphas)]
-        if len(alphas) == 0:
-            return None
-        lo, hi = np.percentile(alphas, [2.5, 97.5])
-        return float(lo), float(hi)
+        return np.concatenate(values)
 
 
 def _finite(x: float) -> float | None:
@@ -322,10 +411,23 @@ def krippendorff_alpha_nominal(codings: Codings) -> float | None:
 
 
 def krippendorff_alpha_ci(
-    codings: Codings, *, distance: str = "masi", reps: int = 1000, seed: int = 0
+    codings: Codings, *, distance: str = "masi", reps: int = 1000, seed: int = 0, method: str = "fixed_de"
 ) -> tuple[float, float] | None:
-    """Bootstrap a 95% percentile interval for alpha by resampling units with replacement."""
-    return _SetAlpha(_table(codings), distance).bootstrap(reps, seed)
+    """Bootstrap a 95% percentile interval for alpha by resampling units with replacement.
+
+    ``method="fixed_de"`` (the default) follows Krippendorff's bootstrap (Krippendorff, "Algorithm for
+    bootstrapping a distribution of alpha", 2006, rev. 2011; used by Hayes & Krippendorff 2007's KALPHA
+    macro): each replicate recomputes only the observed disagreement Do and divides by the expected
+    disagreement De of the data as given. Where we differ: Krippendorff draws pairable value pairs from the
+    coincidence matrix (and sets how many by a rule of his own); we resample whole units with replacement,
+    which keeps the values of one unit together, and the replicate's Do is its units' disagreement over its
+    units' pairable values. ``method="full"`` recomputes De on every replicate too (Efron's plain
+    nonparametric bootstrap of the whole statistic); it costs a few times more on large data and gives
+    nearly the same interval when there are many units.
+
+    Returns None when alpha is undefined, or ``reps`` is 0. Replicates where alpha is undefined are dropped.
+    """
+    return _SetAlpha(_table(codings), distance).bootstrap(reps, seed, method)
 
 
 def _binary_alpha(n1: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -333,11 +435,12 @@ def _binary_alpha(n1: np.ndarray, m: np.ndarray) -> np.ndarray:
     keep = m >= 2
     n1 = n1[keep].astype(float)
     m = m[keep].astype(float)
-    n0 = m[:, None] - n1
     n = m.sum()
     ones = n1.sum(axis=0)
     zeros = n - ones
-    observed = (n0 * n1 / (m - 1)[:, None]).sum(axis=0)
+    # sum_u n0 n1 / (m_u - 1) with n0 = m_u - n1, as two vector-matrix products instead of three
+    # units x codes temporaries.
+    observed = (m / (m - 1)) @ n1 - (1 / (m - 1)) @ (n1 * n1)
     expected = zeros * ones
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = 1.0 - (n - 1.0) * observed / expected
@@ -401,6 +504,23 @@ def _fleiss_from_counts(counts: np.ndarray) -> np.ndarray:
     return np.where(1.0 - expected > 1e-12, kappa, np.nan)
 
 
+def _fleiss_binary(ones: np.ndarray, raters: int) -> np.ndarray:
+    """Return Fleiss' kappa per code from how many of ``raters`` applied it (subjects x codes)."""
+    # _fleiss_from_counts on (raters - ones, ones), with its sums of squares expanded so nothing of the size
+    # of the data is built: sum_u (r - o)^2 + o^2 = N r^2 - 2 r S1 + 2 S2.
+    subjects = ones.shape[0]
+    s1 = ones.sum(axis=0)
+    s2 = np.einsum("uk,uk->k", ones, ones)
+    observed = (subjects * raters**2 - 2 * raters * s1 + 2 * s2 - subjects * raters) / (
+        subjects * raters * (raters - 1)
+    )
+    share = s1 / (subjects * raters)
+    expected = share**2 + (1 - share) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = (observed - expected) / (1.0 - expected)
+    return np.where(1.0 - expected > 1e-12, kappa, np.nan)
+
+
 def single_codes(codings: Codings) -> dict[str, dict[str, str]]:
     """Return unit -> coder -> its one code; raise ValueError if a coder gave zero or several codes."""
     out: dict[str, dict[str, str]] = {}
@@ -434,8 +554,13 @@ def _pair_key(a: str, b: str) -> str:
     return f"{a}|{b}"
 
 
-def agreement_report(codings: Codings, *, bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """Compute every agreement statistic as a JSON-ready dict (None where a coefficient is undefined)."""
+def agreement_report(
+    codings: Codings, *, bootstrap: int = 1000, seed: int = 0, ci_method: str = "fixed_de"
+) -> dict[str, Any]:
+    """Compute every agreement statistic as a JSON-ready dict (None where a coefficient is undefined).
+
+    ``bootstrap`` replicates (0 for none) and ``ci_method`` are as in :func:`krippendorff_alpha_ci`.
+    """
     table = _table(codings)
     coders = table.coders
     pairs = list(itertools.combinations(range(len(coders)), 2))
@@ -449,7 +574,8 @@ def agreement_report(codings: Codings, *, bootstrap: int = 1000, seed: int = 0) 
         "n_units": n_pairable,
         "percent_agreement": _percent_agreement(table),
         "krippendorff_alpha": set_alpha.alpha(),
-        "alpha_ci": list(ci) if (ci := set_alpha.bootstrap(bootstrap, seed)) else None,
+        "alpha_ci": list(ci) if (ci := set_alpha.bootstrap(bootstrap, seed, ci_method)) else None,
+        "alpha_ci_method": ci_method,
         "alpha_distance": MASI_LABEL,
     }
     if table.single_code and len(coders) >= 2:
@@ -488,33 +614,41 @@ def _per_code(table: _Table, pairs: Sequence[tuple[int, int]], everyone: np.ndar
     n_pairable = int(keep.sum())
     alpha = _binary_alpha(n1, m)
     if n_pairable:
-        agree = ((n1[keep] == 0) | (n1[keep] == m[keep][:, None])).mean(axis=0)
+        agree = np.count_nonzero((n1[keep] == 0) | (n1[keep] == m[keep][:, None]), axis=0) / n_pairable
     else:
         agree = np.full(len(table.codes), np.nan)
 
     n_all = int(everyone.sum())
     if len(coders) >= 2 and n_all:
-        ones = n1[everyone].astype(float)
-        counts = np.stack([len(coders) - ones, ones], axis=1)
-        fleiss = _fleiss_from_counts(counts)
+        fleiss = _fleiss_binary(n1[everyone].astype(float), len(coders))
     else:
         fleiss = np.full(len(table.codes), np.nan)
 
+    # Per pair, everything Cohen needs is a count over the units both coded (how many had the code from A,
+    # from B, from both). Counted per distinct code set, or per distinct pair of sets, then spread over codes.
+    ids, sets = table.value_ids
+    n_values = len(sets)
+    as_float = sets.astype(float)
     cohen: dict[str, np.ndarray] = {}
     cohen_units: dict[str, int] = {}
     for p, q in pairs:
         both = table.present[:, p] & table.present[:, q]
         key = _pair_key(coders[p], coders[q])
-        cohen_units[key] = int(both.sum())
-        x = table.applied[both, p, :]
-        y = table.applied[both, q, :]
-        if not both.any():
+        n_both = int(both.sum())
+        cohen_units[key] = n_both
+        if not n_both:
             cohen[key] = np.full(len(table.codes), np.nan)
             continue
-        observed = (x == y).mean(axis=0)
-        pa = x.mean(axis=0)
-        pb = y.mean(axis=0)
-        # Chance agreement is P(yes)P(yes') + P(no)P(no'), not P(yes)P(no): QualCoder once got this wrong.
+        ip, iq = ids[both, p], ids[both, q]
+        yes_a = np.bincount(ip, minlength=n_values) @ as_float
+        yes_b = np.bincount(iq, minlength=n_values) @ as_float
+        set_pairs, times = np.unique(ip * n_values + iq, return_counts=True)
+        yes_both = times @ (sets[set_pairs // n_values] & sets[set_pairs % n_values])
+        observed = (n_both - yes_a - yes_b + 2 * yes_both) / n_both
+        pa = yes_a / n_both
+        pb = yes_b / n_both
+        # Cohen's chance agreement P(yes)P(yes') + P(no)P(no'). QualCoder's "kappa" instead multiplies the two
+        # terms, over the units either coder coded (see tests/test_agreement.py).
         expected = pa * pb + (1 - pa) * (1 - pb)
         with np.errstate(divide="ignore", invalid="ignore"):
             kappa = (observed - expected) / (1 - expected)

@@ -163,24 +163,32 @@ def test_cohen_1960():
     assert round(agreement_report(codings, bootstrap=0)["overall"]["cohen_kappa"]["A|B"], 3) == 0.492
 
 
+def qualcoder_kappa(coded_a: int, coded_b: int, both: int) -> float:
+    """QualCoder's "Kappa" column, transcribed from ccbogel/QualCoder src/qualcoder/report_compare_coder_file.py
+    (the same block is in reports.py): Po and both chance terms are taken over the units either coder coded,
+    and the two chance terms are multiplied, ``Pe = Pyes * Pno``, where Cohen adds them."""
+    unique_codings = coded_a + coded_b - both
+    po = both / unique_codings
+    p_yes = coded_a / unique_codings * coded_b / unique_codings
+    p_no = (unique_codings - coded_a) / unique_codings * (unique_codings - coded_b) / unique_codings
+    pe = p_yes * p_no
+    return round((po - pe) / (1 - pe), 4)
+
+
 def test_binary_cohen_uses_both_marginals_qualcoder_regression():
-    # QualCoder once computed chance agreement as P(yes) * P(no). We could not find the exact table from that
-    # report, so this 2x2 table checks the per-code kappa against sklearn and against Cohen's formula by hand.
-    yes_yes, yes_no, no_yes, no_no = 40, 5, 10, 45
+    # The issue's figures, QualCoder 0.5895 where Cohen gives 0.6875 "on the same data". A search over every
+    # 2x2 table with N <= 200 finds exactly one table up to scale reproducing both: 3 units coded by both, 1 by
+    # A only, 1 by B only, 15 by neither (and its multiples).
+    yes_yes, yes_no, no_yes, no_no = 3, 1, 1, 15
     codings = codings_from_confusion([[yes_yes, yes_no], [no_yes, no_no]])
     codings = {u: {c: frozenset({"Code"}) if s == {"c0"} else frozenset() for c, s in per.items()}
                for u, per in codings.items()}
     got = agreement_report(codings, bootstrap=0)["per_code"]["Code"]["cohen_kappa"]["A|B"]
     a = [int("Code" in per["A"]) for per in codings.values()]
     b = [int("Code" in per["B"]) for per in codings.values()]
-    n = 100
-    p_yes_a, p_yes_b = (yes_yes + yes_no) / n, (yes_yes + no_yes) / n
-    cohen_pe = p_yes_a * p_yes_b + (1 - p_yes_a) * (1 - p_yes_b)
-    wrong_pe = p_yes_a * (1 - p_yes_a)
-    observed = (yes_yes + no_no) / n
+    assert round(got, 4) == 0.6875
     assert got == pytest.approx(cohen_kappa_score(a, b), abs=1e-12)
-    assert got == pytest.approx((observed - cohen_pe) / (1 - cohen_pe), abs=1e-12)
-    assert abs(got - (observed - wrong_pe) / (1 - wrong_pe)) > 0.05
+    assert qualcoder_kappa(yes_yes + yes_no, yes_yes + no_yes, yes_yes) == 0.5895
 
 
 # Cross-checks against independent libraries on random data
@@ -308,14 +316,59 @@ def test_weighted_alpha_equals_alpha_on_duplicated_units():
     assert got == pytest.approx(krippendorff_alpha_sets(duplicated), abs=1e-12)
 
 
-def test_bootstrap_interval_is_seeded_and_brackets_alpha():
+@pytest.mark.parametrize("method", ["fixed_de", "full"])
+def test_bootstrap_interval_is_seeded_and_brackets_alpha(method):
     codings = random_codings(5, n_units=300)
-    ci = krippendorff_alpha_ci(codings, reps=300, seed=7)
-    assert ci == krippendorff_alpha_ci(codings, reps=300, seed=7)
-    assert ci != krippendorff_alpha_ci(codings, reps=300, seed=8)
+    ci = krippendorff_alpha_ci(codings, reps=300, seed=7, method=method)
+    assert ci == krippendorff_alpha_ci(codings, reps=300, seed=7, method=method)
+    assert ci != krippendorff_alpha_ci(codings, reps=300, seed=8, method=method)
     lo, hi = ci
     assert lo < krippendorff_alpha_sets(codings) < hi
     assert hi - lo < 0.3
+
+
+def test_fixed_de_is_the_default():
+    codings = random_codings(5, n_units=200)
+    ci = krippendorff_alpha_ci(codings, reps=200, seed=3, method="fixed_de")
+    assert krippendorff_alpha_ci(codings, reps=200, seed=3) == ci
+    report = agreement_report(codings, bootstrap=200, seed=3)["overall"]
+    assert report["alpha_ci"] == list(ci)
+    assert report["alpha_ci_method"] == "fixed_de"
+    assert agreement_report(codings, bootstrap=20, ci_method="full")["overall"]["alpha_ci_method"] == "full"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fixed_de_and_full_intervals_agree_on_many_units(seed):
+    # Measured on these data: endpoints differ by at most 0.003 (different random streams included); the
+    # intervals are about 0.054 wide, so a tolerance of 0.01 fails on any real shift of either endpoint.
+    codings = random_codings(seed, n_units=1000)
+    fixed = krippendorff_alpha_ci(codings, reps=2000, seed=1)
+    full = krippendorff_alpha_ci(codings, reps=2000, seed=1, method="full")
+    assert fixed[0] == pytest.approx(full[0], abs=0.01)
+    assert fixed[1] == pytest.approx(full[1], abs=0.01)
+    assert 0.8 < (fixed[1] - fixed[0]) / (full[1] - full[0]) < 1.25
+
+
+def test_fixed_de_bootstrap_matches_resampling_units_one_by_one():
+    # The fixed-De bootstrap draws how many units fall in each (m_u, d_u) class from a multinomial; that must
+    # give the same distribution as drawing unit indices and summing their observed disagreement.
+    codings = random_codings(11, n_units=400)
+    pieces = _SetAlpha(_table(codings), "masi")
+    alpha = krippendorff_alpha_sets(codings)
+    observed = pieces.d.sum() / pieces.m.sum()
+    expected = observed / (1 - alpha)
+    rng = np.random.default_rng(5)
+    draws = rng.integers(0, pieces.n_units, size=(8000, pieces.n_units))
+    replicates = 1 - pieces.d[draws].sum(axis=1) / pieces.m[draws].sum(axis=1) / expected
+    lo, hi = np.percentile(replicates, [2.5, 97.5])
+    got = krippendorff_alpha_ci(codings, reps=8000, seed=2)
+    assert got[0] == pytest.approx(lo, abs=0.004)
+    assert got[1] == pytest.approx(hi, abs=0.004)
+
+
+def test_unknown_bootstrap_method_is_rejected():
+    with pytest.raises(ValueError, match="bootstrap method"):
+        krippendorff_alpha_ci(random_codings(1, n_units=20), reps=10, method="jackknife")
 
 
 def test_undefined_coefficients_are_none_and_report_is_strict_json():
@@ -367,8 +420,17 @@ def test_string_instead_of_set_is_rejected():
         {"u1": {"A": frozenset(), "B": frozenset()}},
     ],
 )
-def test_degenerate_inputs_give_nulls_not_errors(codings):
-    report = agreement_report(codings, bootstrap=10)
+@pytest.mark.parametrize("method", ["fixed_de", "full"])
+def test_degenerate_inputs_give_nulls_not_errors(codings, method):
+    # Warnings are errors in this suite, so this also checks that no division by zero is warned about.
+    report = agreement_report(codings, bootstrap=10, ci_method=method)
     json.dumps(report, allow_nan=False)
     assert report["overall"]["krippendorff_alpha"] is None
     assert report["overall"]["alpha_ci"] is None
+    assert krippendorff_alpha_ci(codings, reps=10, method=method) is None
+
+
+@pytest.mark.parametrize("method", ["fixed_de", "full"])
+def test_one_value_throughout_gives_no_interval(method):
+    codings = {f"u{i}": {"A": frozenset({"x", "y"}), "B": frozenset({"x", "y"})} for i in range(30)}
+    assert krippendorff_alpha_ci(codings, reps=50, method=method) is None
