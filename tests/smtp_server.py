@@ -25,6 +25,7 @@ class Collector:
         self.messages: list[EmailMessage] = []
         self.mode = "accept"  # accept | busy (451 at RCPT) | reject (550 at RCPT) | drop_data
         self.reject: set[str] = set()
+        self.drop: set[str] = set()  # recipients whose message is "lost" after DATA: the connection just closes
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if self.mode == "busy":
@@ -35,7 +36,7 @@ class Collector:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.mode == "drop_data":
+        if self.mode == "drop_data" or set(envelope.rcpt_tos) & self.drop:
             server.transport.close()
             return "421 closing"
         msg = email.message_from_bytes(envelope.content, policy=email.policy.SMTP)

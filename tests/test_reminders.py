@@ -1,0 +1,310 @@
+"""The one reminder: exactly the unanswered get it, once, whatever happens (reruns, parallel workers, kills, SMTP down).
+
+The department scenario of the paper runs end to end against a real SMTP server on loopback, on SQLite and
+PostgreSQL: 255 invited in five departments, 75 answer, 180 reminders, 29.4%.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from invite_scenario import (
+    DEPARTMENTS,
+    SLUG,
+    answer_through,
+    create_survey,
+    invite,
+    mail_app,
+    roster_csv,
+    run_scenario,
+    write_roster,
+)
+from smtp_server import SmtpServer, body, link_in, smtp  # noqa: F401  (fixture)
+from sqlalchemy import select, update
+
+from surveyapp.db import new_session
+from surveyapp.invitations import Delivery, Invitation
+
+from conftest import INSTRUMENTS, ROOT
+from respondent import Respondent
+
+TODAY = dt.date.today()
+WEEK_LATER = TODAY + dt.timedelta(days=7)
+SURVEYKIT = str(Path(sys.executable).parent / "surveykit")
+
+
+def remind(app: Flask, *args: str, today: dt.date = WEEK_LATER) -> Any:
+    return app.test_cli_runner().invoke(args=["surveys", "remind", *args, "--today", today.isoformat()])
+
+
+def status(app: Flask, *extra: str) -> dict[str, Any]:
+    result = app.test_cli_runner().invoke(args=["surveys", "status", SLUG, "--json", *extra])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)  # type: ignore[no-any-return]
+
+
+def worker(database_url: str, server: SmtpServer, today: dt.date, rate: float = 0.0,
+           slug: str = "") -> subprocess.Popen[str]:
+    """Start `surveykit surveys remind` in its own process, as cron would."""
+    env = {**os.environ, "SURVEYKIT_DATABASE_URL": database_url, "SURVEYKIT_SECRET_KEY": "test-secret",
+           "SURVEYKIT_INSTRUMENTS_DIR": str(INSTRUMENTS),
+           **{k: str(v) for k, v in server.config().items()}, "SURVEYKIT_MAIL_RATE": str(rate)}
+    args = [SURVEYKIT, "surveys", "remind", *([slug] if slug else ["--due"]), "--today", today.isoformat()]
+    return subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def run_parallel(database_url: str, server: SmtpServer, rate: float = 0.0) -> list[str]:
+    procs = [worker(database_url, server, WEEK_LATER, rate) for _ in range(2)]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    for p, out in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, out
+    return outputs
+
+
+def deliveries(app: Flask, kind: str = "reminder") -> Counter[str]:
+    with app.app_context(), new_session() as s:
+        return Counter(s.scalars(select(Delivery.state).where(Delivery.kind == kind)))
+
+
+@pytest.mark.slow
+def test_department_survey_255_invited_75_answer_180_reminders(database_url, tmp_path, smtp):  # noqa: F811
+    app = mail_app(database_url, tmp_path, smtp)
+    run_scenario(app, smtp, tmp_path, TODAY)
+    answered_addresses = set()
+    with app.app_context(), new_session() as s:
+        answered_addresses = {i.email for i in s.scalars(select(Invitation).where(Invitation.answered))}
+    assert len(answered_addresses) == 75
+    smtp.handler.clear()
+
+    # Six days later nothing is due yet.
+    assert "no reminders due" in remind(app, "--due", today=TODAY + dt.timedelta(days=6)).output
+    assert smtp.handler.messages == []
+    # Past seven days: exactly the 180 who have not answered get one reminder each.
+    result = remind(app, "--due")
+    assert result.exit_code == 0, result.output
+    assert "reminders: 180 sent" in result.output
+    reminded = smtp.handler.to()
+    assert len(reminded) == 180 and len(set(reminded)) == 180
+    assert not set(reminded) & answered_addresses
+    assert all("only reminder" in body(m) for m in smtp.handler.messages)
+    # Again, and twice in parallel (two processes, as two cron jobs would): nothing more.
+    assert "no reminders due" in remind(app, "--due").output
+    outputs = run_parallel(database_url, smtp)
+    assert all("no reminders due" in out for out in outputs), outputs
+    assert len(smtp.handler.messages) == 180
+
+    data = status(app)
+    assert (data["invited"], data["answered"], data["response_rate"], data["reminders_sent"]) == (255, 75, 29.4, 180)
+    assert data["departments"] == {d: {"invited": n, "answered": a, "response_rate": round(100 * a / n, 1)}
+                                   for d, (n, a) in DEPARTMENTS.items()}
+    text = app.test_cli_runner().invoke(args=["surveys", "status", SLUG]).output
+    assert "invited 255, answered 75 (29.4%), reminders sent 180" in text
+    app.extensions["surveykit.engine"].dispose()
+
+
+def test_two_workers_at_once_send_each_reminder_once(database_url, tmp_path, smtp):  # noqa: F811
+    app = mail_app(database_url, tmp_path, smtp)
+    create_survey(app)
+    invite(app, write_roster(tmp_path, roster_csv({"EM": (60, 0), "ICU": (40, 0)})), today=TODAY)
+    links = {str(m["To"]): link_in(m) for m in smtp.handler.messages}
+    for address in sorted(links)[:10]:
+        answer_through(app.test_client(), links[address])
+    smtp.handler.clear()
+    # Paced at 150 a second, each worker would need most of a second alone: they overlap for real.
+    outputs = run_parallel(database_url, smtp, rate=150.0)
+    reminded = smtp.handler.to()
+    assert len(reminded) == 90 and len(set(reminded)) == 90, outputs
+    sent_by = [int(out.split("reminders: ")[1].split(" sent")[0]) if "reminders: " in out else 0 for out in outputs]
+    assert sum(sent_by) == 90
+    assert status(app)["reminders_sent"] == 90
+    assert deliveries(app) == Counter({"sent": 90})
+    app.extensions["surveykit.engine"].dispose()
+
+
+def test_worker_killed_mid_batch_never_causes_a_second_reminder(database_url, tmp_path, smtp):  # noqa: F811
+    app = mail_app(database_url, tmp_path, smtp)
+    create_survey(app)
+    invite(app, write_roster(tmp_path, roster_csv({"EM": (40, 0)})), today=TODAY)
+    smtp.handler.clear()
+    proc = worker(database_url, smtp, WEEK_LATER, rate=20.0)
+    deadline = time.monotonic() + 60
+    while len(smtp.handler.messages) < 8 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    before = len(smtp.handler.messages)
+    assert 8 <= before < 40
+    # The rerun sends the rest; the one the killed worker held (if any) stays claimed, never sent twice.
+    result = remind(app, "--due")
+    assert result.exit_code == 0, result.output
+    reminded = smtp.handler.to()
+    assert len(reminded) == len(set(reminded))
+    states = deliveries(app)
+    assert states["sending"] <= 1 and states["pending"] == 0
+    # Once its lease has run out, the orphaned claim turns "uncertain" and is still never sent.
+    with app.app_context(), new_session() as s:
+        s.execute(update(Delivery).where(Delivery.state == "sending").values(lease_until=dt.datetime(2000, 1, 1)))
+        s.commit()
+    assert "no reminders due" in remind(app, "--due").output
+    states = deliveries(app)
+    assert states["sent"] + states["uncertain"] == 40 and states["uncertain"] <= 1
+    assert len(smtp.handler.messages) in (39, 40) and len(set(smtp.handler.to())) == len(smtp.handler.messages)
+    assert status(app)["uncertain"] == states["uncertain"]
+    app.extensions["surveykit.engine"].dispose()
+
+
+def test_smtp_down_nothing_counted_then_sent_once(database_url, tmp_path, smtp):  # noqa: F811
+    app = mail_app(database_url, tmp_path, smtp)
+    create_survey(app)
+    invite(app, write_roster(tmp_path, roster_csv({"EM": (12, 0)})), today=TODAY)
+    smtp.handler.clear()
+    smtp.stop()
+    result = remind(app, "--due")
+    assert result.exit_code == 1
+    assert "could not reach the mail server 127.0.0.1:" in result.output
+    assert "Run the same command again later" in result.output
+    assert status(app)["reminders_sent"] == 0
+    assert deliveries(app) == Counter({"pending": 12})
+    smtp.start()
+    assert "reminders: 12 sent" in remind(app, "--due").output
+    assert "no reminders due" in remind(app, "--due").output
+    assert sorted(smtp.handler.to()) == sorted(set(smtp.handler.to())) and len(smtp.handler.messages) == 12
+    assert status(app)["reminders_sent"] == 12
+    app.extensions["surveykit.engine"].dispose()
+
+
+def test_server_busy_refusals_are_retried_later(database_url, tmp_path, smtp):  # noqa: F811
+    app = mail_app(database_url, tmp_path, smtp)
+    create_survey(app)
+    invite(app, write_roster(tmp_path, roster_csv({"EM": (9, 0)})), today=TODAY)
+    smtp.handler.clear()
+    smtp.handler.mode = "busy"
+    result = remind(app, "--due")
+    assert result.exit_code == 1 and "451" in result.output
+    assert smtp.handler.messages == [] and deliveries(app) == Counter({"pending": 9})
+    smtp.handler.mode = "accept"
+    assert "reminders: 9 sent" in remind(app, "--due").output
+    assert len(smtp.handler.messages) == 9 and status(app)["reminders_sent"] == 9
+    app.extensions["surveykit.engine"].dispose()
+
+
+def test_lost_connection_after_data_is_uncertain_and_never_resent(database_url, tmp_path, smtp):  # noqa: F811
+    app = mail_app(database_url, tmp_path, smtp)
+    create_survey(app)
+    invite(app, write_roster(tmp_path, roster_csv({"EM": (5, 0)})), today=TODAY)
+    smtp.handler.clear()
+    smtp.handler.drop = {"em.002@hospital.example"}
+    smtp.handler.reject = {"em.003@hospital.example"}
+    result = remind(app, "--due")
+    assert "reminders: 3 sent" in result.output
+    assert "1 uncertain" in result.output and "1 refused for good" in result.output
+    smtp.handler.drop = set()
+    smtp.handler.reject = set()
+    assert "no reminders due" in remind(app, "--due").output
+    assert sorted(smtp.handler.to()) == ["em.000@hospital.example", "em.001@hospital.example",
+                                         "em.004@hospital.example"]
+    data = status(app, "--exact")
+    assert (data["reminders_sent"], data["uncertain"], data["refused"]) == (3, 1, 1)
+    app.extensions["surveykit.engine"].dispose()
+
+
+def test_reminder_link_works_and_the_invitation_link_too(database_url, tmp_path, smtp):  # noqa: F811
+    app = mail_app(database_url, tmp_path, smtp)
+    create_survey(app)
+    invite(app, write_roster(tmp_path, "email,department\na@hospital.example,EM\nb@hospital.example,EM\n"),
+           today=TODAY)
+    invitation_links = {str(m["To"]): link_in(m) for m in smtp.handler.messages}
+    smtp.handler.clear()
+    remind(app, "--due")
+    reminder_links = {str(m["To"]): link_in(m) for m in smtp.handler.messages}
+    assert reminder_links["a@hospital.example"] != invitation_links["a@hospital.example"]
+    assert "Thank you" in answer_through(app.test_client(), reminder_links["a@hospital.example"])
+    assert "Thank you" in answer_through(app.test_client(), invitation_links["b@hospital.example"])
+    used = app.test_client().get("/" + invitation_links["a@hospital.example"].split("/", 3)[3])
+    assert used.status_code == 410
+    assert status(app, "--exact")["answered"] == 2
+    app.extensions["surveykit.engine"].dispose()
+
+
+def test_open_mode_reminds_the_whole_roster(database_url, tmp_path, smtp):  # noqa: F811
+    app = mail_app(database_url, tmp_path, smtp)
+    create_survey(app, SLUG, "open")
+    invite(app, write_roster(tmp_path, roster_csv({"EM": (6, 0)})), today=TODAY)
+    r = Respondent(app.test_client(), SLUG)
+    r.start()
+    r.answer({"department": "em"})
+    assert "Thank you" in r.answer({"aware": "no"}).text
+    smtp.handler.clear()
+    assert "reminders: 6 sent" in remind(app, "--due").output
+    assert all("If you have already answered" in body(m) and "thank you" in body(m) for m in smtp.handler.messages)
+    assert "no reminders due" in remind(app, "--due").output
+    data = status(app)
+    assert (data["invited"], data["answered"], data["reminders_sent"]) == (6, "<5", 6)
+    assert data["departments"]["EM"]["answered"] is None
+    app.extensions["surveykit.engine"].dispose()
+
+
+def test_reminder_days_zero_is_due_at_once(database_url, tmp_path, smtp):  # noqa: F811
+    app = mail_app(database_url, tmp_path, smtp)
+    create_survey(app, SLUG, "invitation", "--reminder-days", "0")
+    invite(app, write_roster(tmp_path, roster_csv({"EM": (3, 0)})), today=TODAY)
+    smtp.handler.clear()
+    assert "reminders: 3 sent" in remind(app, "--due", today=TODAY).output
+    app.extensions["surveykit.engine"].dispose()
+
+
+def test_remind_now_without_due_and_bad_calls(database_url, tmp_path, smtp):  # noqa: F811
+    app = mail_app(database_url, tmp_path, smtp)
+    create_survey(app)
+    no_args = remind(app)
+    assert no_args.exit_code == 2 and "name a survey, or use --due" in no_args.output
+    before = remind(app, SLUG)
+    assert before.exit_code == 1 and "has no invitees yet, so there is no one to remind" in before.output
+    smtp.stop()
+    invite(app, write_roster(tmp_path, roster_csv({"EM": (4, 0)})), today=TODAY)
+    unsent = remind(app, SLUG)
+    assert unsent.exit_code == 1 and "no invitation of survey 'dept-2023' has been sent yet" in unsent.output
+    assert "no reminders due" in remind(app, "--due").output
+    smtp.start()
+    invite(app, None, today=TODAY)
+    smtp.handler.clear()
+    # Named survey, no --due: remind now, whatever the days; still only once.
+    assert "reminders: 4 sent" in remind(app, SLUG, today=TODAY).output
+    assert "no reminders due" in remind(app, SLUG, today=TODAY).output
+    assert remind(app, "nope").output.strip().endswith("no survey 'nope' (see 'surveykit surveys list')")
+    app.test_cli_runner().invoke(args=["surveys", "close", SLUG])
+    closed = remind(app, SLUG)
+    assert closed.exit_code == 1 and "is closed: no reminders" in closed.output
+    assert len(smtp.handler.messages) == 4
+    app.extensions["surveykit.engine"].dispose()
+
+
+def test_status_suppresses_small_counts_unless_exact(database_url, tmp_path, smtp):  # noqa: F811
+    app = mail_app(database_url, tmp_path, smtp)
+    create_survey(app)
+    invite(app, write_roster(tmp_path, roster_csv({"EM": (20, 0), "ICU": (3, 0), "Anesthesia": (9, 0)})),
+           today=TODAY)
+    links = {str(m["To"]): link_in(m) for m in smtp.handler.messages}
+    for address in [a for a in sorted(links) if a.startswith("em.")][:7]:
+        answer_through(app.test_client(), links[address])
+    shown = status(app)
+    assert shown["departments"]["EM"] == {"invited": 20, "answered": 7, "response_rate": 35.0}
+    assert shown["departments"]["ICU"] == {"invited": "<5", "answered": "<5", "response_rate": None}
+    # ICU's 0 answers are hidden; Anesthesia's 0 is hidden anyway; the totals stay as they are (>= k).
+    assert shown["departments"]["Anesthesia"]["answered"] == "<5"
+    assert (shown["invited"], shown["answered"], shown["response_rate"]) == (32, 7, 21.9)
+    exact = status(app, "--exact")
+    assert exact["departments"]["ICU"] == {"invited": 3, "answered": 0, "response_rate": 0.0}
+    assert exact["exact"] is True and shown["exact"] is False
+    app.extensions["surveykit.engine"].dispose()
