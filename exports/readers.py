@@ -155,9 +155,12 @@ def _read_csv(path: Path) -> Tabular:
                 start = reader.line_num + 1
 
     head = records()
-    _, headers = next(head)
+    try:
+        _, headers = next(head)
+        peek = [cells for _, (_, cells) in zip(range(2), head, strict=False)]
+    finally:
+        head.close()
     headers = [h.strip() for h in headers]
-    peek = [cells for _, cells in zip(range(2), head, strict=False)]
     third = peek[1] if len(peek) > 1 else None
     flavour = _flavour(headers, third)
     texts = [t.strip() for t in peek[0]] if flavour == "qualtrics" and peek else []

@@ -64,7 +64,7 @@ def count_cells(n: int, denominator: int, hidden: bool, rule: Suppression) -> li
     if hidden:
         mark = rule.mark_for(n)
         return [mark, None, mark]
-    return [n, _round(percent(n, denominator)), n_pct(n, denominator)]
+    return [n, percent(n, denominator), n_pct(n, denominator)]
 
 
 def _counted_rows(labels: Sequence[tuple[Hashable, str]], counts: dict[Hashable, int], denominator: int,

@@ -7,6 +7,7 @@ written after the stream ends. Memory therefore holds counters and one row, not 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
@@ -244,25 +245,47 @@ def write_workbook(path: str | os.PathLike[str], instrument: InstrumentLike, inf
                    responses: Iterable[Answers], rule: Suppression = DEFAULT_RULE, by: Sequence[str] = (),
                    raw: bool = True) -> ExportResult:
     """Write the survey workbook to *path* (atomically: a temporary file renamed at the end)."""
-    collector = Collector(instrument, by)
     wb = Workbook(write_only=True)
-    taken: set[str] = set()
-    summary = Sheet(wb, sheet_title(SUMMARY_SHEET, taken), (28, 100))
-    section_sheets = [(Sheet(wb, sheet_title(s.title, taken), (70, 14, 16, 18, 18, 18, 18, 18)), s)
-                      for s in instrument.sections]
-    cross_sheets = [Sheet(wb, sheet_title(f"By {qid}", taken), (60, 24, 24, 24, 24, 24, 24, 24)) for qid in by]
-    likert = Sheet(wb, sheet_title(LIKERT_SHEET, taken), (70, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12))
-    columns = raw_columns(instrument)
-    raw_sheet = Sheet(wb, sheet_title(RAW_SHEET, taken), [16] * len(columns)) if raw else None
-    dictionary = Sheet(wb, sheet_title(DICTIONARY_SHEET, taken), (24, 20, 16, 16, 60, 60, 40, 9)) if raw else None
+    try:
+        result = _SurveyWorkbook(wb, instrument, rule, by, raw).fill(info, responses)
+    except BaseException:
+        discard(wb)
+        raise
+    save_atomically(wb, Path(path))
+    return result
 
-    if raw_sheet is not None:
-        raw_sheet.ws.freeze_panes = "A2"
-        raw_sheet.append([c.header for c in columns], BOLD)
-        getters = [c.getter() for c in columns]
+
+class _SurveyWorkbook:
+    """The sheets of one export, created up front in their final order, filled as the data comes."""
+
+    def __init__(self, wb: Workbook, instrument: InstrumentLike, rule: Suppression, by: Sequence[str],
+                 raw: bool) -> None:
+        self.instrument, self.rule, self.by = instrument, rule, by
+        self.collector = Collector(instrument, by)
+        taken: set[str] = set()
+        self.summary = Sheet(wb, sheet_title(SUMMARY_SHEET, taken), (28, 100))
+        self.sections = [(Sheet(wb, sheet_title(s.title, taken), (70, 14, 16, 18, 18, 18, 18, 18)), s)
+                         for s in instrument.sections]
+        self.crosses = [Sheet(wb, sheet_title(f"By {qid}", taken), (60, 24, 24, 24, 24, 24, 24, 24)) for qid in by]
+        self.likert = Sheet(wb, sheet_title(LIKERT_SHEET, taken), (70, *[12] * 11))
+        self.columns = raw_columns(instrument)
+        self.raw = Sheet(wb, sheet_title(RAW_SHEET, taken), [16] * len(self.columns)) if raw else None
+        self.dictionary = Sheet(wb, sheet_title(DICTIONARY_SHEET, taken), (24, 20, 16, 16, 60, 60, 40, 9)) \
+            if raw else None
+
+    def _stream(self, responses: Iterable[Answers]) -> None:
+        collector = self.collector
+        if self.raw is None:
+            for answers in responses:
+                collector.add(answers)
+            return
+        self.raw.ws.freeze_panes = "A2"
+        self.raw.append([c.header for c in self.columns], BOLD)
+        getters = [c.getter() for c in self.columns]
         # Only these columns can hold arbitrary text (or dates to convert); the rest go in as they are.
-        careful = [(i, c) for i, c in enumerate(columns) if c.is_text or c.question.type == "date"]
-        ws, append = raw_sheet.ws, raw_sheet.ws.append
+        careful = [(i, c) for i, c in enumerate(self.columns) if c.is_text or c.question.type == "date"]
+        ws = self.raw.ws
+        append = ws.append
         for answers in responses:
             collector.add(answers)
             row = [get(answers) for get in getters]
@@ -270,39 +293,49 @@ def write_workbook(path: str | os.PathLike[str], instrument: InstrumentLike, inf
                 if row[i] is not None:
                     row[i] = _cell_of(ws, col, row[i])
             append(row)
-    else:
-        for answers in responses:
-            collector.add(answers)
-    result = ExportResult(collector.total.respondents)
 
-    respondents = collector.total.respondents
-    for sheet, section in section_sheets:
-        sheet.append([section.title], TITLE)
-        sheet.blank()
-        for q in section.questions:
-            for table in question_tables(collector.total[q.id], respondents, rule):
+    def fill(self, info: SurveyInfo, responses: Iterable[Answers]) -> ExportResult:
+        """Stream the responses into the raw sheet and the counters, then write every table."""
+        self._stream(responses)
+        total, rule = self.collector.total, self.rule
+        for sheet, section in self.sections:
+            sheet.append([section.title], TITLE)
+            sheet.blank()
+            for q in section.questions:
+                for table in question_tables(total[q.id], total.respondents, rule):
+                    write_table(sheet, table)
+        for sheet, crosstab in zip(self.crosses, self.collector.crosstabs, strict=True):
+            sheet.append([f"Answers by {crosstab.by.id}: {crosstab.by.text}"], TITLE)
+            sheet.blank()
+            for table in crosstab_tables(crosstab, total, rule):
                 write_table(sheet, table)
-    for sheet, crosstab in zip(cross_sheets, collector.crosstabs, strict=True):
-        sheet.append([f"Answers by {crosstab.by.id}: {crosstab.by.text}"], TITLE)
-        sheet.blank()
-        for table in crosstab_tables(crosstab, collector.total, rule):
-            write_table(sheet, table)
-    _likert_sheet(likert, collector, rule)
-    if dictionary is not None:
-        _dictionary(dictionary, instrument, columns)
+        _likert_sheet(self.likert, self.collector, rule)
+        described = [(self.summary.title, "this page")]
+        described += [(sheet.title, f"tables of section '{section.id}'") for sheet, section in self.sections]
+        described += [(sheet.title, f"every question by {qid}") for sheet, qid in zip(self.crosses, self.by,
+                                                                                      strict=True)]
+        described.append((self.likert.title, "Likert distributions with 100% stacked bar charts"))
+        if self.raw is not None and self.dictionary is not None:
+            _dictionary(self.dictionary, self.instrument, self.columns)
+            described.append((self.raw.title, "one row per response, one column per question (anonymous)"))
+            described.append((self.dictionary.title, "what each raw-data column holds"))
+        result = ExportResult(total.respondents, [name for name, _ in described],
+                              len(self.columns) if self.raw is not None else 0)
+        _summary(self.summary, self.instrument, info, result, rule, described)
+        return result
 
-    described = [(summary.title, "this page")]
-    described += [(sheet.title, f"tables of section '{section.id}'") for sheet, section in section_sheets]
-    described += [(sheet.title, f"every question by {qid}") for sheet, qid in zip(cross_sheets, by, strict=True)]
-    described.append((likert.title, "Likert distributions with 100% stacked bar charts"))
-    if raw_sheet is not None and dictionary is not None:
-        described.append((raw_sheet.title, "one row per response, one column per question (anonymous)"))
-        described.append((dictionary.title, "what each raw-data column holds"))
-    result.sheets = [name for name, _ in described]
-    result.columns = len(columns) if raw else 0
-    _summary(summary, instrument, info, result, rule, described)
-    save_atomically(wb, Path(path))
-    return result
+
+def discard(wb: Workbook) -> None:
+    """Close and delete the temporary files of a write-only workbook that will not be saved."""
+    for ws in wb.worksheets:
+        writer = ws._writer
+        if writer is None:
+            continue
+        # Cleaning up after a failure must never hide the failure itself, whatever state the sheet is in.
+        with contextlib.suppress(Exception):
+            ws.close()
+        with contextlib.suppress(OSError, ValueError):
+            writer.cleanup()
 
 
 def save_atomically(wb: Workbook, path: Path) -> None:
