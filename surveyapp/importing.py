@@ -314,7 +314,8 @@ def plan_columns(table: Tabular, instrument: Instrument, mapping: Mapping | None
         raise InvalidImport("\n".join(unmatched))
     plan.date_column = next((dates[k] for k in DATE_COLUMNS if k in dates), None)
     missing = [q for q in instrument.questions if q.id not in plan.first_column]
-    required = [q.id for q in missing if q.required]
+    # Questions required of everyone need a column; one required only when shown fails on the rows showing it.
+    required = [q.id for q in missing if q.required and q.show_if is None]
     if required:
         raise InvalidImport(f"{table.where(1)}: no column for the required question{'s' * (len(required) > 1)} "
                             f"{', '.join(repr(r) for r in required)}; map one in a mapping file (--mapping)")

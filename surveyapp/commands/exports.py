@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -95,6 +96,7 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
 @click.option("--by", multiple=True, metavar="QUESTION",
               help="Also compare every question across the answers to this single-choice question (repeatable).")
 @click.option("--no-raw", is_flag=True, help="Leave out the raw data and data dictionary sheets (tables only).")
+@with_appcontext
 def export_command(slug: str, out: Path, fmt: str | None, no_suppression: bool, by: tuple[str, ...],
                    no_raw: bool) -> None:
     """Write survey SLUG's tables, Likert charts and raw data to an Excel workbook (or the raw data to CSV)."""
@@ -135,6 +137,7 @@ def export_command(slug: str, out: Path, fmt: str | None, no_suppression: bool, 
               help="Import the valid rows and list the invalid ones in the report (default: import nothing).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the report (CSV). Default with --skip-invalid: FILE.import-report.csv.")
+@with_appcontext
 def import_command(slug: str, file: Path, mapping: Path | None, skip_invalid: bool,
                    report_path: Path | None) -> None:
     """Import answers to survey SLUG from FILE (.csv or .xlsx: Microsoft Forms, Qualtrics, or our raw export)."""
@@ -186,6 +189,7 @@ def _echo_report(report: ImportReport, report_path: Path | None) -> None:
 @click.option("--end", callback=_date, help="Last day of the period (default: the survey's closing day, else the "
               "last record).")
 @click.option("--no-suppression", is_flag=True, help="Show counts below SURVEYKIT_MIN_CELL as they are.")
+@with_appcontext
 def reach_command(slug: str, out: Path, start: dt.date | None, end: dt.date | None, no_suppression: bool) -> None:
     """Write the reach report of interaction-record survey SLUG (by department, month, program year, length)."""
     session = get_session()
