@@ -63,6 +63,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .admin import bp as admin_bp
 
     app.register_blueprint(admin_bp)
+    from .coding_web import bp as coding_bp
+
+    app.register_blueprint(coding_bp)
     errors.init_app(app)
 
     @app.after_request
