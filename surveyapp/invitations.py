@@ -399,6 +399,11 @@ class InvitationError(ValueError):
     """An invitation action that cannot be done; the message says why."""
 
 
+def _rowcount(result: Any) -> int:
+    # An UPDATE's result is a CursorResult; Session.execute is typed as returning the general Result.
+    return int(result.rowcount or 0)
+
+
 def _worker_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
@@ -406,10 +411,10 @@ def _worker_id() -> str:
 def recover_stale(db: Session, now: dt.datetime | None = None) -> int:
     """Turn claims whose worker vanished into 'uncertain' (never resent); return how many."""
     now = now or _utcnow()
-    n = db.execute(update(Delivery).where(Delivery.state == "sending", Delivery.lease_until < now)
-                   .values(state="uncertain", lease_until=None, claim=None,
-                           last_error="the sending worker stopped before recording the outcome")
-                   .execution_options(synchronize_session=False)).rowcount
+    n = _rowcount(db.execute(update(Delivery).where(Delivery.state == "sending", Delivery.lease_until < now)
+                             .values(state="uncertain", lease_until=None, claim=None,
+                                     last_error="the sending worker stopped before recording the outcome")
+                             .execution_options(synchronize_session=False)))
     db.commit()
     return n or 0
 
@@ -593,9 +598,9 @@ def invitations_sent(db: Session, slug: str) -> int:
 def close_survey(db: Session, survey: Survey) -> int:
     """Close a survey and erase its invitees' addresses (counts stay); return how many were erased."""
     survey.closed = True
-    erased = db.execute(update(Invitation).where(Invitation.survey_slug == survey.slug,
-                                                 Invitation.email.is_not(None))
-                        .values(email=None).execution_options(synchronize_session=False)).rowcount or 0
+    erased = _rowcount(db.execute(update(Invitation).where(Invitation.survey_slug == survey.slug,
+                                                           Invitation.email.is_not(None))
+                                  .values(email=None).execution_options(synchronize_session=False)))
     db.execute(delete(Delivery).where(Delivery.survey_slug == survey.slug,
                                       Delivery.state.in_(("pending", "uncertain", "refused"))))
     db.commit()

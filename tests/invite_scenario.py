@@ -9,10 +9,10 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from respondent import Respondent
 from smtp_server import SmtpServer, link_in
 
 from conftest import make_test_app
+from respondent import Respondent
 
 # Invited and answering per department: 255 invited, 75 answered (29.4%), as in the paper.
 DEPARTMENTS = {"Obstetrics and Gynecology": (60, 18), "Emergency Medicine": (55, 16), "Hospitalists": (50, 15),
