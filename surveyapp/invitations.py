@@ -29,6 +29,7 @@ import datetime as dt
 import hashlib
 import io
 import itertools
+import logging
 import os
 import re
 import secrets
@@ -58,11 +59,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .mail import Email, Mailer, MailError, MaybeSent, SmtpSettings
 from .models import Base, Response, Survey, random_key
 
+logger = logging.getLogger(__name__)
 KINDS = ("invitation", "reminder")
 LEASE = dt.timedelta(minutes=10)
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -290,6 +293,16 @@ def reshuffle_storage(db: Session, slug: str) -> None:
     """
     if db.get_bind().dialect.name != "postgresql":
         return
+    try:
+        _rewrite_in_key_order(db, slug)
+    except OperationalError:
+        # The answer is stored already; a lock timeout or deadlock here only postpones the rewrite to the next
+        # answer, which rewrites every row of the survey again. The respondent must not see an error for it.
+        db.rollback()
+        logger.warning("storage reshuffle of a survey postponed (lock conflict)")
+
+
+def _rewrite_in_key_order(db: Session, slug: str) -> None:
     inv_keys = list(db.scalars(select(Invitation.key).where(Invitation.survey_slug == slug, Invitation.answered)
                                .order_by(Invitation.key).with_for_update()))
     resp_keys = list(db.scalars(select(Response.key).where(Response.survey_slug == slug)
@@ -604,6 +617,7 @@ def close_survey(db: Session, survey: Survey) -> int:
     db.execute(delete(Delivery).where(Delivery.survey_slug == survey.slug,
                                       Delivery.state.in_(("pending", "uncertain", "refused"))))
     db.commit()
+    reshuffle_storage(db, survey.slug)  # in case the last answer's rewrite was postponed
     return erased
 
 
