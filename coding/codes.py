@@ -129,7 +129,7 @@ def _next_position(session: Session, project_id: int, parent_id: int | None) -> 
 
 def new_code(session: Session, project: Project, tree: Tree, parent_id: int | None, name: str, *,
              guid: str | None = None, color: str | None = None, retired: bool = False, check: bool = True,
-             **texts: str) -> Code:
+             texts: dict[str, str] | None = None) -> Code:
     """Add a code under *parent_id* (None: top level) without auditing; the caller records the change."""
     name = check_name(name)
     if check and tree.sibling_named(parent_id, name) is not None:
@@ -137,7 +137,7 @@ def new_code(session: Session, project: Project, tree: Tree, parent_id: int | No
         raise ProjectError(f"code {name!r} exists already under {where}")
     code = Code(project_id=project.id, parent_id=parent_id, guid=guid or cb.new_guid(), name=name,
                 color=check_color(color), retired=retired, position=_next_position(session, project.id, parent_id),
-                **{k: texts.get(k, "") or "" for k in FIELDS})
+                **{k: (texts or {}).get(k, "") or "" for k in FIELDS})
     session.add(code)
     session.flush()
     tree.codes[code.id] = code
@@ -203,7 +203,7 @@ def add_code(session: Session, project: Project, parent: str | None, name: str, 
     """Add a code under the code at path *parent* (None or '': top level) and record it."""
     tree = load_tree(session, project.id)
     parent_id = tree.id_of(parent) if parent else None
-    code = new_code(session, project, tree, parent_id, name, color=color, **texts)
+    code = new_code(session, project, tree, parent_id, name, color=color, texts=texts)
     record(session, project, who, "add", {"path": tree.path(code.id)}, why)
     return code
 
@@ -268,7 +268,7 @@ def import_codebook(session: Session, project: Project, book: cb.Codebook, who: 
         if found is None:
             # Siblings are checked once at the end: codes renamed earlier in this import may free a name.
             row = new_code(session, project, tree, parent_id, code.name, guid=code.guid, color=code.color,
-                           retired=code.retired, check=False, **texts)
+                           retired=code.retired, check=False, texts=texts)
             counts["added"] += 1
         else:
             row = tree.codes[found]

@@ -177,11 +177,11 @@ def import_sheet(session: Session, project: Project, path: str | PathLike[str], 
                                                                     Unit.label.in_(list(first_line))))}
     tree = load_tree(session, project.id)
     for row in coded:
-        unit = units[row.unit]
-        if session.get(Review, (unit.id, row.coder)) is not None:
+        target = units[row.unit]
+        if session.get(Review, (target.id, row.coder)) is not None:
             raise InvalidSpreadsheet(path, row.line, f"unit {row.unit!r} is already coded by {row.coder!r} in "
                                                      f"project '{project.name}'", where="column 'coder'")
-        session.add(Review(unit_id=unit.id, coder=row.coder, memo=""))
+        session.add(Review(unit_id=target.id, coder=row.coder, memo=""))
         result.reviews += 1
     session.flush()
     for row in coded:

@@ -208,7 +208,7 @@ def get_round(session: Session, project: Project, name_or_id: str | int) -> Roun
 def round_progress(session: Session, rnd: Round) -> list[dict[str, Any]]:
     """Return each coder's progress on a round: coder, units reviewed, units in the round, finished."""
     total = session.scalar(select(func.count()).select_from(RoundUnit).where(RoundUnit.round_id == rnd.id)) or 0
-    done = dict(session.execute(
+    done: dict[str, int] = dict(session.execute(  # type: ignore[arg-type]
         select(Review.coder, func.count()).join(RoundUnit, RoundUnit.unit_id == Review.unit_id)
         .where(RoundUnit.round_id == rnd.id).group_by(Review.coder)).all())
     finished = {p.coder: p.finished for p in session.scalars(select(Progress).where(Progress.round_id == rnd.id))}

@@ -183,7 +183,7 @@ def add_answers_command(name: str, round_name: str | None) -> None:
     except ProjectError as exc:
         raise _fail(session, exc) from None
     session.commit()
-    if result.added:
+    if result.round is not None:
         click.echo(f"project '{name}': {result.added} new answers added as '{result.round.name}' "
                    f"({result.existing} already there)")
     else:
