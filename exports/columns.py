@@ -18,7 +18,7 @@ the question was not shown and 0/1 when it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +81,24 @@ class Column:
                 return (value[start:stop] or None) if isinstance(value, str) else None
             return part
         return lambda answers: answers.get(qid)
+
+
+def row_reader(columns: Sequence[Column]) -> Callable[[Answers], list[Any]]:
+    """Return a function turning an answer dict into one raw-data row (the same cells as each column's getter).
+
+    Plain columns are read in one C-level ``map`` over the dict; only flags, matrix items and text parts,
+    which need more than a lookup, go through their getters. (This is the export's hot path.)
+    """
+    keys = [f"{c.question.id}.other" if c.kind == "other_text" else c.question.id for c in columns]
+    special = [(i, c.getter()) for i, c in enumerate(columns) if c.kind in ("flag", "item", "part")]
+
+    def read(answers: Answers) -> list[Any]:
+        row = list(map(answers.get, keys))
+        for i, get in special:
+            row[i] = get(answers)
+        return row
+
+    return read
 
 
 def question_columns(q: QuestionLike, split_text: bool = True) -> list[Column]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .columns import raw_columns
+from .columns import raw_columns, row_reader
 from .model import Answers, InstrumentLike
 from .safe import csv_text
 
@@ -32,7 +32,7 @@ def write_csv(path: str | os.PathLike[str], instrument: InstrumentLike, response
     """Write one row per response to *path* (atomically); return the number of rows."""
     target = Path(path)
     columns = raw_columns(instrument, split_text=False)
-    getters = [c.getter() for c in columns]
+    read = row_reader(columns)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     count = 0
     try:
@@ -40,7 +40,7 @@ def write_csv(path: str | os.PathLike[str], instrument: InstrumentLike, response
             writer = csv.writer(out)
             writer.writerow([csv_text(c.header) for c in columns])
             for answers in responses:
-                writer.writerow([_cell(get(answers)) for get in getters])
+                writer.writerow([_cell(value) for value in read(answers)])
                 count += 1
         os.replace(temporary, target)
     except BaseException:

@@ -25,7 +25,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from .columns import Column, raw_columns
+from .columns import Column, raw_columns, row_reader
 from .model import Answers, InstrumentLike, QuestionLike, SurveyInfo, label_of
 from .safe import xlsx_text, xlsx_value
 from .stats import Collector, LevelCounts, LikertSummary
@@ -281,14 +281,14 @@ class _SurveyWorkbook:
             return
         self.raw.ws.freeze_panes = "A2"
         self.raw.append([c.header for c in self.columns], BOLD)
-        getters = [c.getter() for c in self.columns]
+        read = row_reader(self.columns)
         # Only these columns can hold arbitrary text (or dates to convert); the rest go in as they are.
         careful = [(i, c) for i, c in enumerate(self.columns) if c.is_text or c.question.type == "date"]
         ws = self.raw.ws
         append = ws.append
         for answers in responses:
             collector.add(answers)
-            row = [get(answers) for get in getters]
+            row = read(answers)
             for i, col in careful:
                 if row[i] is not None:
                     row[i] = _cell_of(ws, col, row[i])

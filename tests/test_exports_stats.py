@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from exports.columns import raw_columns
+from exports.columns import raw_columns, row_reader
 from exports.safe import csv_text, csv_unescape, looks_like_formula, xml_clean
 from exports.stats import describe, n_pct, quantile
 from exports.suppress import OFF, Suppression, hidden_cells
@@ -233,6 +233,9 @@ def test_raw_columns_are_ids_and_flags():
     assert (get["why.time"](first), get["why.need"](first), get["why.need"](fourth)) == (1, 0, None)
     assert get["why.time"](third) == 0  # shown, nothing chosen
     assert (get["grid.b"](first), get["grid.b"](fourth)) == (4, None)
+    read = row_reader(raw_columns(INSTRUMENT))
+    for answers in responses():
+        assert read(answers) == [get(answers) for get in get.values()]
     long = {"note": "a" * 32767 + "b" * 10}
     assert get["note"](long) == "a" * 32767 and get["note#2"](long) == "b" * 10 and get["note#3"](long) is None
 
