@@ -66,6 +66,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .coding_web import bp as coding_bp
 
     app.register_blueprint(coding_bp)
+    from .downloads import bp as downloads_bp
+
+    app.register_blueprint(downloads_bp)
     errors.init_app(app)
 
     @app.after_request

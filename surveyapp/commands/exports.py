@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -73,7 +74,8 @@ def suppression_rule(no_suppression: bool) -> Suppression:
 def _bar(total: int, label: str) -> AbstractContextManager[Any]:
     if total < PROGRESS_FROM:
         return nullcontext(None)
-    return click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"))
+    # On stderr, so `--format csv` and messages on stdout stay clean for pipes.
+    return click.progressbar(length=total, label=label, file=sys.stderr)
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
