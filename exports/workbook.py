@@ -28,7 +28,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from .columns import Column, raw_columns, row_reader
 from .model import Answers, InstrumentLike, QuestionLike, SurveyInfo, label_of
 from .safe import xlsx_text, xlsx_value
-from .stats import Collector, LevelCounts, LikertSummary
+from .stats import Collector, LevelCounts, LikertSummary, percent
 from .suppress import Suppression, hidden_cells
 from .tables import Table, crosstab_tables, question_tables
 
@@ -124,7 +124,8 @@ def _summary(sheet: Sheet, instrument: InstrumentLike, info: SurveyInfo, result:
         ("Exported on", info.exported_on or dt.date.today()),
         ("Responses", result.respondents),
         ("Invited", info.invited if info.invited is not None else "not known (open survey or no invitations)"),
-        ("Response rate", f"{100 * rate:.1f}%" if rate is not None else "not known"),
+        ("Response rate", f"{percent(info.answered or 0, info.invited or 0):.1f}%" if rate is not None
+         else "not known"),
         ("Small-cell suppression", rule.describe()),
     ]
     for key, value in rows:

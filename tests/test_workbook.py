@@ -357,3 +357,16 @@ def test_failed_export_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError):
         write_workbook(tmp_path / "x.xlsx", inst, SurveyInfo("s", "S", inst.id, 1), broken())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_summary_states_invited_and_response_rate(app, runner, tmp_path):
+    from surveyapp.invitations import MailCount
+
+    open_survey(runner, "department-survey", "post-dept", "--mode", "invitation")
+    store(app, "post-dept", paper_forms())
+    with app.app_context(), new_session() as session:
+        session.add(MailCount(survey_slug="post-dept", invitations_sent=255, reminders_sent=0))
+        session.commit()
+    wb = load_workbook(export(runner, "post-dept", tmp_path / "rate.xlsx"))
+    summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True) if r[0]}
+    assert (summary["Invited"], summary["Responses"], summary["Response rate"]) == (255, 75, "29.4%")
