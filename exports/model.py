@@ -1,7 +1,7 @@
 """What exports read: the instrument as a duck-typed object, a survey's facts, and answer dicts.
 
-exports never imports surveyapp (nor Flask): surveyapp.instrument's dataclasses satisfy these protocols, and
-so would any object with the same attributes (a notebook may build its own).
+exports never imports surveyapp (nor Flask): surveyapp.instrument's frozen dataclasses satisfy these protocols
+(read-only attributes, hence properties), and so would any object with the same attributes.
 
 Answers are the stored format of surveyapp.instrument.answers: a dict keyed by question id, a key present
 exactly when the question was shown, value None when shown and left unanswered. Values: single_choice ->
@@ -18,18 +18,27 @@ from typing import Any, Protocol
 
 
 class OptionLike(Protocol):
-    code: str
-    label: str
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
 
 
 class ScaleLike(Protocol):
-    id: str
-    levels: Sequence[OptionLike]  # codes "1".."n", lowest first
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def levels(self) -> Sequence[OptionLike]: ...  # codes "1".."n", lowest first
 
 
 class ItemLike(Protocol):
-    id: str
-    text: str
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 class ConditionLike(Protocol):
@@ -37,35 +46,72 @@ class ConditionLike(Protocol):
 
 
 class QuestionLike(Protocol):
-    id: str
-    type: str  # single_choice, multiple_choice, likert, text, number, date
-    text: str
-    section: str
-    required: bool
-    options: Sequence[OptionLike]
-    other: bool
-    scale: ScaleLike | None
-    items: Sequence[ItemLike]
-    max_length: int
-    integer: bool
-    unit: str
-    show_if: ConditionLike | None
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...  # single_choice, multiple_choice, likert, text, number, date
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def section(self) -> str: ...
+
+    @property
+    def required(self) -> bool: ...
+
+    @property
+    def options(self) -> Sequence[OptionLike]: ...
+
+    @property
+    def other(self) -> bool: ...
+
+    @property
+    def scale(self) -> ScaleLike | None: ...
+
+    @property
+    def items(self) -> Sequence[ItemLike]: ...
+
+    @property
+    def max_length(self) -> int: ...
+
+    @property
+    def integer(self) -> bool: ...
+
+    @property
+    def unit(self) -> str: ...
+
+    @property
+    def show_if(self) -> ConditionLike | None: ...
 
     @property
     def choices(self) -> Sequence[OptionLike]: ...
 
 
 class SectionLike(Protocol):
-    id: str
-    title: str
-    questions: Sequence[QuestionLike]
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def questions(self) -> Sequence[QuestionLike]: ...
 
 
 class InstrumentLike(Protocol):
-    id: str
-    version: int
-    title: str
-    sections: Sequence[SectionLike]
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def sections(self) -> Sequence[SectionLike]: ...
 
     @property
     def questions(self) -> Sequence[QuestionLike]: ...

@@ -217,11 +217,12 @@ def write_reach_workbook(path: str | os.PathLike[str], report: ReachReport, info
                  ITALIC)
     reach.append(["Statistic", "Value"], BOLD)
     spread = report.per_month
-    for label, value in (("Months", len(report.by_month)), ("Mean", spread and round(spread.mean, 1)),
-                         ("Median", spread and spread.median), ("Minimum", spread and spread.minimum),
-                         ("Maximum", spread and spread.maximum)):
-        reach.append([label, value])
+    reach.append(["Months", len(report.by_month)])
     if spread is not None:
+        reach.append(["Mean", round(spread.mean, 1)])
+        reach.append(["Median", spread.median])
+        reach.append(["Minimum", spread.minimum])
+        reach.append(["Maximum", spread.maximum])
         reach.append(["Range", f"{spread.minimum:g} to {spread.maximum:g}"])
     reach.blank()
 
@@ -239,9 +240,10 @@ def write_reach_workbook(path: str | os.PathLike[str], report: ReachReport, info
     length = report.length
     reach.append(["n with length recorded", report.length_recorded])
     if length is not None:
-        for label, value in (("Mean", round(length.mean, 1)), ("Median", length.median),
-                             ("Minimum", length.minimum), ("Maximum", length.maximum)):
-            reach.append([label, value])
+        reach.append(["Mean", round(length.mean, 1)])
+        reach.append(["Median", length.median])
+        reach.append(["Minimum", length.minimum])
+        reach.append(["Maximum", length.maximum])
         reach.append(["Range", f"{length.minimum:g} to {length.maximum:g}"])
 
     month_counts: dict[Hashable, int] = {m: n for m, n in report.by_month}

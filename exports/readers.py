@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,7 +137,7 @@ def _read_csv(path: Path) -> Tabular:
     if not sample.strip():
         raise InvalidImport(f"{path.name}:1: the file is empty")
 
-    def records() -> Iterator[tuple[int, list[str]]]:
+    def records() -> Generator[tuple[int, list[str]], None, None]:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle, delimiter=delimiter)
             start = 1

@@ -64,6 +64,14 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
+def option_codes(question: QuestionLike, counts: Iterable[str]) -> list[str]:
+    """Return a question's option codes in order, then 'other', then codes answered but no longer offered."""
+    order = [o.code for o in question.choices]
+    if question.other:
+        order.append("other")
+    return order + sorted(c for c in counts if c not in order)
+
+
 @dataclass
 class Summary:
     """What every question's summary has: how many respondents were shown it and how many answered."""
@@ -104,10 +112,7 @@ class ChoiceSummary(Summary):
 
     def codes(self) -> list[str]:
         """Return the option codes in instrument order, then 'other', then codes no longer offered."""
-        order = [o.code for o in self.question.choices]
-        if self.question.other:
-            order.append("other")
-        return order + sorted(c for c in self.counts if c not in order)
+        return option_codes(self.question, self.counts)
 
 
 @dataclass
@@ -120,7 +125,9 @@ class MultiSummary(Summary):
         for code in set(value):
             self.counts[str(code)] += 1
 
-    codes = ChoiceSummary.codes
+    def codes(self) -> list[str]:
+        """Return the option codes in instrument order, then 'other', then codes no longer offered."""
+        return option_codes(self.question, self.counts)
 
 
 @dataclass

@@ -13,7 +13,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,7 +181,7 @@ def _likert_sheet(sheet: Sheet, collector: Collector, rule: Suppression) -> int:
                                   BOLD)
         any_hidden = False
         for _q, _item, label, counts in entries:
-            values = {c: counts.counts.get(c, 0) for c in levels}
+            values: dict[Hashable, int] = {c: counts.counts.get(c, 0) for c in levels}
             hidden = hidden_cells(values, [(counts.answered, list(levels))], rule)
             any_hidden = any_hidden or bool(hidden)
             shown_counts = [rule.mark_for(values[c]) if c in hidden else values[c] for c in levels]

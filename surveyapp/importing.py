@@ -124,10 +124,13 @@ def squash(header: str) -> str:
     return re.sub(r"[^a-z0-9]", "", header.casefold())
 
 
+_PLAIN = str.maketrans("‘’“”–—", "''\"\"--")
+
+
 def normalize(text: str) -> str:
     """Return text compared loosely: NFKC, case-folded, plain quotes and dashes, single spaces, no trailing '*'."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = text.translate(str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"}))
+    text = text.translate(_PLAIN)
     text = re.sub(r"\s+", " ", text).strip()
     return text.rstrip("* ").strip()
 
@@ -289,8 +292,7 @@ def plan_columns(table: Tabular, instrument: Instrument, mapping: Mapping | None
             continue
         elif header in ours:
             col = ours[header]
-            target = Target({"value": "value", "flag": "flag", "item": "item", "other_text": "other_text",
-                             "part": "part"}[col.kind], col.question, col.key, col.part)
+            target = Target(col.kind, instrument.question(col.question.id), col.key, col.part)
         else:
             target = _by_text(instrument, header) or _by_text(instrument, text)
             if target is None:
