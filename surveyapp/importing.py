@@ -217,6 +217,10 @@ def _target_of(spec: str, instrument: Instrument, where: str) -> Target | None:
     if spec == "drop":
         return None
     known = {q.id: q for q in instrument.questions}
+    if spec in known and known[spec].type == "likert" and known[spec].items:
+        statements = ", ".join(f"{spec}.{i.id}" for i in known[spec].items)
+        raise InvalidImport(f"{where}: '{spec}' is a Likert matrix, answered one statement per column: "
+                            f"map its columns as {statements}")
     if spec in known:
         return Target("value", known[spec])
     if "#" in spec:
@@ -273,6 +277,7 @@ def plan_columns(table: Tabular, instrument: Instrument, mapping: Mapping | None
     ours = {c.header: c for c in raw_columns(instrument)}
     unmatched: list[str] = []
     dates: dict[str, int] = {}  # the day each response was completed comes from the best of these
+    matrices = {q.id for q in instrument.questions if q.type == "likert" and q.items}
     for index, header in enumerate(table.headers):
         text = table.texts[index] if index < len(table.texts) else ""
         key = squash(header)
@@ -290,6 +295,8 @@ def plan_columns(table: Tabular, instrument: Instrument, mapping: Mapping | None
             if key in DATE_COLUMNS:
                 dates.setdefault(key, index)
             continue
+        elif header in matrices:
+            _target_of(header, instrument, table.where(1, index))  # raises, saying how to map a matrix
         elif header in ours:
             col = ours[header]
             target = Target(col.kind, instrument.question(col.question.id), col.key, col.part)

@@ -12,7 +12,7 @@ from flask import Flask
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from exports.readers import read_table
+from exports.readers import InvalidImport, read_table
 from surveyapp.db import new_session
 from surveyapp.models import Response
 
@@ -231,3 +231,46 @@ def test_reader_detects_flavours():
     assert read_table(DATA / "bad-rows.csv").flavour == "plain"
     table = read_table(DATA / "qualtrics-department.csv")
     assert [row.line for row in table.rows()] == [4, 6, 7, 8, 9]
+
+
+MATRIX = """
+id: matrix
+version: 1
+title: Matrix
+sections:
+  - id: s
+    questions:
+      - {id: unit, type: single_choice, text: Your unit, choices: [Ward A, Ward B], required: true}
+      - id: climate
+        type: likert
+        text: How much do you agree?
+        scale: agreement
+        items: [{id: safe, text: I feel safe speaking up}, {id: heard, text: I am heard}]
+"""
+
+
+def test_likert_matrix_columns_by_text_and_by_id(tmp_path):
+    from surveyapp.importing import Mapping, check_row, plan_columns
+    from surveyapp.instrument import parse_instrument
+
+    inst = parse_instrument(MATRIX, "matrix.yaml")
+    by_text = tmp_path / "qualtrics-like.csv"
+    by_text.write_text("Your unit,How much do you agree? - I feel safe speaking up,How much do you agree? - I am "
+                       "heard\nWard B,Agree,5\nWard A,Maybe,\n", encoding="utf-8")
+    table = read_table(by_text)
+    plan = plan_columns(table, inst)
+    assert {t.key for t in plan.targets.values()} == {"", "safe", "heard"}
+    rows = list(table.rows())
+    answers, problems, _ = check_row(inst, table, plan, Mapping(), rows[0])
+    assert problems == [] and answers == {"unit": "ward_b", "climate": {"safe": 4, "heard": 5}}
+    answers, problems, _ = check_row(inst, table, plan, Mapping(), rows[1])
+    assert answers is None
+    assert [str(p) for p in problems] == ["qualtrics-like.csv:3, column B ('How much do you agree? - I feel safe "
+                                          "speaking up'): question 'climate': 'Maybe' is not a point of the scale "
+                                          "(Strongly disagree, Disagree, Neither agree nor disagree, Agree, "
+                                          "Strongly agree)"]
+    whole = tmp_path / "whole.csv"
+    whole.write_text("unit,climate\nward_a,4\n", encoding="utf-8")
+    with pytest.raises(InvalidImport, match=r"whole.csv:1, column B \('climate'\): 'climate' is a Likert matrix, "
+                       "answered one statement per column: map its columns as climate.safe, climate.heard"):
+        plan_columns(read_table(whole), inst)
