@@ -6,7 +6,8 @@ suggestions are, not when anybody worked.
 
 Codes are kept by GUID and by the path they had when the decision was made, not by a foreign key: merging a
 code deletes its row, and the log must neither block that nor lose the decision. Reports name a code by its
-current path when its GUID is still in the codebook, else by the path it had.
+current path; a decision on a code merged since counts for the code it was merged into (as its applications
+did), found through the audit log; failing that, it keeps the path it had.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Unique
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from coding.assist.suggest import CODEBOOK, MODEL
-from coding.codes import load_tree
-from coding.store import EMAIL_LENGTH, CodingBase, Project, ProjectError, Unit
+from coding.codes import Tree, load_tree
+from coding.store import EMAIL_LENGTH, AuditEntry, CodingBase, Project, ProjectError, Unit
 
 SOURCES = (MODEL, CODEBOOK)
 
@@ -84,10 +85,29 @@ def decided_codes(session: Session, project: Project, unit_id: int, coder: str) 
     return {by_guid[guid]: accepted for guid, accepted in rows if guid in by_guid}
 
 
+def _current_paths(session: Session, project: Project, tree: Tree) -> dict[str, str]:
+    """Map GUIDs to current paths, including codes merged away (to the path of the code they went into)."""
+    paths = {code.guid: tree.path(code_id) for code_id, code in tree.codes.items()}
+    merged: dict[str, str] = {}
+    for detail, snapshot in session.execute(select(AuditEntry.detail, AuditEntry.snapshot)
+                                            .filter_by(project_id=project.id, action="merge")):
+        # The snapshot after a merge names the target by path; its GUID is stable from then on.
+        into = [guid for guid, code in snapshot.items() if code.get("path") == detail.get("into")]
+        if detail.get("guid") and into:
+            merged[detail["guid"]] = into[0]
+    for guid in merged:
+        seen, target = {guid}, merged[guid]
+        while target not in paths and target in merged and target not in seen:
+            seen.add(target)
+            target = merged[target]
+        if target in paths:
+            paths[guid] = paths[target]
+    return paths
+
+
 def decisions(session: Session, project: Project, coder: str | None = None) -> list[tuple[str, bool]]:
     """Return (code path, accepted) for every logged decision, optionally one coder's (input of acceptance_rates)."""
-    tree = load_tree(session, project.id)
-    current = {code.guid: tree.path(code_id) for code_id, code in tree.codes.items()}
+    current = _current_paths(session, project, load_tree(session, project.id))
     query = select(Decision.code_guid, Decision.code_path, Decision.accepted).filter_by(project_id=project.id)
     if coder is not None:
         query = query.filter_by(coder=coder)

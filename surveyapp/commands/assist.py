@@ -1,21 +1,27 @@
-"""`evaluate`: cross-validate code suggestions against the coders of a coded spreadsheet.
+"""`evaluate`: cross-validate code suggestions against the coders of a stored project or a coded spreadsheet.
 
 ``add_evaluate_command(group)`` adds the command to any click group (the coding group, when it exists).
-Spreadsheets are read by ``coding.spreadsheet``. Coding projects are not stored in the database yet, so
-only FILE works for now.
+SOURCE is the coding project of that name when an app (and so a database) is available and has one, else a
+file read by ``coding.spreadsheet``. The command only reads, so it needs no transaction.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from coding import projects
 from coding.assist.evaluate import evaluate
+from coding.assist_project import evaluate_project
 from coding.errors import InvalidSpreadsheet
 from coding.spreadsheet import read_codings
+
+from ..db import get_session
+from .coding import _app as load_app
 
 
 def _read_sheet(path: Path) -> tuple[dict[str, str], dict[str, dict[str, frozenset[str]]]]:
@@ -34,13 +40,39 @@ def _cell(value: float | None) -> str:
     return f"{value:>10.3f}" if value is not None else f"{'-':>10}"
 
 
+def _rate(figures: dict[str, Any] | None) -> str:
+    if not figures:
+        return "-"
+    return f"{figures['rate']:.0%} ({figures['accepted']} accepted, {figures['rejected']} rejected)"
+
+
 def _table(report: dict[str, Any]) -> str:
-    lines = [f"{report['units']} units, coders: {', '.join(report['coders'])}; target: {report['target']}; "
+    blocks = ("human_vs_human", "suggestions_vs_humans", "baseline_vs_humans")
+    target = report["target"]
+    if "consensus_units" in report and target == "consensus":
+        target += f" (recorded on {report['consensus_units']} units)"
+    lines = [f"{report['units']} units, coders: {', '.join(report['coders'])}; target: {target}; "
              f"{report['folds']}-fold cross-validation",
              f"{'':<24}{'micro-F1':>10}{'macro-F1':>10}{'alpha':>10}"]
-    for block in ("human_vs_human", "suggestions_vs_humans", "baseline_vs_humans"):
+    for block in blocks:
         figures = report[block]
         lines.append(f"{block:<24}" + "".join(_cell(figures[m]) for m in ("micro_f1", "macro_f1", "alpha")))
+    codes = sorted({code for block in blocks for code in report[block]["per_code"]})
+    if codes:
+        width = max(len("per code (F1, binary alpha)"), *map(len, codes))
+        lines += ["", f"{'per code (F1, binary alpha)':<{width}}" + "".join(
+            f"{name:>20}" for name in ("humans", "suggestions", "baseline"))]
+        for code in codes:
+            row = f"{code:<{width}}"
+            for block in blocks:
+                figures = report[block]["per_code"].get(code, {})
+                row += _cell(figures.get("f1")) + _cell(figures.get("alpha"))
+            lines.append(row)
+    if "acceptance" in report:
+        acceptance = report["acceptance"]
+        lines += ["", f"suggestions accepted in the coding screen: {_rate(acceptance['overall'])}"]
+        lines += [f"  {code}: {_rate(figures)}" for code, figures in acceptance["per_code"].items()]
+        lines += [f"  by {coder}: {_rate(figures)}" for coder, figures in report.get("acceptance_by_coder", {}).items()]
     lines += ["", report["verdict"]]
     return "\n".join(lines)
 
@@ -48,36 +80,75 @@ def _table(report: dict[str, Any]) -> str:
 def add_evaluate_command(group: click.Group) -> click.Command:
     """Add `evaluate PROJECT|FILE [--coder NAME] [--consensus NAME] [--folds K] [--json]` to ``group``."""
 
-    @group.command("evaluate")
-    @click.argument("source")
-    @click.option("--coder", help="Train on this coder's codes (default: the majority of coders).")
+    @click.command("evaluate")
+    @click.argument("source", metavar="PROJECT|FILE")
+    @click.option("--coder", help="Train on this coder's codes (default: the consensus, else the majority of coders).")
     @click.option("--consensus", "consensus_name", metavar="NAME",
-                  help="Rows of this coder name hold the consensus: train on it and compare with it.")
+                  help="Files only: rows of this coder name hold the consensus; train on it and compare with it.")
     @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True,
                   help="Cross-validation folds over units.")
     @click.option("--seed", type=int, default=0, show_default=True,
                   help="Seed for the fold split and the models.")
     @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
-    def evaluate_command(source: str, coder: str | None, consensus_name: str | None, folds: int, seed: int,
-                         as_json: bool) -> None:
-        """Compare code suggestions with the coders of SOURCE (a .xlsx/.csv with unit, text, coder, codes)."""
-        path = Path(source)
-        if not path.is_file():
-            raise click.ClickException(
-                f"'{source}' is not a file; evaluating a stored coding project is not available yet")
-        units, codings = _read_sheet(path)
-        consensus = None
-        if consensus_name is not None:
-            consensus = {u: by.pop(consensus_name) for u, by in codings.items() if consensus_name in by}
-            if not consensus:
-                raise click.ClickException(f"{path}: no row has coder '{consensus_name}'")
-            codings = {u: by for u, by in codings.items() if by}
-        if coder is not None and not any(coder in by for by in codings.values()):
-            raise click.ClickException(f"{path}: no row has coder '{coder}'")
-        try:
-            report = evaluate(units, codings, consensus=consensus, coder=coder, folds=folds, seed=seed)
-        except ValueError as exc:
-            raise click.ClickException(f"{path}: {exc}") from None
-        click.echo(json.dumps(report, indent=2) if as_json else _table(report))
+    @click.pass_context
+    def evaluate_command(ctx: click.Context, source: str, coder: str | None, consensus_name: str | None, folds: int,
+                         seed: int, as_json: bool) -> None:
+        """Compare code suggestions with the coders of PROJECT, or of FILE (.xlsx/.csv: unit, text, coder, codes).
 
+        Cross-validated: each unit's suggestions come from a model that never saw its codes. Prints micro- and
+        macro-F1 and Krippendorff's alpha (MASI) of suggestions vs each coder next to coder vs coder and a
+        most-frequent-codes baseline, overall and per code; for a project, also how often reviewers accepted
+        the suggestions shown in the coding screen.
+        """
+        # The note goes to stderr, but test runners mix the streams: keep --json output pure JSON.
+        note = (lambda _what: None) if as_json else (lambda what: click.echo(
+            f"cross-validating suggestions on {what} ({folds} folds) ...", err=True))
+        report = _evaluate_project(ctx, source, coder, consensus_name, folds, seed, note)
+        if report is None:
+            report = _evaluate_file(source, coder, consensus_name, folds, seed, note)
+        click.echo(json.dumps(report, indent=2, allow_nan=False) if as_json else _table(report))
+
+    # A plain click command: it loads the app itself, so FILE also works where no app can be found.
+    group.add_command(evaluate_command)
     return evaluate_command
+
+
+def _evaluate_project(ctx: click.Context, name: str, coder: str | None, consensus_name: str | None, folds: int,
+                      seed: int, note: Callable[[str], None]) -> dict[str, Any] | None:
+    """Evaluate the stored project called *name*; None when there is no app or no such project."""
+    app = load_app(ctx)
+    if app is None:
+        return None
+    with app.app_context():
+        session = get_session()
+        project = projects.find_project(session, name)
+        if project is None:
+            return None
+        if consensus_name is not None:
+            raise click.ClickException("--consensus works on files; a project's recorded consensus is used")
+        note(f"project '{name}'")
+        try:
+            return evaluate_project(session, project, coder=coder, folds=folds, seed=seed)
+        except ValueError as exc:  # ProjectError included
+            raise click.ClickException(str(exc)) from None
+
+
+def _evaluate_file(source: str, coder: str | None, consensus_name: str | None, folds: int,
+                   seed: int, note: Callable[[str], None]) -> dict[str, Any]:
+    path = Path(source)
+    if not path.is_file():
+        raise click.ClickException(f"'{source}' is not a file, and no coding project has that name")
+    units, codings = _read_sheet(path)
+    consensus = None
+    if consensus_name is not None:
+        consensus = {u: by.pop(consensus_name) for u, by in codings.items() if consensus_name in by}
+        if not consensus:
+            raise click.ClickException(f"{path}: no row has coder '{consensus_name}'")
+        codings = {u: by for u, by in codings.items() if by}
+    if coder is not None and not any(coder in by for by in codings.values()):
+        raise click.ClickException(f"{path}: no row has coder '{coder}'")
+    note(str(path))
+    try:
+        return evaluate(units, codings, consensus=consensus, coder=coder, folds=folds, seed=seed)
+    except ValueError as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
