@@ -6,4 +6,5 @@ from flask import Blueprint
 
 bp = Blueprint("coding", __name__, url_prefix="/coding")
 
-from . import routes  # noqa: E402,F401  (registers the views on bp)
+# Registers the views on bp; assist_routes: suggestions, candidate themes, keyword in context.
+from . import assist_routes, routes  # noqa: E402,F401

@@ -1,0 +1,207 @@
+"""The coding assistant of the web process: per project, a similarity index and code suggesters, kept fresh.
+
+One :class:`AssistService` per app holds a :class:`ProjectAssistant` per project, built lazily on the first
+coding-screen view. Requests never build or fit anything heavy: they *poke* the assistant, which queues a
+background job (one worker thread per app, so coding never competes with more than one fit on a small
+server) at most every ``POKE_SECONDS``. The job compares the project's change stamp with what its models were
+built on and, when something moved, rebuilds the index (new units), marks coded units, and refits each
+suggester in use. Meanwhile requests are served by the old model, or by the codebook cold start of a
+suggester that has not been fitted yet.
+
+Blindness: a suggester belongs to one viewer and one training target and learns only from codes that viewer
+may see (``coding.assist_project.training_labels``), so it cannot echo a code hidden behind the blind. The
+index holds texts only (its "coded" marks say that someone coded a unit, not what): similar answers are
+shown with the codes the viewer may see (``visible_codes``), and those with none visible are left out.
+
+Data loading and fitting happen in the same job, with its own session, so ``CodeSuggester.fit`` is called
+there directly: ``refit_async`` would only add a second thread. ``SimilarityIndex`` is not thread-safe, so
+every use of an index holds the assistant's lock; a rebuilt index is prepared outside the lock and swapped in.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
+from coding.assist.similar import Neighbour, SimilarityIndex
+from coding.assist.suggest import CodeSuggester, Suggestion
+from coding.assist_project import (
+    Stamp,
+    change_stamp,
+    codebook_entries,
+    coded_unit_ids,
+    training_labels,
+    unit_texts,
+)
+from coding.store import Project
+
+from ..db import new_session
+
+POKE_SECONDS = 2.0  # how often a request may ask the background job to look for changes
+MIN_POSITIVES = 5  # coded examples a code needs before it gets its own model (else: codebook cold start)
+EXTENSION = "surveykit.assist"
+
+
+@dataclass
+class _Suggester:
+    """A suggester for one (viewer, target) and what it was last fitted on."""
+
+    suggester: CodeSuggester
+    stamp: Stamp | None = None  # None: codebook cold start only
+    fitted_units: int = 0
+
+
+@dataclass
+class ProjectAssistant:
+    """One project's index and suggesters, and the state of their background upkeep."""
+
+    project_id: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    index: SimilarityIndex | None = None
+    index_units: tuple[object, ...] | None = None
+    coded_stamp: tuple[object, ...] | None = None
+    suggesters: dict[tuple[str, str], _Suggester] = field(default_factory=dict)
+    last_poke: float = float("-inf")
+    queued: bool = False
+
+    def suggest(self, viewer: str, target: str, text: str, threshold: float) -> list[Suggestion]:
+        """Return the codes suggested for *text* to *viewer*, at or above *threshold*, best first."""
+        with self.lock:
+            entry = self.suggesters.get((viewer, target))
+        return entry.suggester.suggest(text, threshold=threshold) if entry is not None else []
+
+    def status(self, viewer: str, target: str) -> dict[str, object]:
+        """Say what the assistant is serving: index size, and whether the suggester is fitted (on how many)."""
+        with self.lock:
+            entry = self.suggesters.get((viewer, target))
+            return {"indexed": len(self.index) if self.index is not None else None,
+                    "fitted": entry is not None and entry.stamp is not None,
+                    "fitted_units": entry.fitted_units if entry is not None else 0}
+
+    def similar(self, unit_id: int, text: str, k: int) -> list[Neighbour] | None:
+        """Return up to *k* coded units most similar to a unit, or None while the index is being built."""
+        with self.lock:
+            if self.index is None:
+                return None
+            key = str(unit_id)
+            # A unit that arrived after the index was built is looked up by its text until the next rebuild.
+            return self.index.query(key if key in self.index else text, k=k, only_coded=True)
+
+
+class AssistService:
+    """The assistants of every project, and the background worker that keeps them up to date."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self._projects: dict[int, ProjectAssistant] = {}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coding-assist")
+        self._futures: set[Future[None]] = set()
+
+    def assistant(self, project_id: int) -> ProjectAssistant:
+        """Return the project's assistant, creating an empty one on first use."""
+        with self._lock:
+            found = self._projects.get(project_id)
+            if found is None:
+                found = self._projects[project_id] = ProjectAssistant(project_id)
+            return found
+
+    def poke(self, session: Session, project: Project, viewer: str, target: str) -> ProjectAssistant:
+        """Make sure *viewer* has a suggester for *target*, and queue an update if none ran lately."""
+        assistant = self.assistant(project.id)
+        with assistant.lock:
+            missing = (viewer, target) not in assistant.suggesters
+        if missing:
+            # Cold start from the codebook alone: a TF-IDF over a few dozen definitions, milliseconds.
+            cold = _Suggester(CodeSuggester(codebook_entries(session, project), min_positives=MIN_POSITIVES))
+            with assistant.lock:
+                assistant.suggesters.setdefault((viewer, target), cold)
+        now = time.monotonic()
+        with assistant.lock:
+            if assistant.queued or (not missing and now - assistant.last_poke < POKE_SECONDS):
+                return assistant
+            assistant.queued, assistant.last_poke = True, now
+        future = self._executor.submit(self._update, assistant)
+        with self._lock:
+            self._futures.add(future)
+        future.add_done_callback(self._done)
+        return assistant
+
+    def _done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until queued updates are done; say whether they all finished in time."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = set(self._futures)
+            if not pending:
+                return True
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            done, not_done = wait(pending, timeout=left)
+            if not_done:
+                return False
+
+    def _update(self, assistant: ProjectAssistant) -> None:
+        with assistant.lock:
+            assistant.queued = False  # changes made from now on need another pass
+        try:
+            with self.app.app_context(), new_session() as session:
+                project = session.get(Project, assistant.project_id)
+                if project is not None:
+                    update(session, project, assistant)
+        except Exception:  # a worker thread: report, and let the next poke try again
+            self.app.logger.exception("coding assistant: updating project %s failed", assistant.project_id)
+
+
+def update(session: Session, project: Project, assistant: ProjectAssistant) -> None:
+    """Bring the assistant up to date with the project: index, coded marks, every suggester in use."""
+    stamp = change_stamp(session, project.id)
+    texts: dict[int, str] | None = None
+    if stamp.units != assistant.index_units:
+        texts = unit_texts(session, project)
+        index = SimilarityIndex()
+        index.add({str(u): t for u, t in texts.items()})
+        index.set_labels({str(u): frozenset() for u in coded_unit_ids(session, project)})
+        if texts:
+            index.query(str(next(iter(texts))), k=1)  # builds the TF-IDF matrix here, not in a request
+        with assistant.lock:
+            assistant.index, assistant.index_units, assistant.coded_stamp = index, stamp.units, stamp.codings
+    elif stamp.codings != assistant.coded_stamp:
+        coded = {str(u): frozenset() for u in coded_unit_ids(session, project)}
+        with assistant.lock:
+            if assistant.index is not None:
+                assistant.index.set_labels(coded)
+            assistant.coded_stamp = stamp.codings
+    with assistant.lock:
+        stale = [(key, entry) for key, entry in assistant.suggesters.items() if entry.stamp != stamp]
+    if not stale:
+        return
+    texts = texts if texts is not None else unit_texts(session, project)
+    book = codebook_entries(session, project)
+    for (viewer, target), entry in stale:
+        labels = training_labels(session, project, target, viewer=viewer)
+        entry.suggester.codebook = book
+        entry.suggester.fit({str(u): texts[u] for u in labels}, {str(u): c for u, c in labels.items()})
+        with assistant.lock:
+            entry.stamp, entry.fitted_units = stamp, len(labels)
+
+
+def service(app: Flask | None = None) -> AssistService:
+    """Return the app's assistant service, creating it on first use."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get(EXTENSION)
+    if found is None:
+        with _CREATE:
+            found = app.extensions.setdefault(EXTENSION, AssistService(app))
+    return found  # type: ignore[no-any-return]
+
+
+_CREATE = threading.Lock()

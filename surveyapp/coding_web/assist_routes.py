@@ -1,0 +1,377 @@
+"""Views of coding assistance: the coding screen's suggestion panel, accept/reject, settings, themes, KWIC.
+
+The panel is filled by ``coding_assist(...)``, a function the coding screen's template calls (this module
+adds it to the blueprint's template context), so the coding view itself stays as it is. Accepting applies
+the code with ``projects.set_codes`` (what the checkboxes' Save does) and logs the decision; rejecting only
+logs it. Nothing here applies a code on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import session as cookie
+from sqlalchemy import select
+
+from coding import assist_log, projects
+from coding.assist.kwic import Hit, kwic
+from coding.assist.similar import Neighbour
+from coding.assist.suggest import CODEBOOK, MODEL
+from coding.assist.themes import candidate_themes, no_fit_queue
+from coding.assist_project import (
+    CONSENSUS,
+    VisibleCodes,
+    coder_target,
+    scope_clause,
+    target_coder,
+    unit_texts,
+    visible_coders,
+    visible_codes,
+)
+from coding.codes import Tree, active_codes, load_tree
+from coding.store import Application, Project, ProjectError, Review, Unit
+
+from ..auth import login_required
+from ..db import get_session
+from . import bp
+from .assist import service
+from .forms import ActionForm, CodingForm
+from .routes import _fail, _int, _me, _nav_args, _project
+
+DEFAULT_THRESHOLD = 0.25
+TOP_SUGGESTIONS = 5
+SIMILAR = 5
+CANDIDATES = 50  # similar units fetched before those without codes visible to the viewer are dropped
+SNIPPET = 300
+MAX_THEME_UNITS = 5000
+KWIC_LIMIT = 200
+KWIC_CHUNK = 2000
+NO_FIT_BELOW = 0.3
+
+
+# Settings: per reviewer and project, kept in the signed session cookie.
+
+@dataclass
+class Settings:
+    """A reviewer's assistant settings for one project."""
+
+    threshold: float
+    target: str
+
+
+def _parse_threshold(value: str | None) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        abort(400, f"threshold '{value}': a number between 0 and 1")
+    if not 0.0 <= number <= 1.0:
+        abort(400, f"threshold '{value}': a number between 0 and 1")
+    return number
+
+
+def _check_target(project: Project, value: str) -> str:
+    try:
+        coder = target_coder(value)
+    except ProjectError as exc:
+        abort(400, str(exc))
+    if coder is not None and coder not in projects.coders(get_session(), project):
+        abort(400, f"training target: '{coder}' has coded nothing in project '{project.name}'")
+    return value
+
+
+def settings(project: Project) -> Settings:
+    """Return my settings for *project*; ``min`` and ``train`` query parameters change them."""
+    saved = cookie.get("assist", {}).get(project.name, {})
+    found = Settings(float(saved.get("threshold", DEFAULT_THRESHOLD)), str(saved.get("target", CONSENSUS)))
+    threshold = _parse_threshold(request.args.get("min"))
+    target = request.args.get("train")
+    if threshold is not None or target:
+        found = Settings(threshold if threshold is not None else found.threshold,
+                         _check_target(project, target) if target else found.target)
+        _save(project, found)
+    return found
+
+
+def _save(project: Project, chosen: Settings) -> None:
+    everything = dict(cookie.get("assist", {}))
+    everything[project.name] = {"threshold": chosen.threshold, "target": chosen.target}
+    cookie["assist"] = everything
+
+
+def target_label(target: str) -> str:
+    """Describe a training target for a reviewer."""
+    coder = target_coder(target)
+    return "the team's codes (consensus, else majority)" if coder is None else f"{coder}'s codes"
+
+
+@bp.post("/<name>/assist/settings")
+@login_required
+def assist_settings(name: str) -> Any:
+    """Save my threshold and training target for the project's suggestions."""
+    proj = _project(name)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    chosen = settings(proj)
+    threshold = _parse_threshold(request.form.get("threshold"))
+    target = request.form.get("target")
+    _save(proj, Settings(threshold if threshold is not None else chosen.threshold,
+                         _check_target(proj, target) if target else chosen.target))
+    flash("Suggestion settings saved.", "info")
+    back = request.form.get("next", "")
+    if not back.startswith(f"/coding/{name}/") or "//" in back or "\\" in back:
+        back = url_for(".project", name=name)
+    return redirect(back)
+
+
+# The panel of the coding screen
+
+@dataclass
+class Offered:
+    """A suggestion as the panel shows it; ``value`` travels back with Accept/Reject."""
+
+    code_id: int
+    path: str
+    probability: float
+    source: str
+
+    @property
+    def value(self) -> str:
+        """Return the form value naming this suggestion: code id, score and source."""
+        return f"{self.code_id}|{self.probability:.4f}|{self.source}"
+
+
+@dataclass
+class Similar:
+    """A similar unit with the codes the viewer may see on it and the words it shares with this one."""
+
+    unit_id: int
+    label: str
+    position: int
+    text: str
+    score: float
+    shared: list[str]
+    codes: VisibleCodes
+
+
+def _suggestions(project: Project, unit: Unit, mine: Any, tree: Tree, me: str, chosen: Settings,
+                 assistant: Any) -> list[Offered]:
+    active = {c.id for _, c, _ in active_codes(tree)}
+    applied = set(mine.codes) if mine is not None else set()
+    decided = assist_log.decided_codes(get_session(), project, unit.id, me)
+    offered = []
+    for s in assistant.suggest(me, chosen.target, unit.text, chosen.threshold):
+        code_id = tree.ids.get(s.code)
+        # Retired codes are not offered; applied ones need no offer; a decided one is not asked again.
+        if code_id is None or code_id not in active or code_id in applied or code_id in decided:
+            continue
+        offered.append(Offered(code_id, s.code, s.probability, s.source))
+    return offered[:TOP_SUGGESTIONS]
+
+
+def _similar(project: Project, neighbours: list[Neighbour], me: str) -> list[Similar]:
+    session = get_session()
+    ids = [int(n.unit_id) for n in neighbours]
+    seen = visible_codes(session, project, ids, me)
+    kept = [n for n in neighbours if int(n.unit_id) in seen][:SIMILAR]
+    if not kept:
+        return []
+    rows = {uid: (label, position, text) for uid, label, position, text in session.execute(
+        select(Unit.id, Unit.label, Unit.position, Unit.text).where(Unit.id.in_([int(n.unit_id) for n in kept])))}
+    out = []
+    for n in kept:
+        label, position, text = rows[int(n.unit_id)]
+        snippet = text if len(text) <= SNIPPET else text[:SNIPPET].rsplit(" ", 1)[0] + " …"
+        out.append(Similar(int(n.unit_id), label, position, snippet, n.score, sorted(set(n.shared.values())),
+                           seen[int(n.unit_id)]))
+    return out
+
+
+def coding_assist(project: Project, unit: Unit, mine: Any, revealed: bool, tree: Tree) -> dict[str, Any]:
+    """Return what the coding screen's assistant panel shows for *unit* (called from the template)."""
+    me = _me()
+    chosen = settings(project)
+    session = get_session()
+    panel: dict[str, Any] = {"settings": chosen, "target_label": target_label(chosen.target), "suggestions": [],
+                             "similar": None, "error": None, "revealed": revealed, "MODEL": MODEL,
+                             "CODEBOOK": CODEBOOK}
+    try:
+        assistant = service().poke(session, project, me, chosen.target)
+        panel["status"] = assistant.status(me, chosen.target)
+        if not revealed:
+            panel["suggestions"] = _suggestions(project, unit, mine, tree, me, chosen, assistant)
+        neighbours = assistant.similar(unit.id, unit.text, CANDIDATES)
+        panel["similar"] = None if neighbours is None else _similar(project, neighbours, me)
+    except Exception:  # the panel is optional: a failure there must not take the coding screen down
+        current_app.logger.exception("coding assistant panel failed for project %s", project.name)
+        panel["error"] = "The assistant failed on this unit (the error is in the server log); coding works as usual."
+    return panel
+
+
+def assist_options(project: Project) -> dict[str, Any]:
+    """Return my settings for *project* and the training targets I may choose (for the settings form)."""
+    coders = projects.coders(get_session(), project)
+    return {"settings": settings(project),
+            "targets": [(CONSENSUS, target_label(CONSENSUS))] + [(coder_target(c), target_label(coder_target(c)))
+                                                                  for c in coders]}
+
+
+@bp.context_processor
+def _assist_context() -> dict[str, Any]:
+    return {"coding_assist": coding_assist, "assist_options": assist_options}
+
+
+# Accept and reject
+
+def _offered(value: str | None) -> tuple[int, float, str]:
+    parts = (value or "").split("|")
+    if len(parts) != 3 or parts[2] not in (MODEL, CODEBOOK):
+        abort(400, "Which suggestion? Expected 'code id|score|source'.")
+    try:
+        return int(parts[0]), float(parts[1]), parts[2]
+    except ValueError:
+        abort(400, "Which suggestion? Expected 'code id|score|source'.")
+
+
+def _unit(project: Project, unit_id: int) -> Unit:
+    unit = get_session().get(Unit, unit_id)
+    if unit is None or unit.project_id != project.id:
+        abort(404, f"There is no unit {unit_id} in project '{project.name}'.")
+    return unit
+
+
+@bp.post("/<name>/assist/<int:unit_id>/accept")
+@login_required
+def assist_accept(name: str, unit_id: int) -> Any:
+    """Apply a suggested code along with the coding form's other codes and memo, and log the acceptance."""
+    session = get_session()
+    proj = _project(name)
+    unit = _unit(proj, unit_id)
+    back = redirect(url_for(".code", name=name, **_nav_args(pos=unit.position)))
+    form = CodingForm()
+    if not form.validate_on_submit():
+        flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
+        return back
+    code_id, probability, source = _offered(request.form.get("accept"))
+    chosen = {c for c in (_int(v) for v in request.form.getlist("code")) if c is not None}
+    quotes = {c for c in (_int(v) for v in request.form.getlist("quote")) if c is not None} & chosen
+    me = _me()
+    try:
+        projects.set_codes(session, proj, unit.id, me, chosen | {code_id}, memo=form.memo.data or "", quotes=quotes)
+        decision = assist_log.record_decision(session, proj, unit.id, me, code_id, probability, source, True)
+        session.commit()
+    except ProjectError as exc:
+        _fail(exc)
+        return back
+    flash(f"Applied '{decision.code_path}' (suggested) and saved your codes.", "info")
+    return back
+
+
+@bp.post("/<name>/assist/<int:unit_id>/reject")
+@login_required
+def assist_reject(name: str, unit_id: int) -> Any:
+    """Log that I rejected a suggestion (it is not offered again for this unit)."""
+    session = get_session()
+    proj = _project(name)
+    unit = _unit(proj, unit_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    code_id, probability, source = _offered(request.form.get("suggestion"))
+    try:
+        decision = assist_log.record_decision(session, proj, unit.id, _me(), code_id, probability, source, False)
+        session.commit()
+    except ProjectError as exc:
+        if request.headers.get("X-Requested-With") == "fetch":
+            session.rollback()
+            abort(400, str(exc))
+        _fail(exc)
+        return redirect(url_for(".code", name=name, **_nav_args(pos=unit.position)))
+    if request.headers.get("X-Requested-With") == "fetch":  # the panel's script hides the row itself
+        return Response(status=204)
+    flash(f"Rejected the suggestion '{decision.code_path}'.", "info")
+    return redirect(url_for(".code", name=name, **_nav_args(pos=unit.position)))
+
+
+# Candidate themes and the queue of answers no code fits
+
+@bp.get("/<name>/themes")
+@login_required
+def themes(name: str) -> Any:
+    """Show candidate themes among answers no code fits (or all I have not coded), and the no-fit queue."""
+    session = get_session()
+    proj = _project(name)
+    me = _me()
+    chosen = settings(proj)
+    among = request.args.get("among", "nofit")
+    if among not in ("nofit", "uncoded"):
+        abort(400, "among: 'nofit' or 'uncoded'")
+    below = _parse_threshold(request.args.get("below"))
+    below = NO_FIT_BELOW if below is None else below
+    n_themes = min(max(_int(request.args.get("n")) or 5, 1), 20)
+    uncoded = unit_texts(session, proj, projects.filter_clause(proj, me, "uncoded"))
+    total_uncoded = len(uncoded)
+    # Positions follow response keys, not arrival, so the first units by position are a fair sample.
+    uncoded = dict(list(uncoded.items())[:MAX_THEME_UNITS])
+    assistant = service().poke(session, proj, me, chosen.target)
+    with assistant.lock:
+        suggester = assistant.suggesters[(me, chosen.target)].suggester
+    queue = no_fit_queue({str(u): t for u, t in uncoded.items()}, suggester, threshold=below)
+    # Answers I read and found no code for are the clearest "no code fits".
+    mine_empty = ~select(Application.unit_id).where(Application.unit_id == Review.unit_id,
+                                                    Application.coder == me).exists()
+    empty = unit_texts(session, proj, select(Review.unit_id).where(Review.unit_id == Unit.id, Review.coder == me,
+                                                                   mine_empty).exists())
+    pool = {**{int(n.unit_id): uncoded[int(n.unit_id)] for n in queue}, **empty} if among == "nofit" else uncoded
+    found = candidate_themes({str(u): t for u, t in pool.items()}, n_themes=n_themes)
+    texts = {**uncoded, **empty}
+    rows = {uid: (label, position) for uid, label, position in session.execute(
+        select(Unit.id, Unit.label, Unit.position).where(Unit.id.in_(list(texts))))}
+    return render_template("coding/themes.html", project=proj, among=among, below=below, n_themes=n_themes,
+                           themes=found, queue=queue[:KWIC_LIMIT], queue_total=len(queue), empty=list(empty),
+                           rows=rows, texts=texts, total_uncoded=total_uncoded, sampled=len(uncoded),
+                           pool_size=len(pool), target_label=target_label(chosen.target), snippet=SNIPPET)
+
+
+# Keyword in context
+
+@bp.get("/<name>/kwic")
+@login_required
+def kwic_page(name: str) -> Any:
+    """Show every occurrence of a word or phrase (matched by stem), filterable by code and by coder."""
+    session = get_session()
+    proj = _project(name)
+    me = _me()
+    term = (request.args.get("term") or "").strip()[:200]
+    code_id = _int(request.args.get("code"))
+    coder = request.args.get("coder") or None
+    tree = load_tree(session, proj.id)
+    if code_id is not None and code_id not in tree.codes:
+        abort(400, f"code {code_id} is not in this project's codebook")
+    coders = visible_coders(session, proj, me)
+    if coder is not None and coder != CONSENSUS and coder not in coders:
+        abort(400, f"coder '{coder}': none of their codes is visible to you")
+    hits: list[Hit] = []
+    rows: dict[int, tuple[str, int]] = {}
+    complete = True
+    if term:
+        where = scope_clause(proj, me, code_id=code_id, coder=coder)
+        last = -1
+        while True:
+            chunk = list(session.execute(
+                select(Unit.id, Unit.label, Unit.position, Unit.text).where(where, Unit.position > last)
+                .order_by(Unit.position).limit(KWIC_CHUNK)))
+            if not chunk:
+                break
+            last = chunk[-1][2]
+            rows.update({uid: (label, position) for uid, label, position, _ in chunk})
+            hits.extend(kwic({str(uid): text for uid, _, _, text in chunk}, term))
+            if len(hits) > KWIC_LIMIT:
+                hits, complete = hits[:KWIC_LIMIT], False
+                break
+    return render_template("coding/kwic.html", project=proj, term=term, code_id=code_id, coder=coder, tree=tree,
+                           coders=coders, consensus=CONSENSUS, hits=hits, rows=rows, complete=complete,
+                           units=len({h.unit_id for h in hits}), limit=KWIC_LIMIT,
+                           coder_target=coder_target)
