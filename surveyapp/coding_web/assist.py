@@ -26,7 +26,9 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app
-from sqlalchemy.orm import Session
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from coding.assist.similar import Neighbour, SimilarityIndex
 from coding.assist.suggest import CodeSuggester, Suggestion
@@ -39,8 +41,6 @@ from coding.assist_project import (
     unit_texts,
 )
 from coding.store import Project
-
-from ..db import new_session
 
 POKE_SECONDS = 2.0  # how often a request may ask the background job to look for changes
 MIN_POSITIVES = 5  # coded examples a code needs before it gets its own model (else: codebook cold start)
@@ -102,6 +102,10 @@ class AssistService:
         self._projects: dict[int, ProjectAssistant] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coding-assist")
         self._futures: set[Future[None]] = set()
+        # The worker's own engine without a pool: it only reads, and no connection outlives a job (an app may
+        # be discarded while an update runs, as in tests, and must not leave connections open behind it).
+        engine = create_engine(app.config["DATABASE_URL"], poolclass=NullPool)
+        self._sessions = sessionmaker(engine)
 
     def assistant(self, project_id: int) -> ProjectAssistant:
         """Return the project's assistant, creating an empty one on first use."""
@@ -153,7 +157,7 @@ class AssistService:
         with assistant.lock:
             assistant.queued = False  # changes made from now on need another pass
         try:
-            with self.app.app_context(), new_session() as session:
+            with self._sessions() as session:
                 project = session.get(Project, assistant.project_id)
                 if project is not None:
                     update(session, project, assistant)
