@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import csv
 import html
+import os
 import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +31,7 @@ from surveyapp.auth import create_user
 from surveyapp.coding_web import assist as assist_module
 from surveyapp.coding_web.assist import AssistService, service
 
-from conftest import csrf_from
+from conftest import csrf_from, make_test_app
 
 A, B = "a@example.org", "b@example.org"
 PASSWORD = "correct horse battery"
@@ -268,3 +275,105 @@ def test_themes_page_groups_answers_no_code_fits_and_escapes(app: Flask, account
     uncoded = a.get("/coding/th/themes?among=uncoded&n=2").text
     assert "12 answers grouped" in uncoded
     assert a.get("/coding/th/themes?among=everything").status_code == 400
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)),
+                    reason="browser tests need Debian's chromium and chromium-driver")
+def test_in_a_browser_plus_accepts_keeping_unsaved_ticks_and_reject_stays_on_the_page(tmp_path: Path) -> None:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
+    app = make_test_app(url, tmp_path)
+    with app.app_context(), db.new_session() as s:
+        create_user(s, A, PASSWORD, "Coder A")
+        s.commit()
+    import_synthetic(app.test_cli_runner(), tmp_path, [
+        "The food was cold and the menu had no vegetarian meals, tea was cold. We waited hours too."])
+    path = screen(app, "syn", "new0", "&min=0")
+    port = _free_port()
+    env = {**os.environ, "SURVEYKIT_DATABASE_URL": url, "SURVEYKIT_SECRET_KEY": "browser-test"}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "2",
+                               "surveyapp:create_app()"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={tmp_path / 'chrome'}"):
+        options.add_argument(flag)
+    driver = None
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(base + "/auth/login", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("gunicorn did not start")
+                time.sleep(0.2)
+        driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+        driver.set_page_load_timeout(20)
+        driver.get(base + "/auth/login")
+        driver.find_element(By.NAME, "email").send_keys(A)
+        driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "form button.primary").click()
+        WebDriverWait(driver, 10).until(lambda d: "/auth/login" not in d.current_url)
+        deadline = time.monotonic() + 60
+        while True:  # the first view starts the background fit; later views show its suggestions
+            driver.get(base + path)
+            if driver.find_elements(By.CSS_SELECTOR, "button.assist-accept"):
+                break
+            if time.monotonic() > deadline:
+                pytest.fail("no suggestion appeared")
+            time.sleep(0.5)
+
+        # Reject the second suggestion: sent in the background, the row goes, the page stays.
+        rows = driver.find_elements(By.CSS_SELECTOR, "tr.assist-row")
+        assert len(rows) >= 2
+        rejected = rows[1].find_element(By.NAME, "suggestion").get_attribute("value")
+        marker = driver.execute_script("window.stillHere = true; return window.stillHere;")
+        rows[1].find_element(By.CSS_SELECTOR, "form.assist-reject button").click()
+        WebDriverWait(driver, 10).until(expected_conditions.staleness_of(rows[1]))
+        assert marker and driver.execute_script("return window.stillHere === true;")
+
+        # Tick a code by its key and write a memo, unsaved; then "+" accepts the top suggestion and keeps both.
+        top = driver.find_element(By.CSS_SELECTOR, "button.assist-accept").get_attribute("value")
+        box = driver.find_element(By.CSS_SELECTOR, 'input[data-key="1"]')
+        ticked = int(box.get_attribute("value"))
+        driver.find_element(By.TAG_NAME, "body").send_keys("1")
+        assert box.is_selected()
+        driver.find_element(By.NAME, "memo").send_keys("noted before accepting")
+        page = driver.find_element(By.TAG_NAME, "html")
+        driver.find_element(By.TAG_NAME, "body").send_keys("+")
+        WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+        assert "(suggested) and saved your codes" in driver.page_source
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.terminate()
+        server.communicate(timeout=10)
+    with app.app_context(), db.new_session() as s:
+        unit_id = s.scalar(select(Unit.id).where(Unit.label == "new0"))
+        applied = set(s.scalars(select(Application.code_id).filter_by(unit_id=unit_id, coder=A)).all())
+        assert applied == {ticked, int(top.split("|")[0])}
+        assert P.visible_reviews(s, unit_id, A)[A].memo == "noted before accepting"
+        decisions = {(d.code_path, d.accepted) for d in s.scalars(select(Decision))}
+        tree = C.load_tree(s, P.get_project(s, "syn").id)
+        assert decisions == {(tree.path(int(rejected.split("|")[0])), False), (tree.path(int(top.split("|")[0])), True)}
+    app.extensions["surveykit.engine"].dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
