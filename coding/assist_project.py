@@ -181,7 +181,7 @@ def training_labels(session: Session, project: Project, target: str = CONSENSUS,
     for uid, by in reviews.items():
         seen = visible(uid, by)
         if uid not in out and seen:
-            out[uid] = majority({uid: seen})[uid]
+            out[uid] = majority({str(uid): seen})[str(uid)]
     return out
 
 

@@ -179,7 +179,7 @@ def update(session: Session, project: Project, assistant: ProjectAssistant) -> N
         with assistant.lock:
             assistant.index, assistant.index_units, assistant.coded_stamp = index, stamp.units, stamp.codings
     elif stamp.codings != assistant.coded_stamp:
-        coded = {str(u): frozenset() for u in coded_unit_ids(session, project)}
+        coded: dict[str, frozenset[str]] = {str(u): frozenset() for u in coded_unit_ids(session, project)}
         with assistant.lock:
             if assistant.index is not None:
                 assistant.index.set_labels(coded)
