@@ -59,9 +59,10 @@ def _table(report: dict[str, Any]) -> str:
         lines.append(f"{block:<24}" + "".join(_cell(figures[m]) for m in ("micro_f1", "macro_f1", "alpha")))
     codes = sorted({code for block in blocks for code in report[block]["per_code"]})
     if codes:
-        width = max(len("per code (F1, binary alpha)"), *map(len, codes))
-        lines += ["", f"{'per code (F1, binary alpha)':<{width}}" + "".join(
-            f"{name:>20}" for name in ("humans", "suggestions", "baseline"))]
+        width = max(len("per code"), *map(len, codes))
+        lines += ["", f"{'per code':<{width}}" + "".join(f"{name:>20}" for name in ("humans", "suggestions",
+                                                                                 "baseline")),
+                  f"{'':<{width}}" + f"{'F1':>10}{'alpha':>10}" * 3]
         for code in codes:
             row = f"{code:<{width}}"
             for block in blocks:
