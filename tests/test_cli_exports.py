@@ -54,6 +54,7 @@ MAPPING = str(Path(__file__).parent / "data" / "imports" / "mapped.yaml")
     (["export", "post-dept", "--out", "{tmp}/x.xlsx", "--by", "nothing"], "--by nothing: no question 'nothing'"),
     (["export", "post-dept", "--out", "{tmp}/x.xlsx", "--by", "barriers"], "needs a single-choice question"),
     (["export", "post-dept", "--out", "{tmp}/missing-folder/x.xlsx"], "no such folder"),
+    (["export", "post-dept", "--out", "{tmp}/x.csv", "--by", "aware"], "CSV holds the raw data only"),
     (["import", "post-dept", MAPPING], "unknown file type '.yaml'"),
     (["import", "nope", MAPPING], "no survey 'nope'"),
     (["reach", "post-dept", "--out", "{tmp}/r.xlsx", "--start", "2022-13-01"], "is not a date"),

@@ -108,6 +108,8 @@ def export_command(slug: str, out: Path, fmt: str | None, no_suppression: bool, 
     fmt = fmt or ("csv" if out.suffix.lower() == ".csv" else "xlsx")
     if not out.parent.is_dir():
         raise click.ClickException(f"{out.parent}: no such folder")
+    if fmt == "csv" and (by or no_raw):
+        raise click.ClickException("CSV holds the raw data only, no tables: --by and --no-raw apply to xlsx")
     for qid in by:
         try:
             question = instrument.question(qid)
