@@ -76,9 +76,10 @@ def record_decision(session: Session, project: Project, unit_id: int, coder: str
     return decision
 
 
-def decided_codes(session: Session, project: Project, unit_id: int, coder: str) -> dict[int, bool]:
+def decided_codes(session: Session, project: Project, unit_id: int, coder: str,
+                  tree: Tree | None = None) -> dict[int, bool]:
     """Return the codes (by id) *coder* already decided on for a unit: code id -> accepted."""
-    tree = load_tree(session, project.id)
+    tree = tree or load_tree(session, project.id)
     by_guid = {code.guid: code_id for code_id, code in tree.codes.items()}
     rows = session.execute(select(Decision.code_guid, Decision.accepted)
                            .filter_by(project_id=project.id, unit_id=unit_id, coder=coder))

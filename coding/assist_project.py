@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from coding.assist.evaluate import evaluate, majority
 from coding.assist.suggest import CodebookEntry
 from coding.assist_log import count_by_coder, decisions
-from coding.codes import load_tree
+from coding.codes import Tree, load_tree
 from coding.projects import codings, filter_clause, revealed_clause
 from coding.store import (
     Application,
@@ -118,9 +118,9 @@ def coded_unit_ids(session: Session, project: Project) -> set[int]:
     return set(session.scalars(reviewed.union(decided)).all())
 
 
-def _reviews(session: Session, project: Project,
-             unit_ids: Collection[int] | None = None) -> dict[int, dict[str, frozenset[str]]]:
-    tree = load_tree(session, project.id)
+def _reviews(session: Session, project: Project, unit_ids: Collection[int] | None = None,
+             tree: Tree | None = None) -> dict[int, dict[str, frozenset[str]]]:
+    tree = tree or load_tree(session, project.id)
     reviews = select(Review.unit_id, Review.coder).join(Unit, Unit.id == Review.unit_id)
     apps = select(Application.unit_id, Application.coder, Application.code_id).join(
         Unit, Unit.id == Application.unit_id)
@@ -135,9 +135,9 @@ def _reviews(session: Session, project: Project,
     return {u: {c: frozenset(s) for c, s in by.items()} for u, by in found.items()}
 
 
-def _consensus(session: Session, project: Project,
-               unit_ids: Collection[int] | None = None) -> dict[int, frozenset[str]]:
-    tree = load_tree(session, project.id)
+def _consensus(session: Session, project: Project, unit_ids: Collection[int] | None = None,
+               tree: Tree | None = None) -> dict[int, frozenset[str]]:
+    tree = tree or load_tree(session, project.id)
     decided = select(Consensus.unit_id).join(Unit, Unit.id == Consensus.unit_id).where(Unit.project_id == project.id)
     codes = (select(ConsensusCode.unit_id, ConsensusCode.code_id).join(Unit, Unit.id == ConsensusCode.unit_id)
              .where(Unit.project_id == project.id))
@@ -197,21 +197,23 @@ class VisibleCodes:
         return self.mine is not None or self.consensus is not None or bool(self.others)
 
 
-def visible_codes(session: Session, project: Project, unit_ids: Collection[int],
-                  viewer: str) -> dict[int, VisibleCodes]:
+def visible_codes(session: Session, project: Project, unit_ids: Collection[int], viewer: str,
+                  tree: Tree | None = None) -> dict[int, VisibleCodes]:
     """Return, for the given units, the codes *viewer* may see (units with none visible are left out)."""
     if not unit_ids:
         return {}
+    tree = tree or load_tree(session, project.id)
     revealed = _revealed(session, project, viewer, unit_ids)
     out: dict[int, VisibleCodes] = {}
-    for uid, by in _reviews(session, project, unit_ids).items():
+    for uid, by in _reviews(session, project, unit_ids, tree).items():
         view = VisibleCodes(mine=by.get(viewer))
         if uid in revealed:
             view.others = {c: codes for c, codes in sorted(by.items()) if c != viewer}
         if view:
             out[uid] = view
-    for uid, codes in _consensus(session, project, [u for u in unit_ids if u in revealed]).items():
-        out.setdefault(uid, VisibleCodes()).consensus = codes
+    if revealed:  # a consensus is only visible on revealed units
+        for uid, codes in _consensus(session, project, [u for u in unit_ids if u in revealed], tree).items():
+            out.setdefault(uid, VisibleCodes()).consensus = codes
     return out
 
 

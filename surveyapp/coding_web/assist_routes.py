@@ -161,7 +161,7 @@ def _suggestions(project: Project, unit: Unit, mine: Any, tree: Tree, me: str, c
                  assistant: Any) -> list[Offered]:
     active = {c.id for _, c, _ in active_codes(tree)}
     applied = set(mine.codes) if mine is not None else set()
-    decided = assist_log.decided_codes(get_session(), project, unit.id, me)
+    decided = assist_log.decided_codes(get_session(), project, unit.id, me, tree)
     offered = []
     for s in assistant.suggest(me, chosen.target, unit.text, chosen.threshold):
         code_id = tree.ids.get(s.code)
@@ -172,11 +172,17 @@ def _suggestions(project: Project, unit: Unit, mine: Any, tree: Tree, me: str, c
     return offered[:TOP_SUGGESTIONS]
 
 
-def _similar(project: Project, neighbours: list[Neighbour], me: str) -> list[Similar]:
+def _similar(project: Project, neighbours: list[Neighbour], me: str, tree: Tree) -> list[Similar]:
     session = get_session()
-    ids = [int(n.unit_id) for n in neighbours]
-    seen = visible_codes(session, project, ids, me)
-    kept = [n for n in neighbours if int(n.unit_id) in seen][:SIMILAR]
+    seen: dict[int, VisibleCodes] = {}
+    kept: list[Neighbour] = []
+    # Most of the nearest units usually have codes the viewer may see: check a few first, the rest if needed.
+    for batch in (neighbours[:2 * SIMILAR], neighbours[2 * SIMILAR:]):
+        seen.update(visible_codes(session, project, [int(n.unit_id) for n in batch], me, tree))
+        kept += [n for n in batch if int(n.unit_id) in seen]
+        if len(kept) >= SIMILAR:
+            break
+    kept = kept[:SIMILAR]
     if not kept:
         return []
     rows = {uid: (label, position, text) for uid, label, position, text in session.execute(
@@ -204,7 +210,7 @@ def coding_assist(project: Project, unit: Unit, mine: Any, revealed: bool, tree:
         if not revealed:
             panel["suggestions"] = _suggestions(project, unit, mine, tree, me, chosen, assistant)
         neighbours = assistant.similar(unit.id, unit.text, CANDIDATES)
-        panel["similar"] = None if neighbours is None else _similar(project, neighbours, me)
+        panel["similar"] = None if neighbours is None else _similar(project, neighbours, me, tree)
     except Exception:  # the panel is optional: a failure there must not take the coding screen down
         current_app.logger.exception("coding assistant panel failed for project %s", project.name)
         panel["error"] = "The assistant failed on this unit (the error is in the server log); coding works as usual."
