@@ -118,15 +118,20 @@ def coded_unit_ids(session: Session, project: Project) -> set[int]:
     return set(session.scalars(reviewed.union(decided)).all())
 
 
+# With unit ids, the queries filter the child tables' own unit_id (their primary keys start with it) and
+# trust the ids to be the project's: joining units and filtering on the project makes SQLite walk every unit.
+
 def _reviews(session: Session, project: Project, unit_ids: Collection[int] | None = None,
              tree: Tree | None = None) -> dict[int, dict[str, frozenset[str]]]:
     tree = tree or load_tree(session, project.id)
-    reviews = select(Review.unit_id, Review.coder).join(Unit, Unit.id == Review.unit_id)
-    apps = select(Application.unit_id, Application.coder, Application.code_id).join(
-        Unit, Unit.id == Application.unit_id)
-    reviews, apps = reviews.where(Unit.project_id == project.id), apps.where(Unit.project_id == project.id)
+    reviews = select(Review.unit_id, Review.coder)
+    apps = select(Application.unit_id, Application.coder, Application.code_id)
     if unit_ids is not None:
-        reviews, apps = reviews.where(Unit.id.in_(list(unit_ids))), apps.where(Unit.id.in_(list(unit_ids)))
+        reviews = reviews.where(Review.unit_id.in_(list(unit_ids)))
+        apps = apps.where(Application.unit_id.in_(list(unit_ids)))
+    else:
+        reviews = reviews.join(Unit, Unit.id == Review.unit_id).where(Unit.project_id == project.id)
+        apps = apps.join(Unit, Unit.id == Application.unit_id).where(Unit.project_id == project.id)
     found: dict[int, dict[str, set[str]]] = {}
     for uid, coder in session.execute(reviews):
         found.setdefault(uid, {})[coder] = set()
@@ -138,11 +143,14 @@ def _reviews(session: Session, project: Project, unit_ids: Collection[int] | Non
 def _consensus(session: Session, project: Project, unit_ids: Collection[int] | None = None,
                tree: Tree | None = None) -> dict[int, frozenset[str]]:
     tree = tree or load_tree(session, project.id)
-    decided = select(Consensus.unit_id).join(Unit, Unit.id == Consensus.unit_id).where(Unit.project_id == project.id)
-    codes = (select(ConsensusCode.unit_id, ConsensusCode.code_id).join(Unit, Unit.id == ConsensusCode.unit_id)
-             .where(Unit.project_id == project.id))
+    decided = select(Consensus.unit_id)
+    codes = select(ConsensusCode.unit_id, ConsensusCode.code_id)
     if unit_ids is not None:
-        decided, codes = decided.where(Unit.id.in_(list(unit_ids))), codes.where(Unit.id.in_(list(unit_ids)))
+        decided = decided.where(Consensus.unit_id.in_(list(unit_ids)))
+        codes = codes.where(ConsensusCode.unit_id.in_(list(unit_ids)))
+    else:
+        decided = decided.join(Unit, Unit.id == Consensus.unit_id).where(Unit.project_id == project.id)
+        codes = codes.join(Unit, Unit.id == ConsensusCode.unit_id).where(Unit.project_id == project.id)
     found: dict[int, set[str]] = {uid: set() for uid in session.scalars(decided)}
     for uid, code_id in session.execute(codes):
         found[uid].add(tree.path(code_id))
@@ -150,9 +158,9 @@ def _consensus(session: Session, project: Project, unit_ids: Collection[int] | N
 
 
 def _revealed(session: Session, project: Project, viewer: str, unit_ids: Collection[int] | None = None) -> set[int]:
-    query = select(Unit.id).where(Unit.project_id == project.id, revealed_clause(viewer))
-    if unit_ids is not None:
-        query = query.where(Unit.id.in_(list(unit_ids)))
+    query = select(Unit.id).where(revealed_clause(viewer))
+    query = query.where(Unit.id.in_(list(unit_ids))) if unit_ids is not None else query.where(
+        Unit.project_id == project.id)
     return set(session.scalars(query).all())
 
 
