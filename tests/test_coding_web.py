@@ -15,7 +15,7 @@ from sqlalchemy import event, select
 from coding import codes as C
 from coding import projects as P
 from coding import reconcile as R
-from coding.store import Unit
+from coding.store import Application, Unit
 from surveyapp import db
 from surveyapp.auth import create_user
 
@@ -89,7 +89,7 @@ def test_coder_b_cannot_see_a_codes_before_finishing_the_round(app: Flask, accou
     assert b.get(f"/coding/post/reconcile/{first}").status_code == 403
     assert "Nothing to reconcile" in b.get("/coding/post/reconcile").text
     assert "No unit visible to you" in b.get("/coding/post/agreement").text
-    assert b.get(f"/coding/post/code?filter=code&code={ids['Barriers/Time']}").text.count("No unit matches") == 1
+    assert b.get(f"/coding/post/code?filter=code&with_code={ids['Barriers/Time']}").text.count("No unit matches") == 1
 
     save(b, first, [ids["Effectiveness/Perspective"]], memo="B: felt understood")
     save(b, second, [ids["Barriers/Time"]])
@@ -240,3 +240,24 @@ def test_coding_screen_loads_one_unit_whatever_the_project_size(app: Flask, acco
         assert "Unit 1501 of 3000" in client.get("/coding/post/code?pos=1500&dir=next").text
     finally:
         event.remove(Unit, "load", listener)
+
+
+def test_saving_under_a_code_filter_applies_only_the_ticked_codes(app: Flask, accounts: None) -> None:
+    ids = setup_project(app, ["First answer", "Second answer"])
+    first, _ = unit_ids(app)
+    a = login(app, A)
+    save(a, first, [ids["Barriers/Time"]])
+    # The filter's code rides along with the form; it must not be taken for a ticked code.
+    page = a.get(f"/coding/post/code?pos=0&filter=code&with_code={ids['Barriers/Time']}")
+    form = page.text[page.text.index('id="coding-form"'):]
+    hidden = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form[:form.index("</form>")])
+    data: dict[str, list[str]] = {}
+    for key, value in hidden:  # everything the browser would send along, as the page wrote it
+        data.setdefault(key, []).append(value)
+    data.setdefault("code", []).append(str(ids["Effectiveness/Perspective"]))
+    response = a.post(f"/coding/post/code/{first}", data={**data, "csrf_token": csrf_from(form), "go": "stay"})
+    assert response.status_code == 302 and f"with_code={ids['Barriers/Time']}" in response.headers["Location"]
+    with app.app_context(), db.new_session() as s:
+        applied = set(s.scalars(select(Application.code_id).where(Application.unit_id == first,
+                                                                   Application.coder == A)))
+    assert applied == {ids["Effectiveness/Perspective"]}

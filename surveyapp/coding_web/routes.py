@@ -115,7 +115,8 @@ def round_action(name: str, round_id: int, action: str) -> Any:
 # The coding screen
 
 def _nav_args(**override: Any) -> dict[str, Any]:
-    args = {k: request.values.get(k) for k in ("filter", "code", "round") if request.values.get(k)}
+    # The filter's code travels as "with_code": "code" is the name of the coding form's checkboxes.
+    args = {k: request.values.get(k) for k in ("filter", "with_code", "round") if request.values.get(k)}
     args.update({k: v for k, v in override.items() if v is not None})
     return args
 
@@ -128,7 +129,7 @@ def code(name: str) -> Any:
     proj = _project(name)
     me = _me()
     which = request.args.get("filter", "all")
-    code_id, round_id = _int(request.args.get("code")), _int(request.args.get("round"))
+    code_id, round_id = _int(request.args.get("with_code")), _int(request.args.get("round"))
     position = _int(request.args.get("pos")) or 0
     direction = request.args.get("dir", "here")
     if direction not in ("here", "next", "previous"):
