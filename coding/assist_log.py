@@ -17,7 +17,7 @@ import datetime as dt
 from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from coding.assist.suggest import CODEBOOK, MODEL
+from coding.assist.sources import CODEBOOK, MODEL
 from coding.codes import Tree, load_tree
 from coding.store import EMAIL_LENGTH, AuditEntry, CodingBase, Project, ProjectError, Unit
 

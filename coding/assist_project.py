@@ -22,8 +22,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from coding.assist.evaluate import evaluate, majority
-from coding.assist.suggest import CodebookEntry
+from coding.assist.sources import CodebookEntry
 from coding.assist_log import count_by_coder, decisions
 from coding.codes import Tree, load_tree
 from coding.projects import codings, filter_clause, revealed_clause
@@ -167,6 +166,8 @@ def _revealed(session: Session, project: Project, viewer: str, unit_ids: Collect
 def training_labels(session: Session, project: Project, target: str = CONSENSUS,
                     viewer: str | None = None) -> dict[int, frozenset[str]]:
     """Return unit id -> codes to train suggestions on, limited to what *viewer* may see (None: everything)."""
+    from coding.assist.evaluate import majority  # loads scikit-learn, which fitting on these labels needs anyway
+
     coder = target_coder(target)
     reviews = _reviews(session, project)
     revealed = _revealed(session, project, viewer) if viewer is not None else None
@@ -266,6 +267,8 @@ def evaluate_project(session: Session, project: Project, coder: str | None = Non
     codes applied by more than half of each unit's coders. Logged accept/reject decisions are summarised
     under ``acceptance`` (overall, per code) and ``acceptance_by_coder``.
     """
+    from coding.assist.evaluate import evaluate  # loads scikit-learn: only when a report is asked for
+
     data = codings(session, project)
     if not data:
         raise ProjectError(f"project '{project.name}' has no coded units yet")

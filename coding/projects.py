@@ -19,7 +19,6 @@ from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from coding.agreement import agreement_report
 from coding.codes import Tree, load_tree
 from coding.store import (
     Application,
@@ -487,6 +486,8 @@ def revealed_unit_ids(session: Session, project: Project, viewer: str) -> list[i
 def project_agreement(session: Session, project: Project, *, unit_ids: Collection[int] | None = None,
                       round_id: int | None = None, bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Compute the agreement report (coding.agreement's JSON shape) over the project's codings."""
+    from coding.agreement import agreement_report  # NumPy and SciPy: loaded only by processes that report
+
     data = codings(session, project, unit_ids=unit_ids, round_id=round_id)
     if not data:
         raise ProjectError(f"project '{project.name}' has no coded units yet")

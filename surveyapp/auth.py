@@ -34,8 +34,13 @@ MIN_PASSWORD = 10
 EMAIL_RE = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 _hasher = PasswordHasher()
-# Verifying against this keeps a log-in for an unknown address as slow as one for a known address.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Return a hash to verify against, which keeps a log-in for an unknown address as slow as a known one's."""
+    # Made on first use, not at import: argon2id takes 64 MiB and ~0.1 s, which every CLI command would pay.
+    return _hasher.hash("not a password of anyone")
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 users_group = AppGroup("users", help="Investigators' accounts (respondents never log in).")
@@ -117,7 +122,7 @@ def authenticate(db: Any, email: str, password: str, now: dt.datetime | None = N
     user = db.scalar(select(User).where(User.email == email)) if email else None
     if user is None:
         try:
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher.verify(_dummy_hash(), password)
         except VerificationError:
             pass
         raise AuthError("Wrong e-mail address or password.")

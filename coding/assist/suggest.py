@@ -21,12 +21,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize as l2_normalize
 
+from coding.assist.sources import CODEBOOK as CODEBOOK  # re-exported: suggestions name their source by these
+from coding.assist.sources import MODEL as MODEL
+from coding.assist.sources import CodebookEntry as CodebookEntry
 from coding.assist.text import analyze
-
-MODEL = "model"
-CODEBOOK = "codebook"
-
-CodebookEntry = tuple[str, str, str]  # (code path, definition, example)
 
 
 class Suggestion(NamedTuple):

@@ -24,14 +24,13 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from coding.assist.similar import Neighbour, SimilarityIndex
-from coding.assist.suggest import CodeSuggester, Suggestion
 from coding.assist_project import (
     Stamp,
     change_stamp,
@@ -41,6 +40,10 @@ from coding.assist_project import (
     unit_texts,
 )
 from coding.store import Project
+
+if TYPE_CHECKING:  # nltk and scikit-learn load on a project's first coding-screen view, not with the app
+    from coding.assist.similar import Neighbour, SimilarityIndex
+    from coding.assist.suggest import CodeSuggester, Suggestion
 
 POKE_SECONDS = 2.0  # how often a request may ask the background job to look for changes
 MIN_POSITIVES = 5  # coded examples a code needs before it gets its own model (else: codebook cold start)
@@ -121,6 +124,8 @@ class AssistService:
         with assistant.lock:
             missing = (viewer, target) not in assistant.suggesters
         if missing:
+            from coding.assist.suggest import CodeSuggester
+
             # Cold start from the codebook alone: a TF-IDF over a few dozen definitions, milliseconds.
             cold = _Suggester(CodeSuggester(codebook_entries(session, project), min_positives=MIN_POSITIVES))
             with assistant.lock:
@@ -167,6 +172,8 @@ class AssistService:
 
 def update(session: Session, project: Project, assistant: ProjectAssistant) -> None:
     """Bring the assistant up to date with the project: index, coded marks, every suggester in use."""
+    from coding.assist.similar import SimilarityIndex
+
     stamp = change_stamp(session, project.id)
     texts: dict[int, str] | None = None
     if stamp.units != assistant.index_units:

@@ -9,17 +9,14 @@ logs it. Nothing here applies a code on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask import session as cookie
 from sqlalchemy import select
 
 from coding import assist_log, projects
-from coding.assist.kwic import Hit, kwic
-from coding.assist.similar import Neighbour
-from coding.assist.suggest import CODEBOOK, MODEL
-from coding.assist.themes import candidate_themes, no_fit_queue
+from coding.assist.sources import CODEBOOK, MODEL
 from coding.assist_project import (
     CONSENSUS,
     VisibleCodes,
@@ -39,6 +36,10 @@ from . import bp
 from .assist import service
 from .forms import ActionForm, CodingForm
 from .routes import _fail, _int, _me, _nav_args, _project
+
+if TYPE_CHECKING:  # the assistant's libraries (nltk, scikit-learn) load in the views that use them
+    from coding.assist.kwic import Hit
+    from coding.assist.similar import Neighbour
 
 DEFAULT_THRESHOLD = 0.25
 TOP_SUGGESTIONS = 5
@@ -307,6 +308,8 @@ def assist_reject(name: str, unit_id: int) -> Any:
 @login_required
 def themes(name: str) -> Any:
     """Show candidate themes among answers no code fits (or all I have not coded), and the no-fit queue."""
+    from coding.assist.themes import candidate_themes, no_fit_queue
+
     session = get_session()
     proj = _project(name)
     me = _me()
@@ -347,6 +350,8 @@ def themes(name: str) -> Any:
 @login_required
 def kwic_page(name: str) -> Any:
     """Show every occurrence of a word or phrase (matched by stem), filterable by code and by coder."""
+    from coding.assist.kwic import kwic
+
     session = get_session()
     proj = _project(name)
     me = _me()

@@ -15,7 +15,6 @@ from typing import Any
 import click
 
 from coding import projects
-from coding.assist.evaluate import evaluate
 from coding.assist_project import evaluate_project
 from coding.errors import InvalidSpreadsheet
 from coding.spreadsheet import read_codings
@@ -149,6 +148,8 @@ def _evaluate_file(source: str, coder: str | None, consensus_name: str | None, f
     if coder is not None and not any(coder in by for by in codings.values()):
         raise click.ClickException(f"{path}: no row has coder '{coder}'")
     note(str(path))
+    from coding.assist.evaluate import evaluate  # scikit-learn: loaded by this command only
+
     try:
         return evaluate(units, codings, consensus=consensus, coder=coder, folds=folds, seed=seed)
     except ValueError as exc:

@@ -21,13 +21,12 @@ from sqlalchemy.orm import Session
 
 from coding import codes as codebook_db
 from coding import evolution, projects
-from coding.agreement import agreement_report
 from coding.codebook import convert, load_codebook, save_codebook
 from coding.errors import InvalidCodebook, InvalidCodingInput, InvalidSpreadsheet
 from coding.importing import import_sheet
 from coding.spreadsheet import read_codings
 from coding.store import Project, ProjectError
-from coding.workbook import describe, gather, write_workbook
+from coding.workbook import describe
 
 from ..coding_web.sources import coded_questions, has_question, response_total, survey_units
 from ..db import get_session
@@ -253,6 +252,8 @@ def agreement_command(ctx: click.Context, source: str, as_json: bool, round_name
         raise click.ClickException(str(exc)) from None
     if not sheet.codings:
         raise click.ClickException(f"{path}: no coded rows")
+    from coding.agreement import agreement_report  # NumPy and SciPy: only for this command
+
     report = agreement_report(sheet.codings, bootstrap=bootstrap, seed=seed)
     click.echo(json.dumps(report, indent=2, allow_nan=False) if as_json else _table(report))
 
@@ -479,6 +480,8 @@ def export_command(name: str, out: Path, quotes: int, respondents: int | None, b
         raise click.ClickException(f"{out}: the workbook is written as .xlsx")
     session = get_session()
     project = _project(session, name)
+    from coding.workbook import gather, write_workbook  # NumPy: only for this command
+
     click.echo("computing tables and agreement ...", err=True)
     data = gather(session, project, quotes=quotes, respondents=respondents, bootstrap=bootstrap)
     count = 5 + len(data.tables.domains) + len(data.coder_matrices)  # see write_workbook
