@@ -34,6 +34,7 @@ import os
 import re
 import secrets
 import socket
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -397,6 +398,7 @@ class SendReport:
     refused: int = 0
     uncertain: int = 0
     stopped: str = ""
+    out_of_time: bool = False  # the time budget ran out; the rest wait, untouched, for the next run
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: SendReport) -> None:
@@ -496,9 +498,15 @@ def _context(survey: Survey, inv: Invitation, link: str) -> dict[str, Any]:
 
 
 def send_pending(db: Session, survey: Survey, kind: str, settings: SmtpSettings, base_url: str,
-                 today: dt.date, progress: Callable[[int], None] | None = None) -> SendReport:
-    """Send every pending message of *kind* for *survey*: claim one, send it, record the outcome, repeat."""
+                 today: dt.date, progress: Callable[[int], None] | None = None,
+                 budget_seconds: float | None = None) -> SendReport:
+    """Send every pending message of *kind* for *survey*: claim one, send it, record the outcome, repeat.
+
+    With *budget_seconds*, stop claiming once that much time has passed (a web request must end before the
+    server's timeout); what is left stays pending for the next run.
+    """
     report = SendReport()
+    stop_at = None if budget_seconds is None else time.monotonic() + budget_seconds
     slug = survey.slug
     subject, text, html = survey_template(db, slug, kind)
     worker = _worker_id()
@@ -506,6 +514,9 @@ def send_pending(db: Session, survey: Survey, kind: str, settings: SmtpSettings,
     base = base_url.rstrip("/")
     with Mailer(settings) as mailer:
         for n in itertools.count():
+            if stop_at is not None and time.monotonic() >= stop_at:
+                report.out_of_time = True
+                break
             claim = f"{worker}:{n}"
             row = _claim(db, slug, kind, claim, _utcnow())
             if row is None:
@@ -585,21 +596,23 @@ def _mark_sent(db: Session, survey: Survey, key: str, kind: str, claim: str, tod
 
 
 def send_invitations(db: Session, survey: Survey, settings: SmtpSettings, base_url: str, today: dt.date,
-                     progress: Callable[[int], None] | None = None) -> SendReport:
+                     progress: Callable[[int], None] | None = None,
+                     budget_seconds: float | None = None) -> SendReport:
     """Send the survey's pending invitations."""
     if survey.state(today) != "open":
         raise InvitationError(f"survey '{survey.slug}' is {survey.state(today).replace('_', ' ')}: "
                               "invitations go out only while it is open")
     recover_stale(db)
-    return send_pending(db, survey, "invitation", settings, base_url, today, progress)
+    return send_pending(db, survey, "invitation", settings, base_url, today, progress, budget_seconds)
 
 
 def send_reminders(db: Session, survey: Survey, settings: SmtpSettings, base_url: str, today: dt.date,
-                   due_only: bool = True, progress: Callable[[int], None] | None = None) -> SendReport:
+                   due_only: bool = True, progress: Callable[[int], None] | None = None,
+                   budget_seconds: float | None = None) -> SendReport:
     """Send the survey's one reminder to every invitee it is due for (all not yet reminded if not *due_only*)."""
     recover_stale(db)
     prepare_reminders(db, survey, today, due_only)
-    return send_pending(db, survey, "reminder", settings, base_url, today, progress)
+    return send_pending(db, survey, "reminder", settings, base_url, today, progress, budget_seconds)
 
 
 def invitations_sent(db: Session, slug: str) -> int:

@@ -308,3 +308,27 @@ def test_status_suppresses_small_counts_unless_exact(database_url, tmp_path, smt
     assert exact["departments"]["ICU"] == {"invited": 3, "answered": 0, "response_rate": 0.0}
     assert exact["exact"] is True and shown["exact"] is False
     app.extensions["surveykit.engine"].dispose()
+
+
+def test_a_time_budget_leaves_the_rest_waiting_untouched(database_url, tmp_path, smtp):  # noqa: F811
+    from surveyapp.invitations import import_roster, pending_count, read_roster, send_invitations
+    from surveyapp.mail import SmtpSettings
+    from surveyapp.models import Survey
+
+    app = mail_app(database_url, tmp_path, smtp)
+    create_survey(app)
+    roster = "email,department\n" + "".join(f"p{i}@hospital.example,Emergency Medicine\n" for i in range(6))
+    with app.app_context(), new_session() as db:
+        survey = db.get(Survey, SLUG)
+        import_roster(db, survey, read_roster(roster.encode(), "roster.csv"), "roster.csv")
+        db.commit()
+        settings = SmtpSettings.from_config(app.config)
+        # As the investigators' page does: a request stops claiming when its time is up.
+        first = send_invitations(db, survey, settings, "http://127.0.0.1:5000", TODAY, budget_seconds=0)
+        assert first.out_of_time and first.sent == 0 and smtp.handler.to() == []
+        assert pending_count(db, SLUG, "invitation") == 6
+        rest = send_invitations(db, survey, settings, "http://127.0.0.1:5000", TODAY, budget_seconds=60)
+        assert not rest.out_of_time and rest.sent == 6
+        assert pending_count(db, SLUG, "invitation") == 0
+    app.extensions["surveykit.engine"].dispose()
+    assert sorted(smtp.handler.to()) == sorted(f"p{i}@hospital.example" for i in range(6))

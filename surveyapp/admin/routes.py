@@ -165,8 +165,15 @@ def upload_roster(slug: str) -> Any:
     return redirect(url_for("admin.survey", slug=slug))
 
 
+# A web request must finish well inside gunicorn's default 30-second worker timeout; the CLI has no such limit.
+WEB_SEND_SECONDS = 20.0
+
+
 def _flash_report(what: str, report: SendReport) -> None:
     flash(f"{report.sent} {what} sent.", "info")
+    if report.out_of_time:
+        flash(f"More {what} are waiting: press the button again to send the next batch, or run "
+              "'surveykit surveys invite' / 'surveykit surveys remind' from a terminal.", "info")
     if report.refused:
         flash(f"{report.refused} refused for good by the mail server (not retried).", "error")
     if report.uncertain:
@@ -193,7 +200,7 @@ def invite(slug: str) -> Any:
     if ActionForm().validate_on_submit() and settings is not None:
         try:
             report = send_invitations(get_session(), s, settings, current_app.config["SURVEYKIT_BASE_URL"],
-                                      dt.date.today())
+                                      dt.date.today(), budget_seconds=WEB_SEND_SECONDS)
         except InvitationError as exc:
             flash(str(exc), "error")
         else:
@@ -212,7 +219,8 @@ def remind(slug: str) -> Any:
         if s.state(today) != "open":
             flash("The survey is not open: no reminders.", "error")
         else:
-            report = send_reminders(get_session(), s, settings, current_app.config["SURVEYKIT_BASE_URL"], today)
+            report = send_reminders(get_session(), s, settings, current_app.config["SURVEYKIT_BASE_URL"], today,
+                                    budget_seconds=WEB_SEND_SECONDS)
             _flash_report("reminders", report)
     return redirect(url_for("admin.survey", slug=slug))
 
