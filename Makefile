@@ -38,6 +38,7 @@ lint: install-test
 bench: install-test
 	$(BIN)/python bench/agreement.py
 	$(BIN)/python bench/suggest.py
+	$(BIN)/python bench/assist_web.py
 	$(BIN)/python bench/export.py
 
 clean:
