@@ -37,7 +37,7 @@ from ..db import get_session
 from . import bp
 from .assist import service
 from .forms import ActionForm, CodingForm
-from .routes import _fail, _int, _me, _nav_args, _project
+from .routes import _fail, _flash_form_errors, _int, _me, _nav_args, _project
 
 if TYPE_CHECKING:  # the assistant's libraries (nltk, scikit-learn) load in the views that use them
     from coding.assist.kwic import Hit
@@ -262,7 +262,7 @@ def assist_accept(name: str, unit_id: int) -> Any:
     back = redirect(url_for(".code", name=name, **_nav_args(pos=unit.position)))
     form = CodingForm()
     if not form.validate_on_submit():
-        flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
+        _flash_form_errors(form)
         return back
     code_id, probability, source = _offered(request.form.get("accept"))
     chosen = {c for c in (_int(v) for v in request.form.getlist("code")) if c is not None}

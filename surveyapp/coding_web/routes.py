@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from coding import codes as codebook_db
@@ -62,6 +63,10 @@ def _int(value: str | None) -> int | None:
 def _fail(exc: Exception) -> None:
     get_session().rollback()
     flash(str(exc), "error")
+
+
+def _flash_form_errors(form: FlaskForm) -> None:
+    flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
 
 
 @bp.get("/")
@@ -177,7 +182,7 @@ def save_codes(name: str, unit_id: int) -> Any:
         abort(404)
     form = CodingForm()
     if not form.validate_on_submit():
-        flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
+        _flash_form_errors(form)
         return redirect(url_for(".code", name=name, **_nav_args(pos=unit.position)))
     chosen = {_int(v) for v in request.form.getlist("code")}
     quotes = {_int(v) for v in request.form.getlist("quote")} & chosen
@@ -257,7 +262,7 @@ def codebook_add(name: str) -> Any:
         except ProjectError as exc:
             _fail(exc)
     else:
-        flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
+        _flash_form_errors(form)
     return redirect(url_for(".codebook", name=name))
 
 
@@ -278,7 +283,7 @@ def codebook_edit(name: str) -> Any:
         except ProjectError as exc:
             _fail(exc)
     else:
-        flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
+        _flash_form_errors(form)
     return redirect(url_for(".codebook", name=name))
 
 
@@ -291,7 +296,7 @@ def codebook_evolve(name: str) -> Any:
     form = EvolveForm()
     form.target.choices = []
     if not form.validate_on_submit():
-        flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
+        _flash_form_errors(form)
         return redirect(url_for(".codebook", name=name))
     path, why, me, action = form.code.data or "", form.why.data or "", _me(), form.action.data
     try:
@@ -330,7 +335,7 @@ def codebook_import(name: str) -> Any:
     proj = _project(name)
     form = ImportCodebookForm()
     if not form.validate_on_submit():
-        flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
+        _flash_form_errors(form)
         return redirect(url_for(".codebook", name=name))
     upload = form.file.data
     filename = upload.filename or "codebook"
@@ -456,7 +461,7 @@ def meeting(name: str, unit_id: int) -> Any:
             except ProjectError as exc:
                 _fail(exc)
         else:
-            flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
+            _flash_form_errors(form)
     tree = codebook_db.load_tree(session, proj.id)
     coders = sorted(view.reviews)
     agreed = set.intersection(*(set(v.codes) for v in view.reviews.values())) if view.reviews else set()

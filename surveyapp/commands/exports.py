@@ -26,6 +26,7 @@ from ..db import get_session
 from ..importing import ImportFailed, ImportReport, import_answers, load_mapping
 from ..models import Response, Survey
 from ..surveys import instrument_of, response_count
+from .options import parse_date
 
 PROGRESS_FROM = 2000  # responses: below this an export is quick enough to need no progress bar
 
@@ -76,15 +77,6 @@ def _bar(total: int, label: str) -> AbstractContextManager[Any]:
         return nullcontext(None)
     # On stderr, so `--format csv` and messages on stdout stay clean for pipes.
     return click.progressbar(length=total, label=label, file=sys.stderr)
-
-
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
 
 
 @click.command("export")
@@ -188,9 +180,9 @@ def _echo_report(report: ImportReport, report_path: Path | None) -> None:
 @click.command("reach")
 @click.argument("slug")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Workbook to write.")
-@click.option("--start", callback=_date, help="First day of the period and of program year 1 (YYYY-MM-DD; "
+@click.option("--start", callback=parse_date, help="First day of the period and of program year 1 (YYYY-MM-DD; "
               "default: the survey's opening day, else the first record).")
-@click.option("--end", callback=_date, help="Last day of the period (default: the survey's closing day, else the "
+@click.option("--end", callback=parse_date, help="Last day of the period (default: the survey's closing day, else the "
               "last record).")
 @click.option("--no-suppression", is_flag=True, help="Show counts below SURVEYKIT_MIN_CELL as they are.")
 @with_appcontext

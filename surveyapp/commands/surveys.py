@@ -32,17 +32,9 @@ from ..invitations import (
 from ..mail import MailError, SmtpSettings
 from ..models import Survey
 from ..surveys import SurveyError, create_survey, response_count
+from .options import parse_date
 
 group = AppGroup("surveys", help="Open, list and close surveys.")
-
-
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
 
 
 @group.command("create")
@@ -50,8 +42,8 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
 @click.option("--id", "slug", required=True, help="Survey id, used in the address /s/<id>.")
 @click.option("--title", default="", help="Title shown to respondents (default: the instrument's).")
 @click.option("--mode", type=click.Choice(["open", "invitation"]), default="open", show_default=True)
-@click.option("--opens", callback=_date, help="First day answers are taken (YYYY-MM-DD).")
-@click.option("--closes", callback=_date, help="Last day answers are taken (YYYY-MM-DD).")
+@click.option("--opens", callback=parse_date, help="First day answers are taken (YYYY-MM-DD).")
+@click.option("--closes", callback=parse_date, help="Last day answers are taken (YYYY-MM-DD).")
 @click.option("--reminder-days", type=int, default=7, show_default=True,
               help="Days after the invitation the one reminder is due (0: at once).")
 def create(instrument: str, slug: str, title: str, mode: str, opens: dt.date | None, closes: dt.date | None,
@@ -150,7 +142,7 @@ def _report(what: str, report: SendReport) -> None:
 @group.command("invite")
 @click.argument("slug")
 @click.argument("roster", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--today", callback=_date, hidden=True, help="Pretend today is this day (tests).")
+@click.option("--today", callback=parse_date, hidden=True, help="Pretend today is this day (tests).")
 def invite(slug: str, roster: Path | None, today: dt.date | None) -> None:
     """Add the invitees of ROSTER (CSV or XLSX: email, department) to SLUG and send every waiting invitation.
 
@@ -186,7 +178,7 @@ def invite(slug: str, roster: Path | None, today: dt.date | None) -> None:
 @click.argument("slug", required=False)
 @click.option("--due", is_flag=True, help="Only reminders whose day has come (N days after the invitation); "
               "without SLUG, for every survey. Safe to run from cron.")
-@click.option("--today", callback=_date, hidden=True, help="Pretend today is this day (tests).")
+@click.option("--today", callback=parse_date, hidden=True, help="Pretend today is this day (tests).")
 def remind(slug: str | None, due: bool, today: dt.date | None) -> None:
     """Send the one reminder to invitees who have not answered (in open mode: to the whole roster).
 
