@@ -17,6 +17,11 @@ F1 is symmetric, so no rater is the reference. ``alpha`` is Krippendorff's alpha
 between the two raters' sets, averaged over pairs, so the three blocks are comparable;
 human_vs_human also gives ``alpha_all_coders``, alpha among all coders at once. ``per_code`` gives, per
 code, F1 and binary alpha averaged the same way. Undefined figures (no pairs, no variation) are None.
+
+``calibration`` scores the model's out-of-fold probabilities: for every (test unit, code) whose score came
+from a logistic regression (source MODEL, not a codebook similarity) and whose unit has a training target,
+the Brier score and the expected calibration error (10 equal-width bins, each bin's |mean probability -
+share of positives| weighted by its count) against that target, and the number of pairs scored.
 """
 
 from __future__ import annotations
@@ -30,12 +35,30 @@ import numpy as np
 from sklearn.model_selection import KFold
 
 from coding.agreement import krippendorff_alpha_per_code, krippendorff_alpha_sets
-from coding.assist.suggest import CodebookEntry, CodeSuggester
+from coding.assist.suggest import DEFAULT_CALIBRATION, MODEL, CodebookEntry, CodeSuggester
 
 Labels = Mapping[str, frozenset[str]]
 Codings = Mapping[str, Mapping[str, frozenset[str]]]
 
 PREDICT_THRESHOLD = 0.5
+CALIBRATION_BINS = 10
+
+
+def calibration_figures(probabilities: Sequence[float], outcomes: Sequence[bool],
+                        bins: int = CALIBRATION_BINS) -> dict[str, Any]:
+    """Return the Brier score, expected calibration error (equal-width bins) and count of scored pairs."""
+    p = np.asarray(probabilities, dtype=float)
+    y = np.asarray(outcomes, dtype=float)
+    if not len(p):
+        return {"pairs": 0, "brier": None, "ece": None, "bins": bins}
+    # Bin i holds [i/bins, (i+1)/bins); a probability of exactly 1 goes in the last bin.
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            ece += inside.sum() / len(p) * abs(p[inside].mean() - y[inside].mean())
+    return {"pairs": len(p), "brier": float(np.mean((p - y) ** 2)), "ece": float(ece), "bins": bins}
 
 
 def majority(codings: Codings) -> dict[str, frozenset[str]]:
@@ -116,25 +139,28 @@ def _by_coder(codings: Codings) -> dict[str, dict[str, frozenset[str]]]:
 
 def _predict(
     units: Mapping[str, str], targets: Labels, ids: list[str], folds: int, seed: int,
-    codebook: Sequence[CodebookEntry], min_positives: int,
-) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    codebook: Sequence[CodebookEntry], min_positives: int, calibration: str | None,
+) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]], list[tuple[float, bool]]]:
+    scored: list[tuple[float, bool]] = []  # (model probability, code in the unit's target)
     suggested: dict[str, frozenset[str]] = {}
     baseline: dict[str, frozenset[str]] = {}
     splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
     for train_idx, test_idx in splitter.split(ids):
         train = [ids[i] for i in train_idx if ids[i] in targets]
         test = [ids[i] for i in test_idx]
-        suggester = CodeSuggester(codebook, min_positives=min_positives, seed=seed)
+        suggester = CodeSuggester(codebook, min_positives=min_positives, seed=seed, calibration=calibration)
         # Every unit's text trains the vocabulary (unsupervised); only training units' codes are used.
         suggester.fit({u: units[u] for u in ids}, {u: targets[u] for u in train})
         for u, result in zip(test, suggester.suggest_many([units[u] for u in test]), strict=True):
             passed = frozenset(s.code for s in result if s.probability >= PREDICT_THRESHOLD)
             suggested[u] = passed or frozenset(s.code for s in result[:1])
+            if u in targets:
+                scored += [(s.probability, s.code in targets[u]) for s in result if s.source == MODEL]
         frequency = Counter(code for u in train for code in targets[u])
         size = max(1, round(np.mean([len(targets[u]) for u in train]))) if train else 1
         common = frozenset(c for c, _ in sorted(frequency.items(), key=lambda kv: (-kv[1], kv[0]))[:size])
         baseline.update((u, common) for u in test)
-    return suggested, baseline
+    return suggested, baseline, scored
 
 
 def _verdict(humans: dict[str, Any], suggestions: dict[str, Any], baseline: dict[str, Any]) -> str:
@@ -179,6 +205,7 @@ def evaluate(
     codebook: Sequence[CodebookEntry] = (),
     min_positives: int = 5,
     acceptance: Iterable[tuple[str, bool]] | None = None,
+    calibration: str | None = DEFAULT_CALIBRATION,
 ) -> dict[str, Any]:
     """Cross-validate suggestions and compare them with the coders, the consensus and a baseline."""
     targets, target_name = _targets(codings, consensus, coder)
@@ -188,7 +215,7 @@ def evaluate(
     folds = min(folds, len(ids))
     if folds < 2:
         raise ValueError("evaluation needs at least two folds")
-    suggested, baseline = _predict(units, targets, ids, folds, seed, codebook, min_positives)
+    suggested, baseline, scored = _predict(units, targets, ids, folds, seed, codebook, min_positives, calibration)
     coders = _by_coder({u: codings[u] for u in ids if u in codings})
     names = sorted(coders)
     humans = _average([_compare(coders[a], coders[b]) for a, b in combinations(names, 2)])
@@ -208,6 +235,8 @@ def evaluate(
         "suggestions_vs_humans": vs_suggestions,
         "baseline_vs_humans": vs_baseline,
         "verdict": _verdict(humans, vs_suggestions, vs_baseline),
+        "calibration": {**calibration_figures([p for p, _ in scored], [y for _, y in scored]),
+                        "method": calibration or "none"},
     }
     if acceptance is not None:
         result["acceptance"] = acceptance_rates(acceptance)
