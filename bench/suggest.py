@@ -9,10 +9,14 @@ plain scikit-learn code anyone would write for the same result, and as a ratio (
   ``TfidfVectorizer(analyzer=analyze, sublinear_tf=True).fit_transform`` of the same answers;
 * similar-answer queries vs a brute-force sparse product of the query's TF-IDF vector with the whole matrix,
   then ``argpartition`` for the top k (sorted);
-* fitting suggestions vs ``OneVsRestClassifier(LogisticRegression)`` on that TF-IDF matrix (its fit only);
+* fitting suggestions vs ``OneVsRestClassifier(LogisticRegression)`` on that TF-IDF matrix (its fit only;
+  ours is calibrated (sigmoid, 3-fold), so the plain-regression fit is printed too, to show the cost);
 * one suggestion vs vectorising the answer with that TfidfVectorizer and ``predict_proba`` of the
   one-vs-rest model (the same work: text in, a probability per code out). The cost of ``predict_proba``
   alone on a pre-vectorised row is printed below the table.
+
+The quality section also prints the Brier score and expected calibration error of the out-of-fold model
+probabilities, calibrated (the default) and plain.
 
 The stem cache (``coding.assist.text.stem``) is cleared before each build and fit, ours and the floor's, so
 neither profits from the other's warm cache.
@@ -145,6 +149,10 @@ def main() -> None:
     floor_seconds = _cold(floor_fit)
     rows.append((f"suggest: fit on {n_units:,} coded answers", f"{seconds:.2f} s", f"{floor_seconds:.2f} s",
                  _ratio(seconds, floor_seconds)))
+    plain = CodeSuggester(data.codebook, seed=0, calibration=None)
+    plain_seconds = _cold(lambda: plain.fit(data.units, data.truth))
+    rows.append(("  same fit without calibration (plain LR)", f"{plain_seconds:.2f} s", f"{floor_seconds:.2f} s",
+                 _ratio(plain_seconds, floor_seconds)))
     floor = _latencies(lambda t: fitted.predict_proba(floor_vectorizer.transform([t])), probes)
     ours = _latencies(lambda t: suggester.suggest(t), probes)
     rows.append(("suggest: one answer", _lat(ours), _lat(floor), _ratio(ours[0], floor[0])))
@@ -177,6 +185,17 @@ def main() -> None:
                         for m in ("micro_f1", "macro_f1", "alpha"))
         print(f"  {block:<24}{cells}")
     print(f"  alpha among all 3 coders: {report['human_vs_human']['alpha_all_coders']:.3f}")
+    calibration = report["calibration"]
+    began = time.perf_counter()
+    plain = evaluate(quality.units, quality.codings, folds=5, seed=0, codebook=quality.codebook,
+                     calibration=None)["calibration"]
+    plain_seconds = time.perf_counter() - began
+    print(f"  out-of-fold model probabilities, {calibration['pairs']} (unit, code) pairs "
+          f"({calibration['bins']} equal-width bins for ECE):")
+    print(f"  {'':<24}{'Brier':>10}{'ECE':>10}{'eval s':>10}")
+    for name, figures, secs in ((f"{calibration['method']} (default)", calibration, seconds),
+                                ("plain LR", plain, plain_seconds)):
+        print(f"  {name:<24}{figures['brier']:>10.3f}{figures['ece']:>10.3f}{secs:>10.1f}")
     print(f"\n{report['verdict']}")
 
 

@@ -68,6 +68,11 @@ def _table(report: dict[str, Any]) -> str:
                 figures = report[block]["per_code"].get(code, {})
                 row += _cell(figures.get("f1")) + _cell(figures.get("alpha"))
             lines.append(row)
+    calibration = report.get("calibration")
+    if calibration and calibration["pairs"]:
+        lines += ["", f"model probabilities ({calibration['method']} calibration), out of fold on "
+                      f"{calibration['pairs']} (unit, code) pairs: Brier {calibration['brier']:.3f}, "
+                      f"ECE {calibration['ece']:.3f} ({calibration['bins']} bins)"]
     if "acceptance" in report:
         acceptance = report["acceptance"]
         lines += ["", f"suggestions accepted in the coding screen: {_rate(acceptance['overall'])}"]
