@@ -4,7 +4,7 @@ import pytest
 from nltk.metrics.agreement import AnnotationTask
 from nltk.metrics.distance import masi_distance as nltk_masi
 
-from coding.assist.evaluate import acceptance_rates, evaluate, majority
+from coding.assist.evaluate import acceptance_rates, calibration_figures, evaluate, majority
 from coding.assist.synthetic import make_dataset
 
 
@@ -75,3 +75,35 @@ def test_pairwise_alpha_is_masi_alpha_between_the_two_raters(data):
     report = evaluate(data.units, {u: {"coder1": a[u], "coder3": b[u]} for u in a}, folds=2)
     triples = [(name, u, s[u]) for name, s in (("coder1", a), ("coder3", b)) for u in a]
     assert report["human_vs_human"]["alpha"] == pytest.approx(AnnotationTask(triples, nltk_masi).alpha())
+
+
+def test_report_has_calibration_of_the_model_probabilities(report, data):
+    calibration = report["calibration"]
+    assert calibration["method"] == "sigmoid"
+    assert 0.0 <= calibration["brier"] <= 1.0 and 0.0 <= calibration["ece"] <= 1.0
+    # Every unit is scored once (out of fold) on each of the 6 codes, all of which have a model here.
+    assert calibration["pairs"] == 6 * len(data.units)
+
+
+def test_calibrated_suggestions_are_well_calibrated_on_the_synthetic_data(report, data):
+    # Measured: ECE 0.038 calibrated vs 0.131 plain on this fixture (300 answers, 3 folds).
+    assert report["calibration"]["ece"] < 0.06
+    plain = evaluate(data.units, data.codings, folds=3, codebook=data.codebook, calibration=None)["calibration"]
+    assert report["calibration"]["ece"] < plain["ece"]
+    assert report["calibration"]["brier"] < plain["brier"]
+
+
+def test_calibration_figures_with_known_inputs():
+    # Bin [0.8, 0.9): four at 0.8, three positive -> |0.8 - 0.75| = 0.05; bin [0.2, 0.3): 0.2 vs 0.25 -> 0.05.
+    probabilities = [0.8] * 4 + [0.2] * 4
+    outcomes = [True, True, True, False, True, False, False, False]
+    figures = calibration_figures(probabilities, outcomes)
+    assert figures["pairs"] == 8
+    assert figures["ece"] == pytest.approx(0.05)
+    assert figures["brier"] == pytest.approx((3 * 0.04 + 0.64 + 0.64 + 3 * 0.04) / 8)
+    # The same scores squashed towards 0.5 rank just as well but are badly calibrated.
+    squashed = calibration_figures([0.55] * 4 + [0.45] * 4, outcomes)
+    assert squashed["ece"] == pytest.approx(0.2)
+    assert squashed["ece"] > 0.1
+    assert calibration_figures([1.0, 0.0], [True, False])["ece"] == 0.0  # 1.0 falls in the last bin
+    assert calibration_figures([], [])["ece"] is None

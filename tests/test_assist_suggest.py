@@ -120,3 +120,34 @@ def test_a_refit_that_finishes_late_does_not_replace_a_newer_one(data, monkeypat
     release.set()
     older.result(timeout=30)
     assert set(suggester.sources.values()) == {MODEL}
+
+
+def test_calibrated_probabilities_are_those_of_calibrated_classifier_cv(data):
+    import numpy as np
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+
+    ids = sorted(data.units)[:300]
+    suggester = CodeSuggester(data.codebook).fit({u: data.units[u] for u in ids}, {u: data.truth[u] for u in ids})
+    assert suggester.calibration == "sigmoid"
+    vectorizer = suggester._model.vectorizer
+    x = vectorizer.transform([data.units[u] for u in ids])
+    y = np.array(["Environment/Food" in data.truth[u] for u in ids])
+    reference = CalibratedClassifierCV(LogisticRegression(C=4.0, max_iter=1000, random_state=0), method="sigmoid",
+                                       cv=3, ensemble=False).fit(x, y)
+    probe = sorted(data.units)[300:320]
+    expected = reference.predict_proba(vectorizer.transform([data.units[u] for u in probe]))[:, 1]
+    got = [next(s.probability for s in suggester.suggest(data.units[u]) if s.code == "Environment/Food")
+           for u in probe]
+    assert got == pytest.approx(expected.tolist(), abs=1e-9)
+
+
+def test_calibration_can_be_turned_off_and_changes_the_probabilities(data):
+    ids = sorted(data.units)[:300]
+    units, labels = {u: data.units[u] for u in ids}, {u: data.truth[u] for u in ids}
+    plain = CodeSuggester(data.codebook, calibration=None).fit(units, labels)
+    calibrated = CodeSuggester(data.codebook).fit(units, labels)
+    text = data.units["u000350"]
+    assert [s.probability for s in plain.suggest(text)] != [s.probability for s in calibrated.suggest(text)]
+    with pytest.raises(ValueError, match="calibration must be one of sigmoid"):
+        CodeSuggester(calibration="platt")

@@ -5,10 +5,10 @@ regression on TF-IDF features, calibrated (sigmoid, 3-fold): scikit-learn's ``Ca
 method="sigmoid", cv=3, ensemble=False)`` fits a Platt map on out-of-fold scores, which composes with the
 regression into one logistic model; its output is a probability. Measured by ``evaluate`` on the synthetic
 data (600 answers, 3 coders at error rate 0.15, 5 folds): expected calibration error 0.081 plain, 0.035
-calibrated; Brier 0.044 vs 0.030. ``calibration=None`` keeps the plain regression. A code with fewer examples is scored by the
-cosine similarity between the answer and the code's text (definition, example and its few coded answers):
-that score lies in [0, 1] but is a similarity, not a calibrated probability, and each suggestion says
-which source it came from. Suggestions are only offered: nothing here applies a code.
+calibrated; Brier 0.044 vs 0.030. ``calibration=None`` keeps the plain regression. A code with fewer
+examples is scored by the cosine similarity between the answer and the code's text (definition, example
+and its few coded answers): that score lies in [0, 1] but is a similarity, not a calibrated probability,
+and each suggestion says which source it came from. Suggestions are only offered: nothing here applies a code.
 """
 
 from __future__ import annotations
