@@ -12,9 +12,6 @@ so they form a closed round: no blindness to keep. The import is all or nothing.
 
 from __future__ import annotations
 
-import csv
-import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -25,7 +22,7 @@ from sqlalchemy.orm import Session
 from coding.codes import ensure_path, load_tree, record
 from coding.errors import InvalidSpreadsheet
 from coding.projects import NewUnit, add_units, create_round, next_round_name
-from coding.spreadsheet import parse_codes
+from coding.spreadsheet import parse_codes, sheet_rows
 from coding.store import Application, Project, Review, Round, Unit
 
 COLUMNS = ("unit", "text", "coder", "codes", "respondent")
@@ -53,38 +50,10 @@ class ImportResult:
     round: str | None = None
 
 
-def _rows(path: Path) -> Iterator[list[str]]:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        try:
-            with path.open(newline="", encoding="utf-8-sig") as f:
-                yield from csv.reader(f)
-        except UnicodeDecodeError as e:
-            raise InvalidSpreadsheet(path, None, f"not UTF-8 text ({e.reason} at byte {e.start})") from e
-        except csv.Error as e:
-            raise InvalidSpreadsheet(path, None, f"malformed CSV: {e}") from e
-    elif suffix == ".xlsx":
-        from openpyxl import load_workbook
-        from openpyxl.utils.exceptions import InvalidFileException
-
-        try:
-            book = load_workbook(path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as e:
-            raise InvalidSpreadsheet(path, None, f"not a readable .xlsx workbook ({e})") from e
-        try:
-            for values in book.worksheets[0].iter_rows(values_only=True):
-                yield ["" if v is None else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-                       for v in values]
-        finally:
-            book.close()
-    else:
-        raise InvalidSpreadsheet(path, None, f"unsupported file type {suffix or '(none)'!r}; use .csv or .xlsx")
-
-
 def read_sheet(path: str | PathLike[str]) -> list[SheetRow]:
     """Read an answers/codings spreadsheet; raise InvalidSpreadsheet naming file, line and column."""
     path = Path(path)
-    rows = _rows(path)
+    rows = sheet_rows(path)
     try:
         header = next(rows, None)
         if header is None or not any(c.strip() for c in header):
@@ -128,7 +97,7 @@ def read_sheet(path: str | PathLike[str]) -> list[SheetRow]:
             out.append(SheetRow(line, unit, cell("text"), coder, codes, cell("respondent")))
         return out
     finally:
-        rows.close()  # type: ignore[attr-defined]
+        rows.close()
 
 
 def import_sheet(session: Session, project: Project, path: str | PathLike[str], who: str) -> ImportResult:

@@ -31,17 +31,21 @@ class CodedSheet:
     texts: dict[str, str] = field(default_factory=dict)
 
 
+def sheet_rows(path: Path) -> Generator[list[str], None, None]:
+    """Return the rows of a CSV or XLSX file as lists of cell texts (close it when stopping early)."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _csv_rows(path)
+    if suffix == ".xlsx":
+        return _xlsx_rows(path)
+    kind = suffix or "(none)"
+    raise InvalidSpreadsheet(path, None, f"unsupported file type {kind!r}; use .csv or .xlsx")
+
+
 def read_codings(path: str | PathLike[str]) -> CodedSheet:
     """Read a coded CSV or XLSX file; raise InvalidSpreadsheet naming file, line and column on bad input."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        rows = _csv_rows(path)
-    elif suffix == ".xlsx":
-        rows = _xlsx_rows(path)
-    else:
-        kind = suffix or "(none)"
-        raise InvalidSpreadsheet(path, None, f"unsupported file type {kind!r}; use .csv or .xlsx")
+    rows = sheet_rows(path)
     # Close the reader (and the workbook file) even when parsing stops at an error.
     with closing(rows):
         return _parse(path, rows)
