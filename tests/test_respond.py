@@ -222,3 +222,8 @@ def test_privacy_headers_and_no_identifying_columns(app, client, runner):
                        "submitted_on", "answers"}
     assert len(resp.key) >= 22 and not resp.key.isdigit()
     assert isinstance(resp.submitted_on, dt.date) and not isinstance(resp.submitted_on, dt.datetime)
+
+
+def test_intro_promises_at_most_the_pages_when_skip_logic_may_leave_some_out(app, client, runner):
+    assert "At most 6 pages." in client.get(f"/s/{open_survey(runner, 'department-survey')}").text
+    assert "1 page." in client.get(f"/s/{open_survey(runner, 'nomination')}").text
