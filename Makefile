@@ -33,7 +33,7 @@ test: install-test
 
 lint: install-test
 	$(BIN)/ruff check .
-	$(BIN)/mypy surveyapp coding exports
+	$(BIN)/mypy surveyapp instrument coding exports
 
 bench: install-test
 	$(BIN)/python bench/agreement.py

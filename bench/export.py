@@ -123,7 +123,7 @@ def build(folder: Path, n: int, seed: int = 7) -> tuple[str, Path]:
 def row_function(instruments: Path):  # type: ignore[no-untyped-def]
     """Return (headers, answers -> cells) of the raw data, built as the export builds them."""
     from exports.columns import raw_columns, row_reader
-    from surveyapp.instrument import load_instrument
+    from instrument import load_instrument
 
     columns = raw_columns(load_instrument(instruments / "bench-survey.yaml"))
     read = row_reader(columns)

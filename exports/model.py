@@ -1,9 +1,9 @@
 """What exports read: the instrument as a duck-typed object, a survey's facts, and answer dicts.
 
-exports never imports surveyapp (nor Flask): surveyapp.instrument's frozen dataclasses satisfy these protocols
+exports never imports surveyapp (nor Flask): instrument's frozen dataclasses satisfy these protocols
 (read-only attributes, hence properties), and so would any object with the same attributes.
 
-Answers are the stored format of surveyapp.instrument.answers: a dict keyed by question id, a key present
+Answers are the stored format of instrument.answers: a dict keyed by question id, a key present
 exactly when the question was shown, value None when shown and left unanswered. Values: single_choice ->
 option code; multiple_choice -> list of codes; likert -> int level, or {item id: int level or None} for a
 matrix; text -> str; number -> int or float; date -> "YYYY-MM-DD"; "<id>.other" holds an "Other" text.

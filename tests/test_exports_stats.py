@@ -15,7 +15,7 @@ from exports.safe import csv_text, csv_unescape, looks_like_formula, xml_clean
 from exports.stats import describe, n_pct, quantile
 from exports.suppress import OFF, Suppression, hidden_cells
 from exports.tables import choice_table, crosstab_tables, likert_tables, multi_table, number_table, text_table
-from surveyapp.instrument import parse_instrument
+from instrument import parse_instrument
 
 INSTRUMENT = parse_instrument(textwrap.dedent("""
     id: tiny

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from surveyapp.instrument import InvalidInstrument, instrument_files, load_instrument, parse_instrument
-from surveyapp.instrument.answers import condition_holds, settle
+from instrument import InvalidInstrument, instrument_files, load_instrument, parse_instrument
+from instrument.answers import condition_holds, settle
 
 from conftest import INSTRUMENTS
 
@@ -144,7 +144,7 @@ def test_min_greater_than_max_is_refused():
     ({"op": "answered", "question": "a"}, {"a": []}, False),
 ])
 def test_conditions(cond, answers, expected):
-    from surveyapp.instrument import Condition
+    from instrument import Condition
 
     assert condition_holds(Condition(**cond), answers) is expected
 

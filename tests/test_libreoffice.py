@@ -16,7 +16,7 @@ from test_workbook import paper_forms, submit
 from exports.model import SurveyInfo
 from exports.reach import reach_report, write_reach_workbook
 from exports.workbook import write_workbook
-from surveyapp.instrument import load_instrument
+from instrument import load_instrument
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 pytestmark = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice is not installed (Debian: apt-get install "

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from test_workbook import open_survey, store, submit
 
 from exports.reach import add_months, months_between, reach_report
-from surveyapp.instrument import load_instrument
+from instrument import load_instrument
 
 INSTRUMENT = load_instrument(Path(__file__).resolve().parent.parent / "instruments" / "interaction-record.yaml")
 DEPARTMENTS = INSTRUMENT.question("department").choices

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from werkzeug.datastructures import MultiDict
 
 from surveyapp.db import new_session
-from surveyapp.instrument import Instrument, parse_section, settle
+from instrument import Instrument, parse_section, settle
 from surveyapp.models import Response, Survey
 from surveyapp.surveys import instrument_of
 
@@ -324,7 +324,7 @@ def test_text_longer_than_an_excel_cell_is_split_not_cut(tmp_path):
 
     from exports.model import SurveyInfo
     from exports.workbook import write_workbook
-    from surveyapp.instrument import parse_instrument
+    from instrument import parse_instrument
 
     inst = parse_instrument(textwrap.dedent("""
         id: long
@@ -346,7 +346,7 @@ def test_text_longer_than_an_excel_cell_is_split_not_cut(tmp_path):
 def test_failed_export_leaves_no_file(tmp_path):
     from exports.model import SurveyInfo
     from exports.workbook import write_workbook
-    from surveyapp.instrument import load_instrument
+    from instrument import load_instrument
 
     inst = load_instrument(Path(__file__).parent.parent / "instruments" / "department-survey.yaml")
 

@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 
 from ..auth import login_required
 from ..db import get_session
-from ..instrument import InvalidInstrument, instrument_files, load_instrument
+from instrument import InvalidInstrument, instrument_files, load_instrument
 from ..invitations import (
     KINDS,
     InvitationError,

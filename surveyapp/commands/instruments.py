@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..instrument import InvalidInstrument, instrument_files, load_instrument
+from instrument import InvalidInstrument, instrument_files, load_instrument
 
 group = AppGroup("instruments", help="Check and list survey instruments.")
 

@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ..db import get_session
-from ..instrument import InvalidInstrument, instrument_files, load_instrument
+from instrument import InvalidInstrument, instrument_files, load_instrument
 from ..invitations import (
     Invitation,
     InvitationError,
