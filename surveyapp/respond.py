@@ -20,10 +20,11 @@ from flask import (
 from sqlalchemy import delete
 from werkzeug.wrappers import Response as WebResponse
 
-from . import invite_links
-from .db import get_session
 from instrument import Instrument, Section, parse_section, settle, visible_sections
 from instrument.answers import is_shown, possible_sections, prune
+
+from . import invite_links
+from .db import get_session
 from .invitations import mark_answered, reshuffle_storage
 from .models import Draft, Response, Survey
 from .surveys import instrument_of

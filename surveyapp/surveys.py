@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from instrument import Instrument, InvalidInstrument, load_instrument, parse_instrument
 from instrument.parser import instrument_files
+
 from .models import InstrumentVersion, Response, Survey
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")

@@ -13,8 +13,8 @@ from flask import Flask
 from openpyxl import load_workbook
 from werkzeug.datastructures import MultiDict
 
-from surveyapp.db import new_session
 from instrument import Instrument, parse_section, settle
+from surveyapp.db import new_session
 from surveyapp.models import Response, Survey
 from surveyapp.surveys import instrument_of
 

@@ -10,9 +10,10 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from instrument import InvalidInstrument, instrument_files, load_instrument
+
 from ..auth import login_required
 from ..db import get_session
-from instrument import InvalidInstrument, instrument_files, load_instrument
 from ..invitations import (
     KINDS,
     InvitationError,

@@ -11,8 +11,9 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from ..db import get_session
 from instrument import InvalidInstrument, instrument_files, load_instrument
+
+from ..db import get_session
 from ..invitations import (
     Invitation,
     InvitationError,
