@@ -5,10 +5,14 @@ This package imports neither Flask nor the database, so the CLI, the web pages a
 
 from .answers import condition_holds, is_shown, parse_section, settle, visible_sections
 from .model import Condition, Instrument, Item, Option, Question, Scale, Section
-from .parser import InvalidInstrument, instrument_files, load_instrument, parse_instrument
+from .parser import instrument_files, load_instrument, parse_instrument
+from .qtype import QuestionType, UnsupportedType
+from .types import TYPES, question_type
+from .yamlcheck import InvalidInstrument
 
 __all__ = [
-    "Condition", "Instrument", "InvalidInstrument", "Item", "Option", "Question", "Scale", "Section",
+    "TYPES", "Condition", "Instrument", "InvalidInstrument", "Item", "Option", "Question", "QuestionType", "Scale",
+    "Section", "UnsupportedType", "question_type",
     "condition_holds", "instrument_files", "is_shown", "load_instrument", "parse_instrument", "parse_section",
     "settle", "visible_sections",
 ]

@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-QUESTION_TYPES = ("single_choice", "multiple_choice", "likert", "text", "number", "date")
-
-
 @dataclass(frozen=True)
 class Option:
     code: str
@@ -74,12 +71,13 @@ class Question:
     minimum: float | None = None
     maximum: float | None = None
     unit: str = ""
+    max_ranks: int = 0  # ranking: how many of the choices may be ranked
     show_if: Condition | None = None
     coding: bool = False  # open-ended answers offered to the qualitative coding module
 
     @property
     def choices(self) -> tuple[Option, ...]:
-        """Return the answer options of a choice or likert question."""
+        """Return the answer options of a choice, ranking or likert question."""
         if self.scale is not None:
             return self.scale.levels
         return self.options

@@ -1,0 +1,82 @@
+"""The types answered in the respondent's own words or figures: text, number, date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from ..model import Question
+from ..qtype import Catalog, FormData, QuestionType
+from ..yamlcheck import Ctx, flag, number, text
+from ..yamlsource import LineDict
+from .choice import COMPARE
+
+DEFAULT_TEXT_LIMIT = 2000
+
+
+def _read_text(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[str, Any]:
+    limit = node.get("max_length", DEFAULT_TEXT_LIMIT)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100_000:
+        raise ctx.fail(node.line_of("max_length"), "max_length must be a whole number from 1 to 100000", qid)
+    return {"long": flag(ctx, node, "long", qid), "coding": flag(ctx, node, "coding", qid), "max_length": limit}
+
+
+def _read_number(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[str, Any]:
+    fields = {"integer": flag(ctx, node, "integer", qid), "minimum": number(ctx, node, "min", qid),
+              "maximum": number(ctx, node, "max", qid), "unit": text(ctx, node, "unit", qid=qid)}
+    lo, hi = fields["minimum"], fields["maximum"]
+    if lo is not None and hi is not None and lo > hi:
+        raise ctx.fail(node.line_of("min"), "min is greater than max", qid)
+    return fields
+
+
+def _read_nothing(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[str, Any]:
+    return {}
+
+
+def _parse_text(q: Question, form: FormData) -> tuple[Any, str]:
+    raw = (form.get(q.id) or "").replace("\r\n", "\n").strip()
+    if len(raw) > q.max_length:
+        return raw, f"Keep this under {q.max_length} characters (now {len(raw)})."
+    return raw or None, ""
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _parse_number(q: Question, form: FormData) -> tuple[Any, str]:
+    raw = (form.get(q.id) or "").strip()
+    if not raw:
+        return None, ""
+    figure = raw.replace(",", ".") if q.integer is False else raw
+    try:
+        value: float | int = int(figure) if q.integer else float(figure)
+    except ValueError:
+        return raw, "Enter a whole number." if q.integer else "Enter a number."
+    if isinstance(value, float) and not math.isfinite(value):
+        return raw, "Enter a number."
+    if q.minimum is not None and value < q.minimum:
+        return raw, f"Enter a number of at least {_fmt(q.minimum)}."
+    if q.maximum is not None and value > q.maximum:
+        return raw, f"Enter a number of at most {_fmt(q.maximum)}."
+    return value, ""
+
+
+def _parse_date(q: Question, form: FormData) -> tuple[Any, str]:
+    raw = (form.get(q.id) or "").strip()
+    if not raw:
+        return None, ""
+    try:
+        return dt.date.fromisoformat(raw).isoformat(), ""
+    except ValueError:
+        return raw, "Enter a date as YYYY-MM-DD."
+
+
+TEXT = QuestionType("text", frozenset({"long", "max_length", "coding"}), _read_text, _parse_text, COMPARE,
+                    columns="text", summary="text", cells="raw")
+NUMBER = QuestionType("number", frozenset({"integer", "min", "max", "unit"}), _read_number, _parse_number, COMPARE,
+                      columns="value", summary="number", cells="raw")
+DATE = QuestionType("date", frozenset(), _read_nothing, _parse_date, COMPARE,
+                    columns="date", summary="date", cells="raw")

@@ -1,0 +1,102 @@
+"""Checks shared by every part of an instrument file: the error type, ids, text, flags, numbers, choices."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .model import Option
+from .yamlsource import LineDict
+
+ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class InvalidInstrument(ValueError):
+    """An instrument file that cannot be served; the message says where and what."""
+
+
+class Ctx:
+    """Where the file being read came from, to name it in every error."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, line: int, what: str, question: str | None = None) -> InvalidInstrument:
+        """Return the error for *what* at *line* (of *question*, when given)."""
+        where = f"{self.source}:{line}"
+        if question:
+            return InvalidInstrument(f"{where}: question '{question}': {what}")
+        return InvalidInstrument(f"{where}: {what}")
+
+
+def as_mapping(ctx: Ctx, value: Any, line: int, what: str, qid: str | None = None) -> LineDict:
+    """Return *value* when it is a mapping; fail naming *what* otherwise."""
+    if not isinstance(value, LineDict):
+        raise ctx.fail(line, f"{what} must be a mapping", qid)
+    return value
+
+
+def text(ctx: Ctx, node: LineDict, key: str, *, required: bool = False, qid: str | None = None) -> str:
+    """Return the text under *key* ('' when absent and not required)."""
+    value = node.get(key)
+    if value is None:
+        if required:
+            raise ctx.fail(node.line, f"'{key}' is required", qid)
+        return ""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise ctx.fail(node.line_of(key), f"'{key}' must be text", qid)
+    return str(value).strip()
+
+
+def flag(ctx: Ctx, node: LineDict, key: str, qid: str | None = None) -> bool:
+    """Return the true/false under *key* (false when absent)."""
+    value = node.get(key, False)
+    if not isinstance(value, bool):
+        raise ctx.fail(node.line_of(key), f"'{key}' must be true or false", qid)
+    return value
+
+
+def number(ctx: Ctx, node: LineDict, key: str, qid: str) -> float | None:
+    """Return the number under *key* (None when absent)."""
+    value = node.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ctx.fail(node.line_of(key), f"'{key}' must be a number", qid)
+    return float(value)
+
+
+def unknown_keys(ctx: Ctx, node: LineDict, allowed: set[str] | frozenset[str], what: str,
+                 qid: str | None = None) -> None:
+    """Fail on the first key of *node* not in *allowed*."""
+    for key in node:
+        if key not in allowed:
+            raise ctx.fail(node.line_of(key), f"unknown key '{key}' in {what}", qid)
+
+
+def options(ctx: Ctx, raw: Any, line: int, qid: str | None) -> tuple[Option, ...]:
+    """Read a list of options: plain labels, or mappings with code and label."""
+    if not isinstance(raw, list) or not raw:
+        raise ctx.fail(line, "choices must be a non-empty list or the name of a choice list", qid)
+    found: list[Option] = []
+    for entry in raw:
+        if isinstance(entry, LineDict):
+            unknown_keys(ctx, entry, {"code", "label"}, "a choice", qid)
+            code = text(ctx, entry, "code", required=True, qid=qid)
+            label = text(ctx, entry, "label", required=True, qid=qid)
+            where = entry.line
+        elif isinstance(entry, str | int) and not isinstance(entry, bool):
+            label = str(entry).strip()
+            code = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+            where = line
+        else:
+            raise ctx.fail(line, "each choice must be a label or a mapping with code and label", qid)
+        if not CODE_RE.match(code):
+            raise ctx.fail(where, f"choice code '{code}' must be letters, digits, '_', '-' or '.'", qid)
+        if code == "other":
+            raise ctx.fail(where, "the code 'other' is reserved: use 'other: true' instead", qid)
+        if any(o.code == code for o in found):
+            raise ctx.fail(where, f"duplicate choice code '{code}'", qid)
+        found.append(Option(code, label))
+    return tuple(found)
