@@ -10,10 +10,14 @@ Headers are built from ids, never from question text, so they stay the same when
 | text | `<id>` (more columns `<id>#2`, ... only when max_length exceeds an Excel cell) | the text, in full |
 | number | `<id>` | the number |
 | date | `<id>` | YYYY-MM-DD |
+| ranking | `<id>.rank1` .. `<id>.rank<max_ranks>` | the option code ranked 1st, 2nd, ... |
 
 An empty cell means "not shown" or "shown and left empty": which one follows from the question's show_if
 (the data dictionary states it), exactly as the server decided it. Multiple-choice columns are empty when
 the question was not shown and 0/1 when it was.
+
+Each question type names its column *layout* (instrument.types); :data:`LAYOUTS` maps a layout to its
+columns, and a layout not in it is an error (``UnsupportedType``), never a guess.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .model import Answers, InstrumentLike, QuestionLike, label_of
+from instrument import Instrument, Question, UnsupportedType, question_type
+from instrument.types.ranking import ordinal
+
+from .model import Answers
 from .safe import EXCEL_CELL_LIMIT
 
 
@@ -31,31 +38,18 @@ class Column:
     """One raw-data column: its header, its question and what it holds."""
 
     header: str
-    question: QuestionLike
-    kind: str  # value, flag, other_text, item, part
-    key: str = ""  # option code (flag) or item id (item)
+    question: Question
+    kind: str  # value, flag, other_text, item, part, rank
+    key: str = ""  # option code (flag), item id (item) or rank number (rank)
     part: int = 1  # text split over several columns: which slice
     is_text: bool = False  # free text, to be written formula-safe
+    is_date: bool = False  # YYYY-MM-DD text, written as a date
+    means: str = ""  # what the cell's values mean, for the data dictionary
 
     def codes(self) -> str:
         """Return what the cell's values mean, for the data dictionary."""
-        q = self.question
-        if self.kind == "flag":
-            return f"1 = {label_of(q, self.key)} chosen, 0 = not chosen"
-        if self.kind == "other_text":
-            return "the text written for 'Other'"
-        if q.type in ("single_choice", "likert"):
-            codes = [f"{o.code} = {o.label}" for o in q.choices]
-            if q.other:
-                codes.append("other = Other")
-            return "; ".join(codes)
-        if q.type == "number":
-            return "whole number" if q.integer else "number"
-        if q.type == "date":
-            return "date, YYYY-MM-DD"
-        if self.kind == "part":
-            return f"text, continued: characters {(self.part - 1) * EXCEL_CELL_LIMIT + 1} onwards"
-        return "text"
+        return self.means
+
 
     def getter(self) -> Callable[[Answers], Any]:
         """Return a function reading this column's cell from an answer dict."""
@@ -74,6 +68,13 @@ class Column:
                 value = answers.get(qid)
                 return value.get(key) if isinstance(value, dict) else None
             return item
+        if self.kind == "rank":
+            index = int(key) - 1
+
+            def rank(answers: Answers) -> Any:
+                value = answers.get(qid)
+                return value[index] if isinstance(value, list) and index < len(value) else None
+            return rank
         if self.kind == "part":
             start, stop = (self.part - 1) * EXCEL_CELL_LIMIT, self.part * EXCEL_CELL_LIMIT
             def part(answers: Answers) -> Any:
@@ -83,6 +84,13 @@ class Column:
         return lambda answers: answers.get(qid)
 
 
+def _option_codes(q: Question) -> str:
+    codes = [f"{o.code} = {o.label}" for o in q.choices]
+    if q.other:
+        codes.append("other = Other")
+    return "; ".join(codes)
+
+
 def row_reader(columns: Sequence[Column]) -> Callable[[Answers], list[Any]]:
     """Return a function turning an answer dict into one raw-data row (the same cells as each column's getter).
 
@@ -90,7 +98,7 @@ def row_reader(columns: Sequence[Column]) -> Callable[[Answers], list[Any]]:
     which need more than a lookup, go through their getters. (This is the export's hot path.)
     """
     keys = [f"{c.question.id}.other" if c.kind == "other_text" else c.question.id for c in columns]
-    special = [(i, c.getter()) for i, c in enumerate(columns) if c.kind in ("flag", "item", "part")]
+    special = [(i, c.getter()) for i, c in enumerate(columns) if c.kind in ("flag", "item", "part", "rank")]
 
     def read(answers: Answers) -> list[Any]:
         row = list(map(answers.get, keys))
@@ -101,30 +109,62 @@ def row_reader(columns: Sequence[Column]) -> Callable[[Answers], list[Any]]:
     return read
 
 
-def question_columns(q: QuestionLike, split_text: bool = True) -> list[Column]:
+def _flags(q: Question, split_text: bool) -> list[Column]:
+    cols = [Column(f"{q.id}.{o.code}", q, "flag", o.code, means=f"1 = {o.label} chosen, 0 = not chosen")
+            for o in q.choices]
+    if q.other:
+        cols.append(Column(f"{q.id}.other", q, "flag", "other", means="1 = Other chosen, 0 = not chosen"))
+        cols.append(Column(f"{q.id}.other_text", q, "other_text", is_text=True, means="the text written for 'Other'"))
+    return cols
+
+
+def _value(q: Question, split_text: bool) -> list[Column]:
+    if q.choices:
+        cols = [Column(q.id, q, "value", means=_option_codes(q))]
+        if q.other:
+            cols.append(Column(f"{q.id}.other_text", q, "other_text", is_text=True,
+                               means="the text written for 'Other'"))
+        return cols
+    return [Column(q.id, q, "value", means="whole number" if q.integer else "number")]
+
+
+def _levels(q: Question, split_text: bool) -> list[Column]:
+    if q.items:
+        return [Column(f"{q.id}.{item.id}", q, "item", item.id, means=_option_codes(q)) for item in q.items]
+    return _value(q, split_text)
+
+
+def _text(q: Question, split_text: bool) -> list[Column]:
+    parts = -(-q.max_length // EXCEL_CELL_LIMIT) if split_text else 1
+    if parts <= 1:
+        return [Column(q.id, q, "value", is_text=True, means="text")]
+    return [Column(q.id if i == 1 else f"{q.id}#{i}", q, "part", part=i, is_text=True,
+                   means=f"text, continued: characters {(i - 1) * EXCEL_CELL_LIMIT + 1} onwards")
+            for i in range(1, parts + 1)]
+
+
+def _date(q: Question, split_text: bool) -> list[Column]:
+    return [Column(q.id, q, "value", is_date=True, means="date, YYYY-MM-DD")]
+
+
+def _ranks(q: Question, split_text: bool) -> list[Column]:
+    return [Column(f"{q.id}.rank{r}", q, "rank", str(r), means=f"option ranked {ordinal(r)}: {_option_codes(q)}")
+            for r in range(1, q.max_ranks + 1)]
+
+
+LAYOUTS: dict[str, Callable[[Question, bool], list[Column]]] = {
+    "value": _value, "flags": _flags, "levels": _levels, "text": _text, "date": _date, "ranks": _ranks,
+}
+
+
+def question_columns(q: Question, split_text: bool = True) -> list[Column]:
     """Return the raw-data columns of one question (text split into Excel-sized parts when *split_text*)."""
-    if q.type == "multiple_choice":
-        cols = [Column(f"{q.id}.{o.code}", q, "flag", o.code) for o in q.choices]
-        if q.other:
-            cols.append(Column(f"{q.id}.other", q, "flag", "other"))
-            cols.append(Column(f"{q.id}.other_text", q, "other_text", is_text=True))
-        return cols
-    if q.type == "single_choice":
-        cols = [Column(q.id, q, "value")]
-        if q.other:
-            cols.append(Column(f"{q.id}.other_text", q, "other_text", is_text=True))
-        return cols
-    if q.type == "likert" and q.items:
-        return [Column(f"{q.id}.{item.id}", q, "item", item.id) for item in q.items]
-    if q.type == "text":
-        parts = -(-q.max_length // EXCEL_CELL_LIMIT) if split_text else 1
-        if parts <= 1:
-            return [Column(q.id, q, "value", is_text=True)]
-        return [Column(q.id if i == 1 else f"{q.id}#{i}", q, "part", part=i, is_text=True)
-                for i in range(1, parts + 1)]
-    return [Column(q.id, q, "value")]
+    layout = question_type(q.type).columns
+    if layout not in LAYOUTS:
+        raise UnsupportedType(f"question '{q.id}': no export columns for the layout '{layout}' of type '{q.type}'")
+    return LAYOUTS[layout](q, split_text)
 
 
-def raw_columns(instrument: InstrumentLike, split_text: bool = True) -> list[Column]:
+def raw_columns(instrument: Instrument, split_text: bool = True) -> list[Column]:
     """Return every raw-data column of *instrument*, in question order."""
     return [c for q in instrument.questions for c in question_columns(q, split_text)]

@@ -13,8 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from instrument import Instrument
+
 from .columns import raw_columns, row_reader
-from .model import Answers, InstrumentLike
+from .model import Answers
 from .safe import csv_text
 
 
@@ -28,7 +30,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def write_csv(path: str | os.PathLike[str], instrument: InstrumentLike, responses: Iterable[Answers]) -> int:
+def write_csv(path: str | os.PathLike[str], instrument: Instrument, responses: Iterable[Answers]) -> int:
     """Write one row per response to *path* (atomically); return the number of rows."""
     target = Path(path)
     columns = raw_columns(instrument, split_text=False)

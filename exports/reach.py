@@ -24,7 +24,9 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 
-from .model import Answers, OptionLike, SurveyInfo
+from instrument import Option
+
+from .model import Answers, SurveyInfo
 from .stats import n_pct, percent
 from .suppress import Suppression, hidden_cells
 from .workbook import BOLD, ITALIC, TITLE, Sheet, save_atomically, sheet_title
@@ -114,7 +116,7 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
-def reach_report(records: Iterable[Answers], departments: Sequence[OptionLike], *, start: dt.date | None = None,
+def reach_report(records: Iterable[Answers], departments: Sequence[Option], *, start: dt.date | None = None,
                  end: dt.date | None = None, date_question: str = DATE_QUESTION,
                  department_question: str = DEPARTMENT_QUESTION, length_question: str = LENGTH_QUESTION
                  ) -> ReachReport:

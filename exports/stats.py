@@ -11,7 +11,12 @@ Denominators come straight from the stored format: a question was *shown* when i
   median level;
 * number: n, mean, SD (n-1), median, quartiles and IQR (linear interpolation, as numpy's default and
   Excel's QUARTILE.INC), range;
-* date: counts by month and by year; text: answered n (%) of shown.
+* date: counts by month and by year; text: answered n (%) of shown;
+* ranking: per option, how many ranked it (n (%) of those who ranked any), its mean rank among them, and
+  how many ranked it first.
+
+Each question type names its summary *kind* (instrument.types); :data:`SUMMARIES` maps a kind to its class,
+and a kind not in it is an error (``UnsupportedType``): no question is silently summarised as text.
 
 Memory: counters only, except numbers, whose values are kept in one ``array('d')`` per number question
 (8 bytes per answer: 50,000 answers to a number question take 400 kB) because medians need them all.
@@ -27,7 +32,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from .model import Answers, InstrumentLike, QuestionLike
+from instrument import Instrument, Question, UnsupportedType, question_type
+
+from .model import Answers
 
 
 def percent(n: int, denominator: int) -> float | None:
@@ -64,7 +71,7 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
-def option_codes(question: QuestionLike, counts: Iterable[str]) -> list[str]:
+def option_codes(question: Question, counts: Iterable[str]) -> list[str]:
     """Return a question's option codes in order, then 'other', then codes answered but no longer offered."""
     order = [o.code for o in question.choices]
     if question.other:
@@ -76,7 +83,7 @@ def option_codes(question: QuestionLike, counts: Iterable[str]) -> list[str]:
 class Summary:
     """What every question's summary has: how many respondents were shown it and how many answered."""
 
-    question: QuestionLike
+    question: Question
     shown: int = 0
     answered: int = 0
 
@@ -229,21 +236,50 @@ class TextSummary(Summary):
     counts_values = False
 
 
-_SUMMARIES: dict[str, type[Summary]] = {
-    "single_choice": ChoiceSummary, "multiple_choice": MultiSummary, "likert": LikertSummary,
-    "number": NumberSummary, "date": DateSummary, "text": TextSummary,
+@dataclass
+class RankingSummary(Summary):
+    """A ranking question: per option code, how many ranked it, the sum of its ranks, how many ranked it first."""
+
+    ranked: Counter[str] = field(default_factory=Counter)
+    rank_sums: Counter[str] = field(default_factory=Counter)
+    first: Counter[str] = field(default_factory=Counter)
+
+    def take(self, value: Any) -> None:
+        for rank, code in enumerate(value, start=1):
+            code = str(code)
+            self.ranked[code] += 1
+            self.rank_sums[code] += rank
+        self.first[str(value[0])] += 1
+
+    def mean_rank(self, code: str) -> float | None:
+        """Return the mean rank of *code* among those who ranked it (None when nobody did)."""
+        n = self.ranked.get(code, 0)
+        return self.rank_sums[code] / n if n else None
+
+    def codes(self) -> list[str]:
+        """Return the option codes in instrument order, then codes ranked but no longer offered."""
+        return option_codes(self.question, self.ranked)
+
+
+SUMMARIES: dict[str, type[Summary]] = {
+    "choice": ChoiceSummary, "multi": MultiSummary, "likert": LikertSummary, "number": NumberSummary,
+    "date": DateSummary, "text": TextSummary, "ranking": RankingSummary,
 }
 
 
-def summary_for(question: QuestionLike) -> Summary:
-    """Return an empty summary of the right kind for *question*."""
-    return _SUMMARIES.get(question.type, TextSummary)(question)
+def summary_for(question: Question) -> Summary:
+    """Return an empty summary of the right kind for *question*; raise UnsupportedType for an unmapped kind."""
+    kind = question_type(question.type).summary
+    if kind not in SUMMARIES:
+        raise UnsupportedType(f"question '{question.id}': no summary for the kind '{kind}' of type "
+                              f"'{question.type}'")
+    return SUMMARIES[kind](question)
 
 
 class Descriptives:
     """Summaries of every question of an instrument over a set of responses."""
 
-    def __init__(self, instrument: InstrumentLike) -> None:
+    def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
         self.respondents = 0
         self.summaries: dict[str, Summary] = {q.id: summary_for(q) for q in instrument.questions}
@@ -275,8 +311,8 @@ NO_GROUP = ""  # the group of respondents not shown the grouping question or not
 class CrossTab:
     """Descriptives per answer to one single-choice question (e.g. by department, by had an interaction)."""
 
-    def __init__(self, instrument: InstrumentLike, by: QuestionLike) -> None:
-        if by.type != "single_choice":
+    def __init__(self, instrument: Instrument, by: Question) -> None:
+        if not isinstance(summary_for(by), ChoiceSummary):
             raise ValueError(f"cross-tabulation needs a single-choice question; '{by.id}' is {by.type}")
         self.instrument = instrument
         self.by = by
@@ -302,7 +338,7 @@ class CrossTab:
 class Collector:
     """Everything one export tabulates, fed one response at a time."""
 
-    def __init__(self, instrument: InstrumentLike, by: Iterable[str] = ()) -> None:
+    def __init__(self, instrument: Instrument, by: Iterable[str] = ()) -> None:
         self.instrument = instrument
         self.total = Descriptives(instrument)
         self.crosstabs: list[CrossTab] = []
@@ -319,7 +355,7 @@ class Collector:
             crosstab.add(answers)
 
 
-def describe(instrument: InstrumentLike, responses: Iterable[Answers], by: Iterable[str] = ()) -> Collector:
+def describe(instrument: Instrument, responses: Iterable[Answers], by: Iterable[str] = ()) -> Collector:
     """Tabulate *responses* (any iterable of answer dicts, consumed once)."""
     collector = Collector(instrument, by)
     for answers in responses:

@@ -7,11 +7,12 @@ columns hold numbers (or "<k"/"x" when hidden), percentage columns numbers round
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import QuestionLike, label_of
+from instrument import Question, UnsupportedType
+
 from .stats import (
     NO_GROUP,
     ChoiceSummary,
@@ -22,7 +23,9 @@ from .stats import (
     LikertSummary,
     MultiSummary,
     NumberSummary,
+    RankingSummary,
     Summary,
+    TextSummary,
     n_pct,
     percent,
 )
@@ -42,7 +45,7 @@ class Table:
     rows: list[list[Any]] = field(default_factory=list)
 
 
-def _title(q: QuestionLike, item_text: str = "") -> str:
+def _title(q: Question, item_text: str = "") -> str:
     text = f"{q.id}: {q.text}"
     if item_text:
         text += f" — {item_text}"
@@ -75,7 +78,7 @@ def _counted_rows(labels: Sequence[tuple[Hashable, str]], counts: dict[Hashable,
 def choice_table(s: ChoiceSummary, respondents: int, rule: Suppression) -> Table:
     """Return a single-choice question's table: n (%) of those shown, 'No answer' included."""
     q = s.question
-    labels: list[tuple[Hashable, str]] = [(code, label_of(q, code)) for code in s.codes()]
+    labels: list[tuple[Hashable, str]] = [(code, q.label_of(code)) for code in s.codes()]
     counts: dict[Hashable, int] = {code: s.counts.get(str(code), 0) for code, _ in labels}
     labels.append((NO_ANSWER, NO_ANSWER))
     counts[NO_ANSWER] = s.unanswered
@@ -89,7 +92,7 @@ def choice_table(s: ChoiceSummary, respondents: int, rule: Suppression) -> Table
 def multi_table(s: MultiSummary, respondents: int, rule: Suppression) -> Table:
     """Return a multiple-choice question's table: each option as n (%) of the respondents shown it."""
     q = s.question
-    labels: list[tuple[Hashable, str]] = [(code, label_of(q, code)) for code in s.codes()]
+    labels: list[tuple[Hashable, str]] = [(code, q.label_of(code)) for code in s.codes()]
     counts: dict[Hashable, int] = {code: s.counts.get(str(code), 0) for code, _ in labels}
     labels.append((NO_ANSWER, "No option chosen"))
     counts[NO_ANSWER] = s.unanswered
@@ -120,9 +123,9 @@ def likert_item_table(s: LikertSummary, item_id: str, item_text: str, rule: Supp
             f"Percentages of the {item.answered} who answered.")
     title = _title(q, item_text)
     table = Table(f"{q.id}.{item_id}" if item_id else q.id, title, note, ["Level", "n", "%", "n (%)"])
-    table.rows = _counted_rows([(code, f"{code} {label_of(q, code)}") for code in levels], counts,
+    table.rows = _counted_rows([(code, f"{code} {q.label_of(code)}") for code in levels], counts,
                                item.answered, hidden, rule)
-    top_label = "Top two boxes (" + " or ".join(label_of(q, c) for c in levels[-2:]) + ")"
+    top_label = "Top two boxes (" + " or ".join(q.label_of(c) for c in levels[-2:]) + ")"
     table.rows.append([top_label, *count_cells(counts["top2"], item.answered, "top2" in hidden, rule)])
     median = item.median(levels)
     table.rows.append(["Median level", median, None, "" if median is None else f"{median:g}"])
@@ -184,26 +187,53 @@ def text_table(s: Summary, respondents: int, rule: Suppression) -> Table:
     return table
 
 
+def ranking_table(s: RankingSummary, respondents: int, rule: Suppression) -> Table:
+    """Return a ranking question's table: per option, ranked n (%), mean rank, ranked first n (%)."""
+    q = s.question
+    codes = s.codes()
+    counts: dict[Hashable, int] = {("ranked", c): s.ranked.get(c, 0) for c in codes}
+    counts.update({("first", c): s.first.get(c, 0) for c in codes})
+    # Options overlap (each respondent ranks several), so no line adds up to a total: primary suppression only.
+    hidden = hidden_cells(counts, [], rule)
+    table = Table(q.id, _title(q), _base(s, respondents) + f" Percentages of the {s.answered} who ranked at least "
+                  "one option; mean rank (1 = first) among those who ranked the option.",
+                  ["Option", "Ranked n", "% ranked", "Ranked n (%)", "Mean rank", "Ranked first n (%)"])
+    for code in codes:
+        ranked_hidden = ("ranked", code) in hidden
+        mean = s.mean_rank(code)
+        first = counts[("first", code)]
+        table.rows.append([
+            q.label_of(code), *count_cells(counts[("ranked", code)], s.answered, ranked_hidden, rule),
+            None if ranked_hidden or mean is None else round(mean, 2),
+            rule.mark_for(first) if ("first", code) in hidden else n_pct(first, s.answered),
+        ])
+    return table
+
+
+TABLES: dict[type[Summary], Callable[[Any, int, Suppression], list[Table]]] = {
+    ChoiceSummary: lambda s, respondents, rule: [choice_table(s, respondents, rule)],
+    MultiSummary: lambda s, respondents, rule: [multi_table(s, respondents, rule)],
+    LikertSummary: lambda s, respondents, rule: likert_tables(s, rule),
+    NumberSummary: lambda s, respondents, rule: [number_table(s, respondents, rule)],
+    DateSummary: lambda s, respondents, rule: [date_table(s, respondents, rule)],
+    TextSummary: lambda s, respondents, rule: [text_table(s, respondents, rule)],
+    RankingSummary: lambda s, respondents, rule: [ranking_table(s, respondents, rule)],
+}
+
+
 def question_tables(s: Summary, respondents: int, rule: Suppression) -> list[Table]:
-    """Return the tables of one question's summary."""
-    if isinstance(s, ChoiceSummary):
-        return [choice_table(s, respondents, rule)]
-    if isinstance(s, MultiSummary):
-        return [multi_table(s, respondents, rule)]
-    if isinstance(s, LikertSummary):
-        return likert_tables(s, rule)
-    if isinstance(s, NumberSummary):
-        return [number_table(s, respondents, rule)]
-    if isinstance(s, DateSummary):
-        return [date_table(s, respondents, rule)]
-    return [text_table(s, respondents, rule)]
+    """Return the tables of one question's summary; raise UnsupportedType for a summary with no tables."""
+    build = TABLES.get(type(s))
+    if build is None:
+        raise UnsupportedType(f"question '{s.question.id}': no tables for a {type(s).__name__}")
+    return build(s, respondents, rule)
 
 
 # Cross-tabulations ---------------------------------------------------------------------------------------
 
 
-def _group_label(by: QuestionLike, code: str) -> str:
-    return "No answer / not shown" if code == NO_GROUP else label_of(by, code)
+def _group_label(by: Question, code: str) -> str:
+    return "No answer / not shown" if code == NO_GROUP else by.label_of(code)
 
 
 def _grid(rows: list[tuple[Hashable, str]], groups: list[str], count: Any, denominators: dict[str, int],
@@ -236,8 +266,8 @@ def crosstab_tables(crosstab: CrossTab, total: Descriptives, rule: Suppression) 
     groups = crosstab.group_codes()
     tables: list[Table] = []
     for q in crosstab.instrument.questions:
-        if q.id == by.id or q.type in ("text", "date"):
-            continue
+        if q.id == by.id:
+            continue  # only choice, likert and number questions are compared across groups (below)
         overall = total[q.id]
         parts = {g: crosstab.groups[g][q.id] for g in groups}
 
@@ -249,7 +279,7 @@ def crosstab_tables(crosstab: CrossTab, total: Descriptives, rule: Suppression) 
 
         if isinstance(overall, ChoiceSummary | MultiSummary):
             codes = overall.codes()
-            rows: list[tuple[Hashable, str]] = [(c, label_of(q, c)) for c in codes]
+            rows: list[tuple[Hashable, str]] = [(c, q.label_of(c)) for c in codes]
             choice_parts: dict[str, Any] = parts
             denominators = {g: choice_parts[g].shown for g in groups}
             totals: dict[Hashable, int] = {c: overall.counts.get(str(c), 0) for c in codes}
@@ -272,7 +302,7 @@ def crosstab_tables(crosstab: CrossTab, total: Descriptives, rule: Suppression) 
                 item_parts = {g: parts[g].items[item_id] for g in groups}  # type: ignore[attr-defined]
                 denominators = {g: item_parts[g].answered for g in groups}
                 totals = {c: overall.items[item_id].counts.get(c, 0) for c in levels}
-                rows = [(c, f"{c} {label_of(q, c)}") for c in levels]
+                rows = [(c, f"{c} {q.label_of(c)}") for c in levels]
 
                 def level_count(r: Hashable, g: str, parts: dict[str, LevelCounts] = item_parts) -> int:
                     return parts[g].counts.get(str(r), 0)

@@ -25,8 +25,10 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from instrument import Instrument, Question
+
 from .columns import Column, raw_columns, row_reader
-from .model import Answers, InstrumentLike, QuestionLike, SurveyInfo, label_of
+from .model import Answers, SurveyInfo
 from .safe import xlsx_text, xlsx_value
 from .stats import Collector, LevelCounts, LikertSummary, percent
 from .suppress import Suppression, hidden_cells
@@ -109,7 +111,7 @@ def write_table(sheet: Sheet, table: Table) -> None:
     sheet.blank()
 
 
-def _summary(sheet: Sheet, instrument: InstrumentLike, info: SurveyInfo, result: ExportResult,
+def _summary(sheet: Sheet, instrument: Instrument, info: SurveyInfo, result: ExportResult,
              rule: Suppression, sheets: list[tuple[str, str]]) -> None:
     def when(day: dt.date | None) -> Any:
         return day if day is not None else "not set"
@@ -148,9 +150,9 @@ def _summary(sheet: Sheet, instrument: InstrumentLike, info: SurveyInfo, result:
         sheet.append([line])
 
 
-def _likert_entries(collector: Collector) -> list[tuple[str, list[tuple[QuestionLike, str, str, LevelCounts]]]]:
+def _likert_entries(collector: Collector) -> list[tuple[str, list[tuple[Question, str, str, LevelCounts]]]]:
     """Group likert statements by scale, in question order: [(scale id, [(question, item id, label, counts)])]."""
-    blocks: dict[str, list[tuple[QuestionLike, str, str, LevelCounts]]] = {}
+    blocks: dict[str, list[tuple[Question, str, str, LevelCounts]]] = {}
     for q in collector.instrument.questions:
         summary = collector.total[q.id]
         if not isinstance(summary, LikertSummary) or q.scale is None:
@@ -174,7 +176,7 @@ def _likert_sheet(sheet: Sheet, collector: Collector, rule: Suppression) -> int:
     for _scale_id, entries in blocks:
         q0 = entries[0][0]
         levels = [o.code for o in q0.scale.levels] if q0.scale is not None else []
-        labels = [label_of(q0, c) for c in levels]
+        labels = [q0.label_of(c) for c in levels]
         sheet.append([f"{labels[0]} … {labels[-1]} ({len(levels)}-point scale)"], TITLE)
         note = "Counts and % of those who answered each statement."
         header_row = sheet.append(["Statement", *labels, "n answered", *[f"% {label}" for label in labels]],
@@ -215,7 +217,7 @@ def _likert_sheet(sheet: Sheet, collector: Collector, rule: Suppression) -> int:
     return charts
 
 
-def _dictionary(sheet: Sheet, instrument: InstrumentLike, columns: Sequence[Column]) -> None:
+def _dictionary(sheet: Sheet, instrument: Instrument, columns: Sequence[Column]) -> None:
     sheet.append(["Column", "Question id", "Section", "Type", "Question", "Values", "Shown if", "Required"], BOLD)
     for col in columns:
         q = col.question
@@ -232,7 +234,7 @@ def _cell_of(ws: WriteOnlyWorksheet, column: Column, value: Any) -> Any:
         return None
     if column.is_text:
         return xlsx_text(ws, str(value)) if value != "" else None
-    if column.question.type == "date" and isinstance(value, str):
+    if column.is_date and isinstance(value, str):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
@@ -242,7 +244,7 @@ def _cell_of(ws: WriteOnlyWorksheet, column: Column, value: Any) -> Any:
     return value
 
 
-def write_workbook(path: str | os.PathLike[str], instrument: InstrumentLike, info: SurveyInfo,
+def write_workbook(path: str | os.PathLike[str], instrument: Instrument, info: SurveyInfo,
                    responses: Iterable[Answers], rule: Suppression = DEFAULT_RULE, by: Sequence[str] = (),
                    raw: bool = True) -> ExportResult:
     """Write the survey workbook to *path* (atomically: a temporary file renamed at the end)."""
@@ -259,7 +261,7 @@ def write_workbook(path: str | os.PathLike[str], instrument: InstrumentLike, inf
 class _SurveyWorkbook:
     """The sheets of one export, created up front in their final order, filled as the data comes."""
 
-    def __init__(self, wb: Workbook, instrument: InstrumentLike, rule: Suppression, by: Sequence[str],
+    def __init__(self, wb: Workbook, instrument: Instrument, rule: Suppression, by: Sequence[str],
                  raw: bool) -> None:
         self.instrument, self.rule, self.by = instrument, rule, by
         self.collector = Collector(instrument, by)
@@ -284,7 +286,7 @@ class _SurveyWorkbook:
         self.raw.append([c.header for c in self.columns], BOLD)
         read = row_reader(self.columns)
         # Only these columns can hold arbitrary text (or dates to convert); the rest go in as they are.
-        careful = [(i, c) for i, c in enumerate(self.columns) if c.is_text or c.question.type == "date"]
+        careful = [(i, c) for i, c in enumerate(self.columns) if c.is_text or c.is_date]
         ws = self.raw.ws
         append = ws.append
         for answers in responses:

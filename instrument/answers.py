@@ -5,8 +5,8 @@ to the respondent; its value is None when a shown question was left unanswered. 
 "shown but unanswered" stay apart, and every table can use the right denominator.
 Values: single_choice -> option code; multiple_choice -> list of codes in option order;
 likert -> int level (single item) or {item id: int level or None} (matrix); text -> str;
-number -> int or float; date -> "YYYY-MM-DD"; ranking -> list of codes in rank order. An "Other, please specify" text is kept under
-"<question id>.other".
+number -> int or float; date -> "YYYY-MM-DD"; ranking -> list of codes in rank order.
+An "Other, please specify" text is kept under "<question id>.other".
 """
 
 from __future__ import annotations

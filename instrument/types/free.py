@@ -23,12 +23,11 @@ def _read_text(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[str
 
 
 def _read_number(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[str, Any]:
-    fields = {"integer": flag(ctx, node, "integer", qid), "minimum": number(ctx, node, "min", qid),
-              "maximum": number(ctx, node, "max", qid), "unit": text(ctx, node, "unit", qid=qid)}
-    lo, hi = fields["minimum"], fields["maximum"]
+    lo, hi = number(ctx, node, "min", qid), number(ctx, node, "max", qid)
     if lo is not None and hi is not None and lo > hi:
         raise ctx.fail(node.line_of("min"), "min is greater than max", qid)
-    return fields
+    return {"integer": flag(ctx, node, "integer", qid), "minimum": lo, "maximum": hi,
+            "unit": text(ctx, node, "unit", qid=qid)}
 
 
 def _read_nothing(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[str, Any]:
