@@ -23,11 +23,12 @@ def _read_text(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[str
 
 
 def _read_number(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[str, Any]:
+    integer = flag(ctx, node, "integer", qid)
     lo, hi = number(ctx, node, "min", qid), number(ctx, node, "max", qid)
+    unit = text(ctx, node, "unit", qid=qid)
     if lo is not None and hi is not None and lo > hi:
         raise ctx.fail(node.line_of("min"), "min is greater than max", qid)
-    return {"integer": flag(ctx, node, "integer", qid), "minimum": lo, "maximum": hi,
-            "unit": text(ctx, node, "unit", qid=qid)}
+    return {"integer": integer, "minimum": lo, "maximum": hi, "unit": unit}
 
 
 def _read_nothing(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[str, Any]:
