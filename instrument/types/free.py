@@ -16,10 +16,11 @@ DEFAULT_TEXT_LIMIT = 2000
 
 
 def _read_text(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[str, Any]:
+    fields: dict[str, Any] = {"long": flag(ctx, node, "long", qid), "coding": flag(ctx, node, "coding", qid)}
     limit = node.get("max_length", DEFAULT_TEXT_LIMIT)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100_000:
         raise ctx.fail(node.line_of("max_length"), "max_length must be a whole number from 1 to 100000", qid)
-    return {"long": flag(ctx, node, "long", qid), "coding": flag(ctx, node, "coding", qid), "max_length": limit}
+    return {**fields, "max_length": limit}
 
 
 def _read_number(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[str, Any]:
