@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response as WebResponse
 
 from instrument import Instrument, Section, parse_section, settle, visible_sections
 from instrument.answers import is_shown, possible_sections, prune
+from instrument.types.ranking import ordinal
 
 from . import invite_links
 from .db import get_session
@@ -30,6 +31,7 @@ from .models import Draft, Response, Survey
 from .surveys import instrument_of
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
+bp.add_app_template_filter(ordinal, "ordinal")  # "1st choice", "2nd choice" on a ranking question
 
 
 def _survey_or_page(slug: str) -> tuple[Survey, Instrument] | WebResponse | str:

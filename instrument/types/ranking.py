@@ -45,10 +45,11 @@ def _parse(q: Question, form: FormData) -> tuple[Any, str]:
     if any(c and c not in codes for c in given):
         return None, "Choose among the options shown."
     picked = [c for c in given if c]
+    # On a duplicate or a gap the ranks as posted come back, so the page shows them to be put right.
     if len(set(picked)) != len(picked):
-        return None, "Rank each option at most once."
+        return given, "Rank each option at most once."
     if given[:len(picked)] != picked:
-        return None, f"Fill the ranks in order from the {ordinal(1)} choice, leaving no gaps."
+        return given, f"Fill the ranks in order from the {ordinal(1)} choice, leaving no gaps."
     return picked, ""
 
 
