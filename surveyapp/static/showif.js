@@ -7,7 +7,8 @@
   var form = document.querySelector("form");
   function valuesOf(qid) {
     var picked = [];
-    form.querySelectorAll('[name="' + qid + '"]').forEach(function (el) {
+    // A ranking question posts one select per rank (qid__rank1, qid__rank2, ...).
+    form.querySelectorAll('[name="' + qid + '"], select[name^="' + qid + '__rank"]').forEach(function (el) {
       if ((el.type === "radio" || el.type === "checkbox") ? el.checked : el.value.trim() !== "") picked.push(el.value);
     });
     if (picked.length) return picked;
