@@ -250,8 +250,8 @@ sections:
 
 
 def test_likert_matrix_columns_by_text_and_by_id(tmp_path):
+    from exports.imports import Mapping, check_row, plan_columns
     from instrument import parse_instrument
-    from surveyapp.importing import Mapping, check_row, plan_columns
 
     inst = parse_instrument(MATRIX, "matrix.yaml")
     by_text = tmp_path / "qualtrics-like.csv"

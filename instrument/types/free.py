@@ -76,7 +76,7 @@ def _parse_date(q: Question, form: FormData) -> tuple[Any, str]:
 
 
 TEXT = QuestionType("text", frozenset({"long", "max_length", "coding"}), _read_text, _parse_text, COMPARE,
-                    columns="text", summary="text", cells="raw")
+                    columns="text", summary="text", cells="text")
 NUMBER = QuestionType("number", frozenset({"integer", "min", "max", "unit"}), _read_number, _parse_number, COMPARE,
                       columns="value", summary="number", cells="raw")
 DATE = QuestionType("date", frozenset(), _read_nothing, _parse_date, COMPARE,

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exports.csvout import write_csv
+from exports.imports import ImportFailed, ImportReport, load_mapping
 from exports.model import SurveyInfo
 from exports.reach import DATE_QUESTION, DEPARTMENT_QUESTION, LENGTH_QUESTION, reach_report, write_reach_workbook
 from exports.readers import InvalidImport, read_table
@@ -23,7 +24,7 @@ from exports.suppress import OFF, Suppression
 from exports.workbook import write_workbook
 
 from ..db import get_session
-from ..importing import ImportFailed, ImportReport, import_answers, load_mapping
+from ..importing import import_answers
 from ..models import Response, Survey
 from ..surveys import instrument_of, response_count
 from .options import parse_date
