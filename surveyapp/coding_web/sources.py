@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from coding.projects import NewUnit
 from coding.store import ProjectError
+from instrument import question_type
 
 from ..models import Response, Survey
 from ..surveys import instrument_of
@@ -35,7 +36,7 @@ def coded_questions(session: Session, slug: str, questions: Sequence[str] = ()) 
         if other:
             if other != "other" or not question.other:
                 raise ProjectError(f"survey '{slug}': question '{base}' has no 'Other, please specify' text")
-        elif question.type != "text":
+        elif question_type(question.type).summary != "text":
             raise ProjectError(f"survey '{slug}': question '{qid}' is {question.type}, not an open-ended text")
         out.append(qid)
     return out

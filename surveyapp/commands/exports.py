@@ -22,6 +22,7 @@ from exports.reach import DATE_QUESTION, DEPARTMENT_QUESTION, LENGTH_QUESTION, r
 from exports.readers import InvalidImport, read_table
 from exports.suppress import OFF, Suppression
 from exports.workbook import write_workbook
+from instrument import question_type
 
 from ..db import get_session
 from ..importing import import_answers
@@ -108,7 +109,7 @@ def export_command(slug: str, out: Path, fmt: str | None, no_suppression: bool, 
             question = instrument.question(qid)
         except KeyError:
             raise click.ClickException(f"--by {qid}: no question '{qid}' in '{instrument.id}'") from None
-        if question.type != "single_choice":
+        if question_type(question.type).summary != "choice":
             raise click.ClickException(f"--by {qid}: cross-tabulation needs a single-choice question "
                                        f"('{qid}' is {question.type})")
     total = response_count(session, slug)
@@ -192,15 +193,17 @@ def reach_command(slug: str, out: Path, start: dt.date | None, end: dt.date | No
     session = get_session()
     survey = survey_or_fail(session, slug)
     instrument = instrument_of(survey)
-    needed = {DATE_QUESTION: ("date",), DEPARTMENT_QUESTION: ("single_choice",), LENGTH_QUESTION: ("number",)}
-    for qid, types in needed.items():
+    # The report reads a day, one option code and a number: any type summarised as such will do.
+    needed = {DATE_QUESTION: ("date", "date"), DEPARTMENT_QUESTION: ("choice", "single_choice"),
+              LENGTH_QUESTION: ("number", "number")}
+    for qid, (kind, named) in needed.items():
         try:
             question = instrument.question(qid)
         except KeyError:
             raise click.ClickException(f"survey '{slug}' serves '{instrument.id}', which has no '{qid}' question; "
                                        "the reach report reads interaction-record surveys") from None
-        if question.type not in types:
-            raise click.ClickException(f"question '{qid}' of '{instrument.id}' is {question.type}, not {types[0]}")
+        if question_type(question.type).summary != kind:
+            raise click.ClickException(f"question '{qid}' of '{instrument.id}' is {question.type}, not {named}")
     start = start or survey.opens_on
     end = end or survey.closes_on
     if start and end and end < start:
