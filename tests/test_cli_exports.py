@@ -10,7 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from test_workbook import open_survey, paper_forms, store
+from paper_data import paper_forms
+from survey_setup import open_survey, store
 
 from surveyapp.auth import create_user
 from surveyapp.db import new_session

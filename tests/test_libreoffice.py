@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from paper_data import paper_forms, submit
 from test_reach import INSTRUMENT as INTERACTION_RECORD
 from test_reach import forms as interaction_forms
-from test_workbook import paper_forms, submit
 
 from exports.model import SurveyInfo
 from exports.reach import reach_report, write_reach_workbook
