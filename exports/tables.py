@@ -58,10 +58,6 @@ def _base(s: Summary, respondents: int) -> str:
             f"no answer {s.unanswered}.")
 
 
-def _round(value: float | None, digits: int = 1) -> float | None:
-    return None if value is None else round(value, digits)
-
-
 def count_cells(n: int, denominator: int, hidden: bool, rule: Suppression) -> list[Any]:
     """Return the n, % and "n (%)" cells of one count, or its marks when hidden."""
     if hidden:
