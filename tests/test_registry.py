@@ -67,3 +67,51 @@ def test_importing_instrument_loads_no_flask_and_no_sqlalchemy():
     code = "import instrument, sys; assert 'flask' not in sys.modules and 'sqlalchemy' not in sys.modules"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 0, result.stderr
+
+
+SAMPLE = """
+id: every-type
+version: 1
+title: Every type
+sections:
+  - id: s
+    questions:
+      - {id: one, type: single_choice, text: One, choices: [A, B]}
+      - {id: many, type: multiple_choice, text: Many, choices: [A, B], other: true}
+      - {id: level, type: likert, text: Level, scale: agreement}
+      - {id: grid, type: likert, text: Grid, scale: agreement, items: [{id: x, text: X}]}
+      - {id: words, type: text, text: Words}
+      - {id: essay, type: text, text: Essay, long: true}
+      - {id: count, type: number, text: Count, integer: true}
+      - {id: day, type: date, text: Day}
+      - {id: order, type: ranking, text: Order, choices: [A, B, C], max_ranks: 2}
+"""
+
+
+def test_every_partial_renders_its_controls():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    from instrument import parse_instrument
+    from instrument.types.ranking import ordinal
+
+    inst = parse_instrument(SAMPLE, "every.yaml")
+    assert {q.type for q in inst.questions} == set(TYPES)
+    env = Environment(loader=FileSystemLoader(ROOT / "surveyapp" / "templates"), undefined=StrictUndefined,
+                      autoescape=True)
+    env.filters["ordinal"] = ordinal
+    template = env.get_template("respond/_question.html")
+
+    def html(qid: str) -> str:
+        return template.render(q=inst.question(qid), errors={}, answers={}, shown={q.id for q in inst.questions},
+                               same_page=set())
+
+    assert html("one").count('type="radio" name="one"') == 2
+    assert html("many").count('type="checkbox" name="many"') == 3 and 'name="many__other"' in html("many")
+    assert html("level").count('type="radio" name="level"') == 5 and 'class="options scale"' in html("level")
+    assert '<fieldset class="matrix"' in html("grid") and 'name="grid__x"' in html("grid")
+    assert '<input type="text" name="words"' in html("words")
+    assert '<textarea name="essay"' in html("essay")
+    assert 'inputmode="numeric" name="count"' in html("count")
+    assert '<input type="date" name="day"' in html("day")
+    ranking = html("order")
+    assert ranking.count("<select ") == 2 and ">2nd choice</label>" in ranking
