@@ -25,7 +25,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from instrument import Instrument, Question
+from instrument import Instrument, Question, question_type
 
 from .columns import Column, raw_columns, row_reader
 from .model import Answers, SurveyInfo
@@ -148,6 +148,9 @@ def _summary(sheet: Sheet, instrument: Instrument, info: SurveyInfo, result: Exp
         "dictionary tells which.",
     ):
         sheet.append([line])
+    if any(question_type(q.type).summary == "ranking" for q in instrument.questions):
+        sheet.append(["Ranking questions: per option, n (%) of the respondents who ranked at least one option, "
+                      "its mean rank (1 = first) among those who ranked it, and n (%) who ranked it first."])
 
 
 def _likert_entries(collector: Collector) -> list[tuple[str, list[tuple[Question, str, str, LevelCounts]]]]:

@@ -6,6 +6,7 @@ import statistics
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -243,5 +244,22 @@ def test_raw_columns_are_ids_and_flags():
 def test_exports_never_imports_flask_or_surveyapp():
     code = ("import sys, exports.workbook, exports.csvout, exports.reach, exports.readers, exports.tables; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('flask', 'surveyapp')]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_exports_imports_loads_no_web_app_nor_database():
+    code = ("import sys, exports.imports; "
+            "print([m for m in sys.modules if m.split('.')[0] in ('flask', 'surveyapp', 'werkzeug', 'sqlalchemy')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_plain_library_tests_need_no_app():
+    tests = Path(__file__).resolve().parent
+    modules = ["test_exports_stats", "test_workbook", "test_reach", "test_libreoffice", "test_ranking",
+               "test_registry", "paper_data"]
+    code = (f"import sys; sys.path.insert(0, {str(tests)!r}); import {', '.join(modules)}; "
+            "print([m for m in sys.modules if m.split('.')[0] in ('flask', 'surveyapp')])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -222,3 +222,14 @@ def test_options_in_order_in_one_cell_import_as_ranks(tmp_path):
     assert first[0] == {"unit": "ward_a", "support": ["time_off", "training"]}
     assert [str(p) for p in second[1]] == ["forms.csv:3, column B ('Rank these kinds of support'): question "
                                            "'support': 4 options ranked; this question ranks at most 3"]
+
+
+def test_summary_sheet_explains_ranking_tables_only_when_there_are_some(tmp_path):
+    def lines(inst, name: str) -> list[str]:
+        path = tmp_path / name
+        write_workbook(path, inst, SurveyInfo("p", "P", inst.id, 1), [])
+        return [r[0] for r in load_workbook(path)["Summary"].iter_rows(values_only=True) if r[0]]
+
+    assert any(str(line).startswith("Ranking questions:") for line in lines(PRIORITIES, "p.xlsx"))
+    plain = parse_instrument(ranking_yaml().replace("type: ranking", "type: single_choice"), "r.yaml")
+    assert not any(str(line).startswith("Ranking questions:") for line in lines(plain, "r.xlsx"))
