@@ -31,7 +31,7 @@ def _choice_code(q: Question, text: str, mapping: Mapping) -> str | None:
 
 
 def _split_choices(q: Question, text: str, mapping: Mapping) -> tuple[list[str], list[str]]:
-    """Split a multiple-choice cell into option codes; return (codes, parts that match no option)."""
+    """Split a cell listing options (multiple choice, or a ranking in order) into codes; return (codes, unmatched)."""
     separator = mapping.separator or (";" if ";" in text else ",")
     parts = [p for p in text.split(separator)]
     codes: list[str] = []
