@@ -23,9 +23,9 @@ from werkzeug.wrappers import Response as WebResponse
 from instrument import Instrument, Section, parse_section, settle, visible_sections
 from instrument.answers import is_shown, possible_sections, prune
 
-from . import invite_links
 from .db import get_session
-from .invitations import mark_answered, reshuffle_storage
+from .invitations import links as invite_links
+from .invitations.storage import mark_answered, reshuffle_storage
 from .models import Draft, Response, Survey
 from .surveys import instrument_of
 

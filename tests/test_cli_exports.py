@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from test_workbook import open_survey, paper_forms, store
 
-from surveyapp.auth import create_user
+from surveyapp.auth.models import create_user
 from surveyapp.db import new_session
 
 from conftest import csrf_from
