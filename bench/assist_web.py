@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from coding.assist.synthetic import make_dataset  # noqa: E402
 from surveyapp import db  # noqa: E402
-from surveyapp.auth import create_user  # noqa: E402
+from surveyapp.auth.models import create_user  # noqa: E402
 from surveyapp.coding_web import assist_routes  # noqa: E402
 from surveyapp.coding_web.assist import service  # noqa: E402
 

@@ -50,25 +50,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
 
     from . import commands, errors, filters, pages, respond
+    from .admin import downloads
+    from .admin import routes as admin
+    from .auth import routes as auth
+    from .coding_web import bp as coding_bp
+    from .invitations import links
 
     filters.init_app(app)
     commands.init_app(app)
 
     app.register_blueprint(respond.bp)
     app.register_blueprint(pages.bp)
-    from . import auth, invite_links
-
     app.register_blueprint(auth.bp)
-    app.register_blueprint(invite_links.bp)
-    from .admin import bp as admin_bp
-
-    app.register_blueprint(admin_bp)
-    from .coding_web import bp as coding_bp
-
+    app.register_blueprint(links.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(coding_bp)
-    from .downloads import bp as downloads_bp
-
-    app.register_blueprint(downloads_bp)
+    app.register_blueprint(downloads.bp)
     errors.init_app(app)
 
     @app.after_request

@@ -1,6 +1,7 @@
 """Sending e-mail over SMTP, telling apart "not accepted" (safe to retry) from "maybe accepted" (never retry).
 
-Everything goes through :class:`Mailer` (one connection for a batch) or :func:`send_email` (one message). A message
+Every message goes out through one seam, :meth:`Mailer.send` (one connection for a batch, opened on first use);
+its one caller is :func:`surveyapp.invitations.sending.send_pending`, which claims, sends and marks. A message
 counts as sent only when the server answered 250 to the end of its DATA; a refusal before that point means the
 server has not taken it, so a later run may try again; a connection lost while the message was being handed over
 leaves it *uncertain*, and the callers never send an uncertain message again (at most once).
@@ -188,12 +189,6 @@ class Mailer:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
-
-
-def send_email(settings: SmtpSettings, email: Email) -> None:
-    """Send one message on its own connection (see :meth:`Mailer.send` for what it raises)."""
-    with Mailer(settings) as mailer:
-        mailer.send(email)
 
 
 def _reply(exc: smtplib.SMTPResponseException) -> str:

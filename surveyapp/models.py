@@ -1,7 +1,20 @@
-"""Database tables of surveys and their anonymous responses.
+"""Database tables of surveys, their anonymous responses, and the invitations that must not point to them.
 
-Nothing that could identify a respondent is stored here: a response keeps its answers, the instrument
+Nothing that could identify a respondent is stored with a response: it keeps its answers, the instrument
 version it was answered on and the day; its key is random, so row keys say nothing about order.
+
+What the invitation tables store, and why nothing links an invitation to a response:
+
+- ``invitations``: a random key, the survey, the address (erased when the survey closes), the department, the hash
+  of the link's token, ``answered`` yes/no, and ``invited_on`` (the day the invitation went out, needed to know
+  when the reminder is due; cleared once answered). No time of answering, no token.
+- ``mail_deliveries``: one row per invitation and kind (invitation, reminder); the primary key makes a second
+  reminder impossible. A row moves pending -> sending -> sent (or back to pending when the server did not take
+  the message, or to uncertain/refused). Rows of an invitation are deleted when it is answered, so "was reminded,
+  then answered" is never kept next to a person.
+- ``mail_counts``: per-survey totals of messages the server accepted.
+- ``invitations`` and ``responses`` are WITHOUT ROWID on SQLite and keyed randomly, so storage order is key
+  order; on PostgreSQL ``surveyapp.invitations.storage`` rewrites them after each answer (see there).
 """
 
 from __future__ import annotations
@@ -10,7 +23,18 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -29,6 +53,11 @@ class Base(DeclarativeBase):
 def random_key() -> str:
     """Return a random 128-bit key, URL-safe."""
     return secrets.token_urlsafe(16)
+
+
+def utcnow() -> dt.datetime:
+    """Return the time now in naive UTC, as the DateTime columns store it."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class InstrumentVersion(Base):
@@ -104,3 +133,59 @@ class Draft(Base):
     # In invitation mode, the invitation being answered (marked answered when the response is stored; the draft
     # and this link go away in that same transaction).
     invitation_key: Mapped[str | None] = mapped_column(String(32), nullable=True, default=None)
+
+
+class Invitation(Base):
+    """One invitee of a survey: where to write, the department, and whether the link was used. No times."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("survey_slug", "email"), {"sqlite_with_rowid": False})
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_key)
+    survey_slug: Mapped[str] = mapped_column(ForeignKey("surveys.slug", ondelete="CASCADE"), index=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    department: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    reminder_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    invited_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+
+
+class Delivery(Base):
+    """The state of one message (invitation or reminder) to one invitee; at most one row of each kind."""
+
+    __tablename__ = "mail_deliveries"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    invitation_key: Mapped[str] = mapped_column(ForeignKey("invitations.key", ondelete="CASCADE"),
+                                                primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    survey_slug: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    claim: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    # Only while a worker holds the row; cleared when the message is marked sent.
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class MailCount(Base):
+    """How many invitations and reminders of a survey the mail server accepted."""
+
+    __tablename__ = "mail_counts"
+
+    survey_slug: Mapped[str] = mapped_column(ForeignKey("surveys.slug", ondelete="CASCADE"), primary_key=True)
+    invitations_sent: Mapped[int] = mapped_column(Integer, default=0)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MailTemplate(Base):
+    """A survey's own wording of one e-mail (subject, plain text, HTML), replacing the default."""
+
+    __tablename__ = "mail_templates"
+
+    survey_slug: Mapped[str] = mapped_column(ForeignKey("surveys.slug", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text, default="")

@@ -24,9 +24,9 @@ from instrument import Instrument, Section, parse_section, settle, visible_secti
 from instrument.answers import is_shown, possible_sections, prune
 from instrument.types.ranking import ordinal
 
-from . import invite_links
 from .db import get_session
-from .invitations import mark_answered, reshuffle_storage
+from .invitations import links as invite_links
+from .invitations.storage import mark_answered, reshuffle_storage
 from .models import Draft, Response, Survey
 from .surveys import instrument_of
 

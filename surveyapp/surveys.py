@@ -1,4 +1,7 @@
-"""Opening, listing and closing surveys; keeping the instrument text each survey serves."""
+"""Opening, listing and closing surveys; keeping the instrument text each survey serves.
+
+Closing erases the invitees' addresses: after that, the invitation tables hold only departments and yes/no.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,14 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from instrument import Instrument, InvalidInstrument, load_instrument, parse_instrument
 from instrument.parser import instrument_files
 
-from .models import InstrumentVersion, Response, Survey
+from .invitations.storage import reshuffle_storage
+from .models import Delivery, InstrumentVersion, Invitation, Response, Survey
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -95,3 +99,16 @@ def instrument_of(survey: Survey) -> Instrument:
 def response_count(session: Session, slug: str) -> int:
     """Return how many responses a survey has."""
     return session.scalar(select(func.count()).select_from(Response).where(Response.survey_slug == slug)) or 0
+
+
+def close_survey(db: Session, survey: Survey) -> int:
+    """Close a survey and erase its invitees' addresses (counts stay); return how many were erased."""
+    survey.closed = True
+    erased = db.execute(update(Invitation).where(Invitation.survey_slug == survey.slug,
+                                                 Invitation.email.is_not(None))
+                        .values(email=None).execution_options(synchronize_session=False))
+    db.execute(delete(Delivery).where(Delivery.survey_slug == survey.slug,
+                                      Delivery.state.in_(("pending", "uncertain", "refused"))))
+    db.commit()
+    reshuffle_storage(db, survey.slug)  # in case the last answer's rewrite was postponed
+    return int(erased.rowcount or 0)  # type: ignore[attr-defined]

@@ -11,10 +11,9 @@ from invite_scenario import answer_through, mail_app, roster_csv, xlsx_bytes
 from smtp_server import link_in, smtp  # noqa: F401  (fixture)
 from sqlalchemy import func, select
 
-from surveyapp.auth import create_user
+from surveyapp.auth.models import create_user
 from surveyapp.db import new_session
-from surveyapp.invitations import Invitation, MailTemplate
-from surveyapp.models import Survey
+from surveyapp.models import Invitation, MailTemplate, Survey
 
 from conftest import csrf_from
 

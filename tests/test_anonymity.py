@@ -28,8 +28,7 @@ from sqlalchemy import DateTime, Time, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
 from surveyapp.db import new_session
-from surveyapp.invitations import Invitation
-from surveyapp.models import Response
+from surveyapp.models import Invitation, Response
 
 TODAY = dt.date.today()
 INVITATION_COLUMNS = {"key", "survey_slug", "email", "department", "token_hash", "reminder_token_hash", "answered",

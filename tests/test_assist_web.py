@@ -27,7 +27,7 @@ from coding.assist.synthetic import make_dataset
 from coding.assist_log import Decision
 from coding.store import Application, Unit
 from surveyapp import db
-from surveyapp.auth import create_user
+from surveyapp.auth.models import create_user
 from surveyapp.coding_web import assist as assist_module
 from surveyapp.coding_web.assist import AssistService, service
 

@@ -10,7 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
-from surveyapp.auth import LOCK_MINUTES, MAX_FAILURES, User, current_user, login_required
+from surveyapp.auth.models import LOCK_MINUTES, MAX_FAILURES, User
+from surveyapp.auth.routes import current_user, login_required
 from surveyapp.db import new_session
 
 from conftest import csrf_from

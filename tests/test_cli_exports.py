@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from paper_data import paper_forms
 from survey_setup import open_survey, store
 
-from surveyapp.auth import create_user
+from surveyapp.auth.models import create_user
 from surveyapp.db import new_session
 
 from conftest import csrf_from

@@ -120,7 +120,7 @@ def test_formula_looking_text_is_escaped_in_csv(notes_app, tmp_path):
 
 
 def test_summary_states_invited_and_response_rate(app, runner, tmp_path):
-    from surveyapp.invitations import MailCount
+    from surveyapp.models import MailCount
 
     open_survey(runner, "department-survey", "post-dept", "--mode", "invitation")
     store(app, "post-dept", paper_forms())

@@ -17,7 +17,7 @@ from coding import projects as P
 from coding import reconcile as R
 from coding.store import Application, Unit
 from surveyapp import db
-from surveyapp.auth import create_user
+from surveyapp.auth.models import create_user
 
 from conftest import csrf_from
 

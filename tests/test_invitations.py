@@ -11,8 +11,8 @@ from smtp_server import body, link_in, smtp  # noqa: F401  (fixture)
 from sqlalchemy import func, select
 
 from surveyapp.db import new_session
-from surveyapp.invitations import Invitation, RosterError, read_roster
-from surveyapp.models import Draft, Response
+from surveyapp.invitations.roster import RosterError, read_roster
+from surveyapp.models import Draft, Invitation, Response
 
 from respondent import Respondent
 
@@ -208,7 +208,7 @@ def test_two_browsers_one_invitation_store_one_response(mapp, tmp_path, smtp):  
 
 
 def test_links_come_from_the_base_url_not_the_host_header(mapp, tmp_path, smtp):  # noqa: F811
-    from surveyapp.auth import create_user
+    from surveyapp.auth.models import create_user
 
     with mapp.app_context(), new_session() as s:
         create_user(s, "lead@example.org", "investigator passphrase")

@@ -34,7 +34,7 @@ from smtp_server import SmtpServer, body, link_in, smtp  # noqa: F401  (fixture)
 from sqlalchemy import select, update
 
 from surveyapp.db import new_session
-from surveyapp.invitations import Delivery, Invitation
+from surveyapp.models import Delivery, Invitation
 
 from conftest import INSTRUMENTS, ROOT
 from respondent import Respondent
@@ -311,7 +311,8 @@ def test_status_suppresses_small_counts_unless_exact(database_url, tmp_path, smt
 
 
 def test_a_time_budget_leaves_the_rest_waiting_untouched(database_url, tmp_path, smtp):  # noqa: F811
-    from surveyapp.invitations import import_roster, pending_count, read_roster, send_invitations
+    from surveyapp.invitations.roster import import_roster, read_roster
+    from surveyapp.invitations.sending import pending_count, send_invitations
     from surveyapp.mail import SmtpSettings
     from surveyapp.models import Survey
 

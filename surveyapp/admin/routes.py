@@ -6,38 +6,31 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from wtforms import SelectChoice
 
 from instrument import InvalidInstrument, instrument_files, load_instrument
 
-from ..auth import login_required
+from ..auth.routes import login_required
 from ..db import get_session
-from ..invitations import (
-    KINDS,
+from ..invitations.rates import survey_status
+from ..invitations.roster import RosterError, import_roster, read_roster
+from ..invitations.sending import (
     InvitationError,
-    MailTemplate,
-    RosterError,
     SendReport,
-    check_template,
-    close_survey,
-    default_template,
     due_reminders,
-    import_roster,
     pending_count,
-    read_roster,
-    save_template,
     send_invitations,
     send_reminders,
-    survey_status,
-    survey_template,
 )
+from ..invitations.wording import KINDS, check_template, default_template, save_template, survey_template
 from ..mail import MailError, SmtpSettings
-from ..models import Survey
-from ..surveys import SurveyError, create_survey
-from . import bp
+from ..models import MailTemplate, Survey
+from ..surveys import SurveyError, close_survey, create_survey
 from .forms import ActionForm, CreateSurveyForm, MailTemplateForm, RosterForm
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 MAX_ROSTER_BYTES = 5 * 1024 * 1024
 

@@ -32,7 +32,7 @@ from coding.assist_project import (
 from coding.codes import Tree, active_codes, load_tree
 from coding.store import Application, Project, ProjectError, Review, Unit
 
-from ..auth import login_required
+from ..auth.routes import login_required
 from ..db import get_session
 from . import bp
 from .assist import service

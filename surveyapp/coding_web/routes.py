@@ -21,7 +21,7 @@ from coding.qdc import codebook_from_qdc, codebook_to_qdc
 from coding.store import Project, ProjectError, Rereview, Unit
 from coding.workbook import describe
 
-from ..auth import current_user, login_required
+from ..auth.routes import current_user, login_required
 from ..db import get_session
 from . import bp
 from .forms import (

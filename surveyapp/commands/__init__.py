@@ -13,7 +13,7 @@ def init_app(app: Flask) -> None:
         assist.add_evaluate_command(coding.group)
     for group in (instruments.group, database.group, surveys.group, coding.group):
         app.cli.add_command(group)
-    from ..auth import users_group
+    from ..auth.commands import users_group
 
     app.cli.add_command(users_group)
     from .exports import COMMANDS as export_commands

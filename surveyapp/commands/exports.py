@@ -4,29 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exports.csvout import write_csv
+<<<<<<< HEAD
 from exports.imports import ImportFailed, ImportReport, load_mapping
 from exports.model import SurveyInfo
+=======
+>>>>>>> split-web
 from exports.reach import DATE_QUESTION, DEPARTMENT_QUESTION, LENGTH_QUESTION, reach_report, write_reach_workbook
 from exports.readers import InvalidImport, read_table
-from exports.suppress import OFF, Suppression
 from exports.workbook import write_workbook
 from instrument import question_type
 
 from ..db import get_session
+<<<<<<< HEAD
 from ..importing import import_answers
 from ..models import Response, Survey
+=======
+from ..exporting import stream_answers, suppression_rule, survey_info
+from ..importing import ImportFailed, ImportReport, import_answers, load_mapping
+from ..models import Survey
+>>>>>>> split-web
 from ..surveys import instrument_of, response_count
 from .options import parse_date
 
@@ -39,39 +44,6 @@ def survey_or_fail(session: Session, slug: str) -> Survey:
     if survey is None:
         raise click.ClickException(f"no survey '{slug}' (see 'surveykit surveys list')")
     return survey
-
-
-def stream_answers(session: Session, slug: str, step: Callable[[int], None] | None = None
-                   ) -> Iterator[dict[str, Any]]:
-    """Yield a survey's answer dicts, 1,000 rows fetched at a time, in random-key order (never arrival order)."""
-    query = (select(Response.answers).where(Response.survey_slug == slug).order_by(Response.key)
-             .execution_options(yield_per=1000))
-    for (answers,) in session.execute(query):
-        if step is not None:
-            step(1)
-        yield answers
-
-
-def invited_count(session: Session, survey: Survey) -> int | None:
-    """Return how many were invited to an invitation-mode survey (None for open surveys)."""
-    if survey.mode != "invitation":
-        return None
-    from ..invitations import invitations_sent
-
-    return invitations_sent(session, survey.slug)
-
-
-def survey_info(session: Session, survey: Survey, answered: int) -> SurveyInfo:
-    """Return the facts the summary sheet states about *survey*."""
-    version = survey.instrument_version
-    return SurveyInfo(slug=survey.slug, title=survey.title, instrument_id=version.instrument_id,
-                      instrument_version=version.version, opens_on=survey.opens_on, closes_on=survey.closes_on,
-                      invited=invited_count(session, survey), answered=answered, exported_on=dt.date.today())
-
-
-def suppression_rule(no_suppression: bool) -> Suppression:
-    """Return the small-cell rule of this app (SURVEYKIT_MIN_CELL), or OFF when opted out."""
-    return OFF if no_suppression else Suppression(k=int(current_app.config["SURVEYKIT_MIN_CELL"]))
 
 
 def _bar(total: int, label: str) -> AbstractContextManager[Any]:

@@ -14,25 +14,21 @@ from sqlalchemy import select
 from instrument import InvalidInstrument, instrument_files, load_instrument
 
 from ..db import get_session
-from ..invitations import (
-    Invitation,
+from ..invitations.rates import survey_status
+from ..invitations.roster import RosterError, import_roster, read_roster
+from ..invitations.sending import (
     InvitationError,
-    RosterError,
     SendReport,
-    close_survey,
-    import_roster,
     invitations_sent,
     pending_count,
     prepare_reminders,
-    read_roster,
     recover_stale,
     send_invitations,
     send_pending,
-    survey_status,
 )
 from ..mail import MailError, SmtpSettings
-from ..models import Survey
-from ..surveys import SurveyError, create_survey, response_count
+from ..models import Invitation, Survey
+from ..surveys import SurveyError, close_survey, create_survey, response_count
 from .options import parse_date
 
 group = AppGroup("surveys", help="Open, list and close surveys.")

@@ -4,8 +4,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import coding.assist_log  # noqa: F401  (suggestion decisions)
-import surveyapp.auth  # noqa: F401  (investigators' accounts)
-import surveyapp.invitations  # noqa: F401  (invitations, deliveries, mail templates)
+import surveyapp.auth.models  # noqa: F401  (investigators' accounts)
 from coding.store import CodingBase
 from surveyapp.models import Base
 

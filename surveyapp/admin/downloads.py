@@ -19,11 +19,11 @@ from flask import Blueprint, abort, request, send_file
 from exports.csvout import write_csv
 from exports.workbook import write_workbook
 
-from .auth import login_required
-from .commands.exports import stream_answers, suppression_rule, survey_info
-from .db import get_session
-from .models import Survey
-from .surveys import instrument_of, response_count
+from ..auth.routes import login_required
+from ..db import get_session
+from ..exporting import stream_answers, suppression_rule, survey_info
+from ..models import Survey
+from ..surveys import instrument_of, response_count
 
 bp = Blueprint("downloads", __name__, url_prefix="/admin/surveys")
 

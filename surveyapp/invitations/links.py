@@ -11,9 +11,9 @@ from typing import Any
 from flask import Blueprint, make_response, redirect, render_template, session, url_for
 from werkzeug.wrappers import Response as WebResponse
 
-from .db import get_session
-from .invitations import Invitation, find_invitation
-from .models import Survey
+from ..db import get_session
+from ..models import Invitation, Survey
+from .storage import find_invitation
 
 bp = Blueprint("invite_links", __name__)
 
