@@ -24,8 +24,8 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.orm import Session
 
-from coding.codes import audit_log, current_version
-from coding.projects import project_agreement
+from coding.codebook.stored import audit_log, current_version
+from coding.codings import project_agreement
 from coding.reconcile import final_codes
 from coding.store import Project, ProjectError
 from coding.tables import Matrix, ThemeTables, coder_matrices, cooccurrence, final_matrix, theme_tables

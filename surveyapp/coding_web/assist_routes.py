@@ -2,7 +2,7 @@
 
 The panel is filled by ``coding_assist(...)``, a function the coding screen's template calls (this module
 adds it to the blueprint's template context), so the coding view itself stays as it is. Accepting applies
-the code with ``projects.set_codes`` (what the checkboxes' Save does) and logs the decision; rejecting only
+the code with ``applying.set_codes`` (what the checkboxes' Save does) and logs the decision; rejecting only
 logs it. Nothing here applies a code on its own.
 """
 
@@ -17,7 +17,7 @@ from flask import session as cookie
 from sqlalchemy import LargeBinary, and_, cast, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from coding import assist_log, projects
+from coding import applying, assist_log, navigation, projects
 from coding.assist.sources import CODEBOOK, MODEL
 from coding.assist_project import (
     CONSENSUS,
@@ -29,7 +29,7 @@ from coding.assist_project import (
     visible_coders,
     visible_codes,
 )
-from coding.codes import Tree, active_codes, load_tree
+from coding.codebook.stored import Tree, active_codes, load_tree
 from coding.store import Application, Project, ProjectError, Review, Unit
 
 from ..auth import login_required
@@ -269,7 +269,7 @@ def assist_accept(name: str, unit_id: int) -> Any:
     quotes = {c for c in (_int(v) for v in request.form.getlist("quote")) if c is not None} & chosen
     me = _me()
     try:
-        projects.set_codes(session, proj, unit.id, me, chosen | {code_id}, memo=form.memo.data or "", quotes=quotes)
+        applying.set_codes(session, proj, unit.id, me, chosen | {code_id}, memo=form.memo.data or "", quotes=quotes)
         decision = assist_log.record_decision(session, proj, unit.id, me, code_id, probability, source, True)
         session.commit()
     except ProjectError as exc:
@@ -322,7 +322,7 @@ def themes(name: str) -> Any:
     below = _parse_threshold(request.args.get("below"))
     below = NO_FIT_BELOW if below is None else below
     n_themes = min(max(_int(request.args.get("n")) or 5, 1), 20)
-    uncoded = unit_texts(session, proj, projects.filter_clause(proj, me, "uncoded"))
+    uncoded = unit_texts(session, proj, navigation.filter_clause(proj, me, "uncoded"))
     total_uncoded = len(uncoded)
     # Positions follow response keys, not arrival, so the first units by position are a fair sample.
     uncoded = dict(list(uncoded.items())[:MAX_THEME_UNITS])

@@ -13,11 +13,11 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from coding import codes as codebook_db
-from coding import evolution, projects, reconcile
-from coding.codebook import codebook_from_yaml, codebook_to_yaml
+from coding import applying, blindness, codings, evolution, navigation, projects, reconcile, rounds
+from coding.codebook import stored as codebook_db
+from coding.codebook.qdc import codebook_from_qdc, codebook_to_qdc
+from coding.codebook.yamlfile import codebook_from_yaml, codebook_to_yaml
 from coding.errors import InvalidCodebook
-from coding.qdc import codebook_from_qdc, codebook_to_qdc
 from coding.store import Project, ProjectError, Rereview, Unit
 from coding.workbook import describe
 
@@ -85,8 +85,8 @@ def project(name: str) -> Any:
     session = get_session()
     proj = _project(name)
     me = _me()
-    rounds = [(r, projects.round_progress(session, r)) for r in projects.rounds(session, proj)]
-    return render_template("coding/project.html", project=proj, rounds=rounds, me=me,
+    progress = [(r, rounds.round_progress(session, r)) for r in rounds.rounds(session, proj)]
+    return render_template("coding/project.html", project=proj, rounds=progress, me=me,
                            stats=projects.project_stats(session, proj), form=ActionForm(),
                            rereviews=len(evolution.rereviews(session, proj, coder=me)),
                            consensus_rereviews=len(evolution.rereviews(session, proj, consensus=True)),
@@ -102,12 +102,12 @@ def round_action(name: str, round_id: int, action: str) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        rnd = projects.get_round(session, proj, round_id)
+        rnd = rounds.get_round(session, proj, round_id)
         if action == "finish":
-            projects.finish_round(session, rnd, _me())
+            rounds.finish_round(session, rnd, _me())
             flash(f"You finished '{rnd.name}': the other coders' codes on its units are now visible to you.", "info")
         elif action == "close":
-            projects.close_round(session, rnd)
+            rounds.close_round(session, rnd)
             flash(f"'{rnd.name}' is closed: everyone sees every code on its units.", "info")
         else:
             abort(404)
@@ -140,30 +140,30 @@ def code(name: str) -> Any:
     if direction not in ("here", "next", "previous"):
         abort(400, "dir: here, next or previous")
     try:
-        where = projects.filter_clause(proj, me, which, code_id=code_id, round_id=round_id)
+        where = navigation.filter_clause(proj, me, which, code_id=code_id, round_id=round_id)
     except ProjectError as exc:
         abort(400, str(exc))
-    unit = projects.unit_at(session, where, position, direction)
+    unit = navigation.unit_at(session, where, position, direction)
     if unit is None and direction != "here":
         flash("No more units this way under this filter.", "info")
         return redirect(url_for(".code", name=name, **_nav_args(pos=position)))
     tree = codebook_db.load_tree(session, proj.id)
     context: dict[str, Any] = {
         "project": proj, "unit": unit, "which": which, "code_id": code_id, "round_id": round_id, "tree": tree,
-        "rounds": projects.rounds(session, proj), "total": projects.count_where(session, where),
-        "filters": projects.FILTERS, "nav": _nav_args(),
+        "rounds": rounds.rounds(session, proj), "total": navigation.count_where(session, where),
+        "filters": navigation.FILTERS, "nav": _nav_args(),
     }
     if unit is not None:
-        reviews = projects.visible_reviews(session, unit.id, me)
+        reviews = blindness.visible_reviews(session, unit.id, me)
         active = {c.id for _, c, _ in codebook_db.active_codes(tree)}
         mine = reviews.get(me)
         # Codes already applied stay listed even when retired since, so saving never drops them silently.
         listed = [(path, c, depth) for path, c, depth in tree.walk()
                   if c.id in active or (mine is not None and c.id in mine.codes)]
         context.update(
-            rank=projects.rank_of(session, where, unit.position), mine=mine,
+            rank=navigation.rank_of(session, where, unit.position), mine=mine,
             others={c: v for c, v in sorted(reviews.items()) if c != me},
-            revealed=projects.is_revealed(session, unit.id, me), form=CodingForm(memo=mine.memo if mine else ""),
+            revealed=blindness.is_revealed(session, unit.id, me), form=CodingForm(memo=mine.memo if mine else ""),
             codes=[(KEYS[i] if i < len(KEYS) else "", path, c, depth) for i, (path, c, depth) in enumerate(listed)],
             rereviews=session.scalars(select(Rereview).filter_by(unit_id=unit.id, coder=me, resolved=False)).all(),
             action_form=ActionForm(),
@@ -187,7 +187,7 @@ def save_codes(name: str, unit_id: int) -> Any:
     chosen = {_int(v) for v in request.form.getlist("code")}
     quotes = {_int(v) for v in request.form.getlist("quote")} & chosen
     try:
-        projects.set_codes(session, proj, unit.id, _me(), {c for c in chosen if c is not None},
+        applying.set_codes(session, proj, unit.id, _me(), {c for c in chosen if c is not None},
                            memo=form.memo.data or "", quotes={q for q in quotes if q is not None})
         session.commit()
     except ProjectError as exc:
@@ -405,16 +405,16 @@ def agreement(name: str) -> Any:
     session = get_session()
     proj = _project(name)
     round_id = _int(request.args.get("round"))
-    visible = projects.revealed_unit_ids(session, proj, _me())
+    visible = blindness.revealed_unit_ids(session, proj, _me())
     report = None
     if visible:
         try:
-            report = projects.project_agreement(session, proj, unit_ids=visible, round_id=round_id, bootstrap=500)
+            report = codings.project_agreement(session, proj, unit_ids=visible, round_id=round_id, bootstrap=500)
         except ProjectError:
             report = None
     pairs = sorted({k for s in report["per_code"].values() for k in s["cohen_kappa"]}) if report else []
     return render_template("coding/agreement.html", project=proj, report=report, pairs=pairs, round_id=round_id,
-                           rounds=projects.rounds(session, proj))
+                           rounds=rounds.rounds(session, proj))
 
 
 @bp.get("/<name>/reconcile")
@@ -468,7 +468,7 @@ def meeting(name: str, unit_id: int) -> Any:
     chosen = set(view.consensus_codes) if view.consensus else agreed
     disputed = {c for c in view.all_codes if 0 < sum(c in v.codes for v in view.reviews.values()) < len(coders)}
     listed = [(path, c, depth) for path, c, depth in tree.walk()
-              if not projects.retired_in(tree, c.id) or c.id in view.consensus_codes]
+              if not applying.retired_in(tree, c.id) or c.id in view.consensus_codes]
     return render_template("coding/meeting.html", project=proj, view=view, coders=coders, tree=tree, form=form,
                            chosen=chosen, listed=listed, disputed=disputed, action_form=ActionForm(),
                            rereviews=[e for e in evolution.rereviews(session, proj, consensus=True)

@@ -19,9 +19,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, NoAppException, ScriptInfo
 from sqlalchemy.orm import Session
 
-from coding import codes as codebook_db
-from coding import evolution, projects
-from coding.codebook import convert, load_codebook, save_codebook
+from coding import codings, evolution, projects, rounds
+from coding.codebook import stored as codebook_db
+from coding.codebook.files import convert, load_codebook, save_codebook
 from coding.errors import InvalidCodebook, InvalidCodingInput, InvalidSpreadsheet
 from coding.importing import import_sheet
 from coding.spreadsheet import read_codings
@@ -234,8 +234,8 @@ def agreement_command(ctx: click.Context, source: str, as_json: bool, round_name
             project = projects.find_project(session, source)
             if project is not None:
                 try:
-                    round_id = projects.get_round(session, project, round_name).id if round_name else None
-                    report = projects.project_agreement(session, project, round_id=round_id, bootstrap=bootstrap,
+                    round_id = rounds.get_round(session, project, round_name).id if round_name else None
+                    report = codings.project_agreement(session, project, round_id=round_id, bootstrap=bootstrap,
                                                         seed=seed)
                 except ProjectError as exc:
                     raise click.ClickException(str(exc)) from None
@@ -451,15 +451,15 @@ def rounds_command(name: str, close: str | None) -> None:
     project = _project(session, name)
     if close:
         try:
-            projects.close_round(session, projects.get_round(session, project, close))
+            rounds.close_round(session, rounds.get_round(session, project, close))
         except ProjectError as exc:
             raise _fail(session, exc) from None
         session.commit()
         click.echo(f"round '{close}' is closed")
         return
-    for rnd in projects.rounds(session, project):
+    for rnd in rounds.rounds(session, project):
         click.echo(f"{rnd.name} ({rnd.state})")
-        for p in projects.round_progress(session, rnd):
+        for p in rounds.round_progress(session, rnd):
             click.echo(f"  {p['coder']:32} {p['reviewed']:6}/{p['total']:<6} "
                        f"{'finished' if p['finished'] else 'coding'}")
 
