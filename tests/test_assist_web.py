@@ -28,7 +28,7 @@ from coding.assist.synthetic import make_dataset
 from coding.assist_log import Decision
 from coding.codebook import stored as C
 from coding.store import Application, Unit
-from surveyapp import db
+from surveyapp import db, shutdown
 from surveyapp.auth import create_user
 from surveyapp.coding_web import assist as assist_module
 from surveyapp.coding_web.assist import AssistService, service
@@ -57,6 +57,7 @@ def assistant(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[AssistSer
     found = service(app)
     yield found
     assert found.wait(120), "background updates still running"
+    shutdown(app)
 
 
 def login(app: Flask, email: str) -> FlaskClient:
