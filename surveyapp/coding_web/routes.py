@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from coding import applying, blindness, codings, evolution, navigation, projects, reconcile, rounds
+from coding.agreement_report import summarize
 from coding.codebook import stored as codebook_db
 from coding.codebook.qdc import codebook_from_qdc, codebook_to_qdc
 from coding.codebook.yamlfile import codebook_from_yaml, codebook_to_yaml
@@ -412,9 +413,8 @@ def agreement(name: str) -> Any:
             report = codings.project_agreement(session, proj, unit_ids=visible, round_id=round_id, bootstrap=500)
         except ProjectError:
             report = None
-    pairs = sorted({k for s in report["per_code"].values() for k in s["cohen_kappa"]}) if report else []
-    return render_template("coding/agreement.html", project=proj, report=report, pairs=pairs, round_id=round_id,
-                           rounds=rounds.rounds(session, proj))
+    return render_template("coding/agreement.html", project=proj, summary=summarize(report) if report else None,
+                           round_id=round_id, rounds=rounds.rounds(session, proj))
 
 
 @bp.get("/<name>/reconcile")

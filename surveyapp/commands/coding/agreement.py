@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from coding import codings, projects, rounds
+from coding.agreement_report import summarize
 from coding.errors import InvalidSpreadsheet
 from coding.spreadsheet import read_codings
 from coding.store import ProjectError
@@ -27,31 +28,22 @@ def _fmt(value: float | None, width: int = 8) -> str:
 
 def _table(report: dict[str, Any]) -> str:
     """Render the agreement report for a terminal."""
-    overall = report["overall"]
-    ci = overall["alpha_ci"]
-    coders = ", ".join(report["coders"])
-    lines = [
-        f"{report['units']} units, {overall['n_units']} coded by two or more of: {coders}",
-        f"percent agreement (identical code sets)  {_fmt(overall['percent_agreement'])}",
-        f"Krippendorff's alpha, {overall['alpha_distance']}  {_fmt(overall['krippendorff_alpha'])}"
-        + (f"  95% CI [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""),
-    ]
-    if "fleiss_kappa" in overall:
-        lines.append(f"Fleiss' kappa (one code per unit)  {_fmt(overall['fleiss_kappa'])}")
-        for pair, kappa in overall["cohen_kappa"].items():
-            lines.append(f"Cohen's kappa {pair}  {_fmt(kappa)}")
-    pairs = list(report["coders"])
-    pair_keys = [f"{a}|{b}" for i, a in enumerate(pairs) for b in pairs[i + 1:]]
-    name_width = max([len("code"), *map(len, report["per_code"])])
+    summary = summarize(report)
+    lines = [f"{summary.units} units, {summary.pairable_units} coded by two or more of: {', '.join(summary.coders)}"]
+    for figure in summary.figures:
+        ci = f"  95% CI [{figure.ci[0]:.3f}, {figure.ci[1]:.3f}]" if figure.ci else ""
+        lines.append(f"{figure.label}  {_fmt(figure.value)}{ci}")
+    widths = [max(8, len(p) + 2) for p in summary.pairs]
+    name_width = max([len("code"), *(len(row.code) for row in summary.per_code)])
     header = f"{'code':<{name_width}}  {'agree':>8}{'alpha':>8}{'fleiss':>8}" + "".join(
-        f"{k:>{max(8, len(k) + 2)}}" for k in pair_keys
+        f"{p:>{w}}" for p, w in zip(summary.pairs, widths, strict=True)
     )
     lines += ["", "per code (applied or not):", header]
-    for code, stats in report["per_code"].items():
-        row = f"{code:<{name_width}}  {_fmt(stats['percent_agreement'])}{_fmt(stats['krippendorff_alpha'])}"
-        row += _fmt(stats["fleiss_kappa"])
-        row += "".join(_fmt(stats["cohen_kappa"].get(k), max(8, len(k) + 2)) for k in pair_keys)
-        lines.append(row)
+    for row in summary.per_code:
+        line = f"{row.code:<{name_width}}  {_fmt(row.percent_agreement)}{_fmt(row.krippendorff_alpha)}"
+        line += _fmt(row.fleiss_kappa)
+        line += "".join(_fmt(k, w) for k, w in zip(row.cohen_kappa, widths, strict=True))
+        lines.append(line)
     return "\n".join(lines)
 
 
