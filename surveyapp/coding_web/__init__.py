@@ -6,5 +6,6 @@ from flask import Blueprint
 
 bp = Blueprint("coding", __name__, url_prefix="/coding")
 
-# Registers the views on bp; assist_routes: suggestions, candidate themes, keyword in context.
-from . import assist_routes, routes  # noqa: E402,F401
+# Registers the views on bp; codebook_routes: the codebook editor; assist_routes: suggestions, candidate
+# themes, keyword in context.
+from . import assist_routes, codebook_routes, routes  # noqa: E402,F401
