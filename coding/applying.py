@@ -1,4 +1,4 @@
-"""Applying codes: a coder's complete coding of a unit (codes, memo, quote flags), one code at a time, or none.
+"""Applying codes: a coder's complete coding of a unit (codes, memo, quote flags), checked against the codebook.
 
 Blind codes are frozen once the unit is revealed to the coder (see blindness); retired codes are refused
 unless already applied.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coding.blindness import is_revealed
@@ -87,35 +87,3 @@ def _join_open_rounds(session: Session, unit_id: int, coder: str) -> None:
     for round_id in open_rounds:
         if session.get(Progress, (round_id, coder)) is None:
             session.add(Progress(round_id=round_id, coder=coder, finished=False))
-
-
-def apply_code(session: Session, project: Project, unit_id: int, coder: str, code_id: int,
-               quote: bool = False) -> None:
-    """Add one code to *coder*'s coding of a unit (keeping the others)."""
-    current = _current_codes(session, unit_id, coder)
-    review = session.get(Review, (unit_id, coder))
-    quotes = {a.code_id for a in session.scalars(select(Application).filter_by(unit_id=unit_id, coder=coder))
-              if a.quote}
-    if quote:
-        quotes.add(code_id)
-    set_codes(session, project, unit_id, coder, current | {code_id}, memo=review.memo if review else "",
-              quotes=quotes)
-
-
-def remove_code(session: Session, project: Project, unit_id: int, coder: str, code_id: int) -> None:
-    """Remove one code from *coder*'s coding of a unit."""
-    current = _current_codes(session, unit_id, coder)
-    review = session.get(Review, (unit_id, coder))
-    quotes = {a.code_id for a in session.scalars(select(Application).filter_by(unit_id=unit_id, coder=coder))
-              if a.quote}
-    set_codes(session, project, unit_id, coder, current - {code_id}, memo=review.memo if review else "",
-              quotes=quotes - {code_id})
-
-
-def clear_review(session: Session, project: Project, unit_id: int, coder: str) -> None:
-    """Withdraw *coder*'s review of a unit (back to uncoded), unless the unit is revealed to them."""
-    unit = project_unit(session, project, unit_id)
-    if is_revealed(session, unit.id, coder):
-        raise ProjectError(f"unit {unit.label!r}: codes are frozen once the round is finished")
-    session.execute(delete(Review).where(Review.unit_id == unit.id, Review.coder == coder))
-    session.flush()

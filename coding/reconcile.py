@@ -158,15 +158,6 @@ def record_consensus(session: Session, project: Project, unit_id: int, code_ids:
     return consensus
 
 
-def remove_consensus(session: Session, project: Project, unit_id: int) -> None:
-    """Withdraw a unit's consensus (its final codes fall back to what all coders agreed on)."""
-    consensus = session.get(Consensus, unit_id)
-    if consensus is None:
-        raise ProjectError(f"unit {unit_id} has no consensus")
-    session.delete(consensus)
-    session.flush()
-
-
 @dataclass
 class FinalCodes:
     """Each coded unit's final codes and where they came from."""
