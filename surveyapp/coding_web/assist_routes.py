@@ -32,8 +32,8 @@ from coding.store import Application, Project, ProjectError, Review, Unit
 
 from ..auth import login_required
 from ..db import get_session
-from . import bp
 from .assist import service
+from .blueprint import bp
 from .forms import ActionForm, CodingForm
 from .view_helpers import (
     current_coder,

@@ -19,7 +19,7 @@ from coding.workbook import describe
 
 from ..auth import login_required
 from ..db import get_session
-from . import bp
+from .blueprint import bp
 from .forms import (
     AddCodeForm,
     EditCodeForm,

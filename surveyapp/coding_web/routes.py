@@ -19,7 +19,7 @@ from coding.store import ProjectError, Rereview, Unit
 
 from ..auth import login_required
 from ..db import get_session
-from . import bp
+from .blueprint import bp
 from .forms import (
     ActionForm,
     CodingForm,
