@@ -1,2 +1,3 @@
-"""The codebook: model (model), YAML (yamlfile), REFI-QDA .qdc (qdc), either by extension (files), and a
-project's stored codebook with its audit log (stored)."""
+"""The codebook: model (codes, GUIDs), yamlfile (YAML), qdc (REFI-QDA .qdc), files (either, by extension), and
+stored (a project's codebook in the database, with its audit log).
+"""
