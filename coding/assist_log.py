@@ -18,7 +18,7 @@ from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Unique
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from coding.assist.sources import CODEBOOK, MODEL
-from coding.codes import Tree, load_tree
+from coding.codebook.stored import Tree, load_tree
 from coding.store import EMAIL_LENGTH, AuditEntry, CodingBase, Project, ProjectError, Unit
 
 SOURCES = (MODEL, CODEBOOK)

@@ -24,8 +24,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from coding.assist.sources import CodebookEntry
 from coding.assist_log import count_by_coder, decisions
-from coding.codes import Tree, load_tree
-from coding.projects import codings, filter_clause, revealed_clause
+from coding.blindness import revealed_clause
+from coding.codebook.stored import Tree, load_tree
+from coding.codings import codings
+from coding.navigation import filter_clause
 from coding.store import (
     Application,
     AuditEntry,

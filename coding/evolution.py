@@ -16,7 +16,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from coding.codes import FIELDS, check_name, delete_code, ensure_path, load_tree, record
+from coding.codebook.stored import FIELDS, check_name, current_version, delete_code, ensure_path, load_tree, record
 from coding.store import (
     Application,
     AuditEntry,
@@ -212,8 +212,6 @@ def split(session: Session, project: Project, source: str, into: Sequence[str], 
 
 
 def _next_version(session: Session, project: Project) -> int:
-    from coding.codes import current_version
-
     return current_version(session, project.id) + 1
 
 

@@ -19,9 +19,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coding.codes import ensure_path, load_tree, record
+from coding.codebook.stored import ensure_path, load_tree, record
 from coding.errors import InvalidSpreadsheet
-from coding.projects import NewUnit, add_units, create_round, next_round_name
+from coding.projects import NewUnit, add_units
+from coding.rounds import create_round, next_round_name
 from coding.spreadsheet import parse_codes, sheet_rows
 from coding.store import Application, Project, Review, Round, Unit
 

@@ -15,8 +15,9 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from coding.codes import load_tree
-from coding.projects import CoderView, _check_codes, revealed_clause, unit_reviews
+from coding.applying import check_codes
+from coding.blindness import CoderView, revealed_clause, unit_reviews
+from coding.codebook.stored import load_tree
 from coding.store import Application, Consensus, ConsensusCode, Project, ProjectError, Review, Unit, utcnow
 
 
@@ -134,7 +135,7 @@ def record_consensus(session: Session, project: Project, unit_id: int, code_ids:
     tree = load_tree(session, project.id)
     wanted = set(code_ids)
     current = {c for c in session.scalars(select(ConsensusCode.code_id).filter_by(unit_id=unit_id))}
-    _check_codes(tree, wanted, unit.label, allow_retired=current)
+    check_codes(tree, wanted, unit.label, allow_retired=current)
     if not set(quotes) <= wanted:
         raise ProjectError(f"unit {unit.label!r}: a representative quote must be for a code of the consensus")
     consensus = session.get(Consensus, unit_id)
@@ -155,15 +156,6 @@ def record_consensus(session: Session, project: Project, unit_id: int, code_ids:
         session.add(cc)
     session.flush()
     return consensus
-
-
-def remove_consensus(session: Session, project: Project, unit_id: int) -> None:
-    """Withdraw a unit's consensus (its final codes fall back to what all coders agreed on)."""
-    consensus = session.get(Consensus, unit_id)
-    if consensus is None:
-        raise ProjectError(f"unit {unit_id} has no consensus")
-    session.delete(consensus)
-    session.flush()
 
 
 @dataclass

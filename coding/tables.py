@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coding.codes import Tree, load_tree
+from coding.codebook.stored import Tree, load_tree
 from coding.reconcile import FinalCodes, final_codes
 from coding.store import Application, ConsensusCode, Project, Review, Unit
 

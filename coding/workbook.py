@@ -24,8 +24,9 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.orm import Session
 
-from coding.codes import audit_log, current_version
-from coding.projects import project_agreement
+from coding.agreement_report import summarize
+from coding.codebook.stored import audit_log, current_version
+from coding.codings import project_agreement
 from coding.reconcile import final_codes
 from coding.store import Project, ProjectError
 from coding.tables import Matrix, ThemeTables, coder_matrices, cooccurrence, final_matrix, theme_tables
@@ -168,26 +169,22 @@ def _agreement(ws: WriteOnlyWorksheet, report: dict[str, Any] | None) -> None:
     if report is None:
         ws.append(_row(ws, ["No unit has been coded by two or more coders yet."]))
         return
-    overall = report["overall"]
+    summary = summarize(report)
     ws.append(_row(ws, ["Agreement between coders", ""], bold=True))
-    ws.append(_row(ws, ["Coders", ", ".join(report["coders"])]))
-    ws.append(_row(ws, ["Units", report["units"]]))
-    ws.append(_row(ws, ["Units coded by two or more coders", overall["n_units"]]))
-    ws.append(_row(ws, ["Percent agreement (identical code sets)", overall["percent_agreement"]]))
-    ws.append(_row(ws, [f"Krippendorff's alpha ({overall['alpha_distance']})", overall["krippendorff_alpha"]]))
-    ci = overall.get("alpha_ci")
-    ws.append(_row(ws, ["  bootstrap 95% interval", f"{ci[0]:.3f} to {ci[1]:.3f}" if ci else "-"]))
-    if "fleiss_kappa" in overall:
-        ws.append(_row(ws, ["Fleiss' kappa (one code per unit)", overall["fleiss_kappa"]]))
-        for pair, kappa in overall["cohen_kappa"].items():
-            ws.append(_row(ws, [f"Cohen's kappa {pair}", kappa]))
+    ws.append(_row(ws, ["Coders", ", ".join(summary.coders)]))
+    ws.append(_row(ws, ["Units", summary.units]))
+    ws.append(_row(ws, ["Units coded by two or more coders", summary.pairable_units]))
+    for figure in summary.figures:
+        ws.append(_row(ws, [figure.heading, figure.value]))
+        if figure.bootstrapped:
+            ci = figure.ci
+            ws.append(_row(ws, ["  bootstrap 95% interval", f"{ci[0]:.3f} to {ci[1]:.3f}" if ci else "-"]))
     ws.append([])
-    pairs = sorted({k for stats in report["per_code"].values() for k in stats["cohen_kappa"]})
     ws.append(_row(ws, ["Code (applied or not)", "Units", "Percent agreement", "Krippendorff's alpha",
-                        "Fleiss' kappa", *[f"Cohen's kappa {p}" for p in pairs]], bold=True))
-    for code, stats in report["per_code"].items():
-        ws.append(_row(ws, [code, stats["n_units"], stats["percent_agreement"], stats["krippendorff_alpha"],
-                            stats["fleiss_kappa"], *[stats["cohen_kappa"].get(p) for p in pairs]]))
+                        "Fleiss' kappa", *[f"Cohen's kappa {p}" for p in summary.pairs]], bold=True))
+    for row in summary.per_code:
+        ws.append(_row(ws, [row.code, row.n_units, row.percent_agreement, row.krippendorff_alpha,
+                            row.fleiss_kappa, *row.cohen_kappa]))
 
 
 def _matrix(ws: WriteOnlyWorksheet, matrix: Matrix, title: str) -> None:

@@ -14,6 +14,8 @@ from . import db
 from .settings import from_environment
 
 csrf = CSRFProtect()
+# app.extensions key: what create_app registered to stop the app's background work (see shutdown).
+SHUTDOWN_HOOKS = "surveykit.shutdown"
 
 
 def _secret_key(app: Flask) -> str:
@@ -53,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .admin import downloads
     from .admin import routes as admin
     from .auth import routes as auth
+    from .coding_web import assist as coding_assist
     from .coding_web import bp as coding_bp
     from .invitations import links
 
@@ -65,6 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(links.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(coding_bp)
+    app.extensions[SHUTDOWN_HOOKS] = [coding_assist.shutdown]
     app.register_blueprint(downloads.bp)
     errors.init_app(app)
 
@@ -77,3 +81,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return response
 
     return app
+
+
+def shutdown(app: Flask) -> None:
+    """Stop the app's background threads (the coding assistant's worker): test fixtures and gunicorn call this."""
+    for hook in app.extensions.get(SHUTDOWN_HOOKS, ()):
+        hook(app)

@@ -15,8 +15,6 @@ from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
 from coding.agreement import (
-    _SetAlpha,
-    _table,
     agreement_report,
     cohen_kappa,
     fleiss_kappa,
@@ -27,6 +25,8 @@ from coding.agreement import (
     percent_agreement,
     single_codes,
 )
+from coding.agreement.alpha import SetAlpha
+from coding.agreement.table import coding_table
 
 nan = math.nan
 
@@ -308,7 +308,7 @@ def test_percent_agreement_counts_units_with_two_or_more_coders():
 def test_weighted_alpha_equals_alpha_on_duplicated_units():
     # The bootstrap reweights units; a unit drawn k times must count exactly like k copies of it.
     codings = random_codings(3, n_units=40)
-    pieces = _SetAlpha(_table(codings), "masi")
+    pieces = SetAlpha(coding_table(codings), "masi")
     units = [u for u, per in codings.items() if len(per) >= 2]
     weights = np.random.default_rng(0).integers(0, 4, size=len(units))
     duplicated = {f"{u}#{k}": codings[u] for u, w in zip(units, weights, strict=True) for k in range(w)}
@@ -353,7 +353,7 @@ def test_fixed_de_bootstrap_matches_resampling_units_one_by_one():
     # The fixed-De bootstrap draws how many units fall in each (m_u, d_u) class from a multinomial; that must
     # give the same distribution as drawing unit indices and summing their observed disagreement.
     codings = random_codings(11, n_units=400)
-    pieces = _SetAlpha(_table(codings), "masi")
+    pieces = SetAlpha(coding_table(codings), "masi")
     alpha = krippendorff_alpha_sets(codings)
     observed = pieces.d.sum() / pieces.m.sum()
     expected = observed / (1 - alpha)

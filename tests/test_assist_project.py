@@ -11,10 +11,11 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
+from coding import applying as Ap
 from coding import assist_log
-from coding import codes as C
 from coding import projects as P
 from coding import reconcile as R
+from coding import rounds as Rd
 from coding.assist.synthetic import SyntheticData, make_dataset
 from coding.assist_project import (
     CONSENSUS,
@@ -24,6 +25,7 @@ from coding.assist_project import (
     training_labels,
     visible_codes,
 )
+from coding.codebook import stored as C
 from coding.store import ProjectError, Unit
 from surveyapp import db
 
@@ -192,9 +194,9 @@ def test_training_labels_and_visible_codes_respect_blindness(app: Flask) -> None
         tree = C.load_tree(s, project.id)
         food, waiting, staff = (tree.id_of(n) for n in ("Food", "Waiting", "Staff"))
         u0, u1, u2 = s.scalars(select(Unit.id).order_by(Unit.position)).all()
-        P.set_codes(s, project, u0, "a", {food})
-        P.set_codes(s, project, u1, "a", {waiting})
-        P.set_codes(s, project, u0, "b", {food, staff})
+        Ap.set_codes(s, project, u0, "a", {food})
+        Ap.set_codes(s, project, u1, "a", {waiting})
+        Ap.set_codes(s, project, u0, "b", {food, staff})
         s.commit()
 
         # Nothing is revealed yet: b learns from b's own codes only, never from a's.
@@ -209,7 +211,7 @@ def test_training_labels_and_visible_codes_respect_blindness(app: Flask) -> None
         # The team-level view (no viewer) sees everything: majority of a and b on u0 is Food.
         assert training_labels(s, project) == {u0: frozenset({"Food"}), u1: frozenset({"Waiting"})}
 
-        P.close_round(s, P.rounds(s, project)[0])
+        Rd.close_round(s, Rd.rounds(s, project)[0])
         R.record_consensus(s, project, u0, {food, staff}, "both", "lead")
         s.commit()
         assert training_labels(s, project, CONSENSUS, viewer="b") == {

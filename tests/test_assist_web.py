@@ -21,12 +21,14 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
-from coding import codes as C
+from coding import applying as Ap
+from coding import blindness as Bl
 from coding import projects as P
 from coding.assist.synthetic import make_dataset
 from coding.assist_log import Decision
+from coding.codebook import stored as C
 from coding.store import Application, Unit
-from surveyapp import db
+from surveyapp import db, shutdown
 from surveyapp.auth.models import create_user
 from surveyapp.coding_web import assist as assist_module
 from surveyapp.coding_web.assist import AssistService, service
@@ -55,6 +57,7 @@ def assistant(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[AssistSer
     found = service(app)
     yield found
     assert found.wait(120), "background updates still running"
+    shutdown(app)
 
 
 def login(app: Flask, email: str) -> FlaskClient:
@@ -135,7 +138,7 @@ def test_suggestions_and_similar_units_appear_accept_applies_and_logs(
         assert (decision.unit_id, decision.coder, decision.code_path, decision.accepted, decision.source) == (
             unit_id, A, "Environment/Food", True, "model")
         assert decision.probability == pytest.approx(float(probability))
-        assert P.visible_reviews(s, unit_id, A)[A].memo == "tasty"
+        assert Bl.visible_reviews(s, unit_id, A)[A].memo == "tasty"
 
 
 def test_reject_logs_and_stops_offering(app: Flask, runner: FlaskCliRunner, accounts: None,
@@ -201,7 +204,7 @@ def test_blindness_holds_for_suggestions_and_similar_units(app: Flask, accounts:
         C.add_code(s, project, None, "Catering", A)
         food = C.load_tree(s, project.id).id_of("Catering")
         for unit in first.units:
-            P.set_codes(s, project, unit.id, A, {food}, memo="A's secret memo")
+            Ap.set_codes(s, project, unit.id, A, {food}, memo="A's secret memo")
         P.add_units(s, project, [P.NewUnit("import:new", "My food was cold and the meals tasteless.",
                                            label="later")])
         s.commit()
@@ -235,8 +238,8 @@ def test_kwic_filters_by_code_and_coder_and_escapes(app: Flask, accounts: None, 
         added = P.add_units(s, project, [P.NewUnit(f"import:{i}", t, label=f"k{i}") for i, t in enumerate(texts)])
         C.add_code(s, project, None, "Waiting", A)
         waiting = C.load_tree(s, project.id).id_of("Waiting")
-        P.set_codes(s, project, added.units[0].id, A, {waiting})
-        P.set_codes(s, project, added.units[1].id, B, {waiting})
+        Ap.set_codes(s, project, added.units[0].id, A, {waiting})
+        Ap.set_codes(s, project, added.units[1].id, B, {waiting})
         s.commit()
     a = login(app, A)
     page = a.get("/coding/kw/kwic?term=wait").text
@@ -263,7 +266,7 @@ def test_themes_page_groups_answers_no_code_fits_and_escapes(app: Flask, account
                                          enumerate([*parking, *noise, "<b>bold</b> parking spaces"])])
         C.add_code(s, project, None, "Food", A)
         C.edit_code(s, project, "Food", A, definition="Meals, menu and drinks.", example="The food was cold.")
-        P.set_codes(s, project, added.units[-1].id, A, set())  # read, no code applies
+        Ap.set_codes(s, project, added.units[-1].id, A, set())  # read, no code applies
         s.commit()
     a = login(app, A)
     page = settled(assistant, a, "/coding/th/themes?n=2")
@@ -366,7 +369,7 @@ def test_in_a_browser_plus_accepts_keeping_unsaved_ticks_and_reject_stays_on_the
         unit_id = s.scalar(select(Unit.id).where(Unit.label == "new0"))
         applied = set(s.scalars(select(Application.code_id).filter_by(unit_id=unit_id, coder=A)).all())
         assert applied == {ticked, int(top.split("|")[0])}
-        assert P.visible_reviews(s, unit_id, A)[A].memo == "noted before accepting"
+        assert Bl.visible_reviews(s, unit_id, A)[A].memo == "noted before accepting"
         decisions = {(d.code_path, d.accepted) for d in s.scalars(select(Decision))}
         tree = C.load_tree(s, P.get_project(s, "syn").id)
         assert decisions == {(tree.path(int(rejected.split("|")[0])), False), (tree.path(int(top.split("|")[0])), True)}

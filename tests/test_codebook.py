@@ -7,19 +7,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from coding.codebook import (
-    Code,
-    Codebook,
-    codebook_from_yaml,
-    codebook_to_yaml,
-    convert,
-    load_codebook,
-    path_guid,
-    read_yaml,
-    save_codebook,
-)
+from coding.codebook.files import convert, load_codebook, save_codebook
+from coding.codebook.model import Code, Codebook, path_guid
+from coding.codebook.qdc import codebook_from_qdc, codebook_to_qdc, describe, parse_description
+from coding.codebook.yamlfile import codebook_from_yaml, codebook_to_yaml, read_yaml
 from coding.errors import InvalidCodebook
-from coding.qdc import codebook_from_qdc, codebook_to_qdc, describe, parse_description
 
 DATA = Path(__file__).parent / "data" / "coding"
 XSD = Path("/work/shared/schemas/refi-qda/Codebook.xsd")

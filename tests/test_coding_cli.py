@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 from sqlalchemy import update
 from test_cli_coding import KRIPPENDORFF_2011, write_sheet
 
-from coding import codes as C
 from coding import projects as P
+from coding.codebook import stored as C
 from coding.store import Application
 from surveyapp import db
 from surveyapp.models import Response

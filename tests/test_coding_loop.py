@@ -17,11 +17,15 @@ from flask.testing import FlaskCliRunner
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from coding import applying as Ap
+from coding import blindness as Bl
+from coding import codings as Cg
 from coding import evolution as E
 from coding import projects as P
 from coding import reconcile as R
+from coding import rounds as Rd
 from coding.agreement import agreement_report
-from coding.codes import load_tree
+from coding.codebook.stored import load_tree
 from coding.store import Application, ConsensusCode, Unit
 from surveyapp import db
 from surveyapp.models import Response
@@ -61,7 +65,7 @@ def snapshot(app: Flask) -> tuple[Model, dict[str, set[str]], int, int]:
         project = P.get_project(s, "post")
         tree = load_tree(s, project.id)
         held: Model = {c: {} for c in CODERS}
-        for label, by in P.codings(s, project).items():
+        for label, by in Cg.codings(s, project).items():
             for coder, codes in by.items():
                 held[coder][label] = set(codes)
         labels = dict(s.execute(select(Unit.id, Unit.label).where(Unit.project_id == project.id)).all())
@@ -124,19 +128,19 @@ def test_the_papers_coding_loop(app: Flask, runner: FlaskCliRunner, tmp_path: Pa
                     codes.symmetric_difference_update({rng.choice(THEMES)})
                 model[coder][label] = codes
                 quotes = {ids[c] for c in codes if rng.random() < 0.1}
-                P.set_codes(s, project, units[label].id, coder, {ids[c] for c in codes}, quotes=quotes,
+                Ap.set_codes(s, project, units[label].id, coder, {ids[c] for c in codes}, quotes=quotes,
                             memo=f"{coder} on {label[-6:]}")
                 # Blind: nobody sees another coder's codes before finishing the round.
-                assert set(P.visible_reviews(s, units[label].id, coder)) == {coder}
+                assert set(Bl.visible_reviews(s, units[label].id, coder)) == {coder}
         s.commit()
     held, _, apps, _ = snapshot(app)
     assert held == model and apps == size(model)
 
     with app.app_context(), db.new_session() as s:
         project = P.get_project(s, "post")
-        rnd = P.get_round(s, project, "Round 1")
+        rnd = Rd.get_round(s, project, "Round 1")
         for coder in CODERS:
-            P.finish_round(s, rnd, coder)
+            Rd.finish_round(s, rnd, coder)
         s.commit()
 
     # 2. Agreement through the CLI equals the report on the codings the test itself applied.

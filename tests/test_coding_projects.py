@@ -12,13 +12,18 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from coding import codes as C
+from coding import applying as Ap
+from coding import blindness as Bl
+from coding import codings as Cg
 from coding import evolution as E
+from coding import navigation as Nav
 from coding import projects as P
 from coding import reconcile as R
+from coding import rounds as Rd
 from coding import tables as T
 from coding.agreement import agreement_report
-from coding.codebook import load_codebook, save_codebook
+from coding.codebook import stored as C
+from coding.codebook.files import load_codebook, save_codebook
 from coding.errors import InvalidSpreadsheet
 from coding.importing import import_sheet
 from coding.store import Application, CodingBase, ConsensusCode, ProjectError, Rereview, Unit
@@ -73,59 +78,59 @@ def test_add_units_skips_known_sources_and_blanks(session: Session) -> None:
 
 def test_blind_until_the_round_is_finished(session: Session) -> None:
     project, units, ids = make_project(session, 3)
-    rnd = P.rounds(session, project)[0]
+    rnd = Rd.rounds(session, project)[0]
     for u in units:
-        P.set_codes(session, project, u.id, A, {ids["Effectiveness/Perspective"]}, memo="A's memo")
-    P.set_codes(session, project, units[0].id, B, {ids["Implementation/Time"]})
-    assert set(P.visible_reviews(session, units[0].id, B)) == {B}
-    assert set(P.visible_reviews(session, units[0].id, A)) == {A}
+        Ap.set_codes(session, project, u.id, A, {ids["Effectiveness/Perspective"]}, memo="A's memo")
+    Ap.set_codes(session, project, units[0].id, B, {ids["Implementation/Time"]})
+    assert set(Bl.visible_reviews(session, units[0].id, B)) == {B}
+    assert set(Bl.visible_reviews(session, units[0].id, A)) == {A}
     with pytest.raises(ProjectError, match=r"2 unit\(s\) not coded by b@example.org yet"):
-        P.finish_round(session, rnd, B)
-    P.set_codes(session, project, units[1].id, B, set())
-    P.set_codes(session, project, units[2].id, B, {ids["Implementation/Time"]})
-    P.finish_round(session, rnd, B)
-    seen = P.visible_reviews(session, units[0].id, B)
+        Rd.finish_round(session, rnd, B)
+    Ap.set_codes(session, project, units[1].id, B, set())
+    Ap.set_codes(session, project, units[2].id, B, {ids["Implementation/Time"]})
+    Rd.finish_round(session, rnd, B)
+    seen = Bl.visible_reviews(session, units[0].id, B)
     assert set(seen) == {A, B} and seen[A].memo == "A's memo"
-    assert set(P.visible_reviews(session, units[0].id, A)) == {A}  # A has not finished
+    assert set(Bl.visible_reviews(session, units[0].id, A)) == {A}  # A has not finished
     with pytest.raises(ProjectError, match="frozen"):
-        P.set_codes(session, project, units[0].id, B, set())
+        Ap.set_codes(session, project, units[0].id, B, set())
     # The disputed filter and the meeting view never show a coder what is still hidden from them.
-    assert P.count_where(session, P.filter_clause(project, A, "disputed")) == 0
-    assert P.count_where(session, P.filter_clause(project, B, "disputed")) == 3
+    assert Nav.count_where(session, Nav.filter_clause(project, A, "disputed")) == 0
+    assert Nav.count_where(session, Nav.filter_clause(project, B, "disputed")) == 3
     with pytest.raises(ProjectError, match="finish your round"):
         R.meeting(session, project, units[0].id, viewer=A)
-    by_code = P.filter_clause(project, A, "code", code_id=ids["Implementation/Time"])
-    assert P.count_where(session, by_code) == 0
-    P.close_round(session, rnd)
-    assert P.count_where(session, by_code) == 2
+    by_code = Nav.filter_clause(project, A, "code", code_id=ids["Implementation/Time"])
+    assert Nav.count_where(session, by_code) == 0
+    Rd.close_round(session, rnd)
+    assert Nav.count_where(session, by_code) == 2
 
 
 def test_codes_must_be_active_and_in_the_project(session: Session) -> None:
     project, units, ids = make_project(session, 1)
     E.retire(session, project, "Implementation/Access", LEAD, "unused")
     with pytest.raises(ProjectError, match="retired"):
-        P.set_codes(session, project, units[0].id, A, {ids["Implementation/Access"]})
+        Ap.set_codes(session, project, units[0].id, A, {ids["Implementation/Access"]})
     with pytest.raises(ProjectError, match="not in this project"):
-        P.set_codes(session, project, units[0].id, A, {10_000})
+        Ap.set_codes(session, project, units[0].id, A, {10_000})
     with pytest.raises(ProjectError, match="representative quote"):
-        P.set_codes(session, project, units[0].id, A, set(), quotes={ids["Implementation/Time"]})
+        Ap.set_codes(session, project, units[0].id, A, set(), quotes={ids["Implementation/Time"]})
 
 
 def test_navigation_by_position_and_filters(session: Session) -> None:
     project, units, ids = make_project(session, 5)
-    P.set_codes(session, project, units[1].id, A, {ids["Implementation/Time"]})
-    P.set_codes(session, project, units[3].id, A, set())
-    uncoded = P.filter_clause(project, A, "uncoded")
-    assert P.unit_at(session, uncoded, 2, "next").id == units[2].id
-    assert P.unit_at(session, uncoded, 3, "next").id == units[4].id
-    assert P.unit_at(session, uncoded, 4, "previous").id == units[2].id
-    assert P.unit_at(session, uncoded, 4).id == units[4].id  # position 4 is coded: next match
-    assert P.unit_at(session, uncoded, 5, "next") is None
-    assert P.count_where(session, uncoded) == 3 and P.rank_of(session, uncoded, 5) == 3
-    mine = P.filter_clause(project, A, "code", code_id=ids["Implementation/Time"])
-    assert [u.id for u in [P.unit_at(session, mine, 0)]] == [units[1].id]
+    Ap.set_codes(session, project, units[1].id, A, {ids["Implementation/Time"]})
+    Ap.set_codes(session, project, units[3].id, A, set())
+    uncoded = Nav.filter_clause(project, A, "uncoded")
+    assert Nav.unit_at(session, uncoded, 2, "next").id == units[2].id
+    assert Nav.unit_at(session, uncoded, 3, "next").id == units[4].id
+    assert Nav.unit_at(session, uncoded, 4, "previous").id == units[2].id
+    assert Nav.unit_at(session, uncoded, 4).id == units[4].id  # position 4 is coded: next match
+    assert Nav.unit_at(session, uncoded, 5, "next") is None
+    assert Nav.count_where(session, uncoded) == 3 and Nav.rank_of(session, uncoded, 5) == 3
+    mine = Nav.filter_clause(project, A, "code", code_id=ids["Implementation/Time"])
+    assert [u.id for u in [Nav.unit_at(session, mine, 0)]] == [units[1].id]
     with pytest.raises(ProjectError, match="unknown filter"):
-        P.filter_clause(project, A, "everything")
+        Nav.filter_clause(project, A, "everything")
 
 
 def code_two(s: Session, project: P.Project, units: list[Unit], ids: dict[str, int]) -> None:
@@ -136,21 +141,21 @@ def code_two(s: Session, project: P.Project, units: list[Unit], ids: dict[str, i
                {"Implementation/Time"}, set(), {"Implementation/Time"}]}
     for coder, sets in per.items():
         for unit, paths in zip(units, sets, strict=True):
-            P.set_codes(s, project, unit.id, coder, {ids[p] for p in paths},
+            Ap.set_codes(s, project, unit.id, coder, {ids[p] for p in paths},
                         quotes={ids[p] for p in paths if p == "Implementation/Time"})
-        P.finish_round(s, P.rounds(s, project)[0], coder)
+        Rd.finish_round(s, Rd.rounds(s, project)[0], coder)
 
 
 def test_project_agreement_is_agreement_report_of_its_codings(session: Session) -> None:
     project, units, ids = make_project(session)
     code_two(session, project, units, ids)
-    data = P.codings(session, project)
+    data = Cg.codings(session, project)
     assert data[units[3].label] == {A: frozenset({"Implementation/Time", "Effectiveness/Resilience"}),
                                     B: frozenset({"Implementation/Time"})}
-    report = P.project_agreement(session, project, bootstrap=100)
+    report = Cg.project_agreement(session, project, bootstrap=100)
     assert report == agreement_report(data, bootstrap=100)
     assert report["overall"]["percent_agreement"] == pytest.approx(3 / 6)
-    only_two = P.project_agreement(session, project, unit_ids=[units[0].id, units[1].id], bootstrap=0)
+    only_two = Cg.project_agreement(session, project, unit_ids=[units[0].id, units[1].id], bootstrap=0)
     assert only_two["units"] == 2
 
 
@@ -224,7 +229,7 @@ def test_merge_accounts_for_every_application(session: Session) -> None:
     unit = P.add_units(session, project, [P.NewUnit("survey:dept:benefits:zz", "both")]).units[0]
     tree = C.load_tree(session, project.id)
     hope, perspective = tree.ids["Effectiveness/Hope"], tree.ids["Effectiveness/Perspective taking"]
-    P.set_codes(session, project, unit.id, A, {hope, perspective}, quotes={hope})
+    Ap.set_codes(session, project, unit.id, A, {hope, perspective}, quotes={hope})
     before = apps(session)
     result = E.merge(session, project, "Effectiveness/Hope", "Effectiveness/Perspective taking", LEAD, "")
     assert (result.moved, result.collapsed) == (0, 1)
@@ -252,7 +257,7 @@ def test_split_queues_every_application_for_re_review(session: Session) -> None:
     assert tree.codes[ids["Implementation/Time"]].retired
     sched, work = tree.ids["Implementation/Scheduling"], tree.ids["Implementation/Workload"]
     a_queue = E.rereviews(session, project, coder=A)
-    assert P.count_where(session, P.filter_clause(project, A, "rereview")) == len(a_queue)
+    assert Nav.count_where(session, Nav.filter_clause(project, A, "rereview")) == len(a_queue)
     with pytest.raises(ProjectError, match="belongs to"):
         E.resolve(session, project, a_queue[0].id, [sched], B)
     with pytest.raises(ProjectError, match="choose among"):
@@ -339,13 +344,13 @@ def test_spreadsheet_import_units_and_codings(session: Session, tmp_path: Path) 
     assert (result.units_added, result.reviews, result.applications) == (3, 4, 4)
     assert result.codes_created == ["Effectiveness", "Effectiveness/Perspective taking", "Culture",
                                     "Barriers", "Barriers/Time"]
-    assert P.codings(session, project) == {
+    assert Cg.codings(session, project) == {
         "u1": {"CL": frozenset({"Effectiveness/Perspective taking", "Culture"}),
                "MT": frozenset({"Effectiveness/Perspective taking"})},
         "u2": {"CL": frozenset({"Barriers/Time"}), "MT": frozenset()},
     }
     # Codings from elsewhere are a closed round (visible to all); the uncoded unit is in an open one.
-    states = {r.name: r.state for r in P.rounds(session, project)}
+    states = {r.name: r.state for r in Rd.rounds(session, project)}
     assert states == {"Round 1": "open", "Import coded.csv": "closed"}
     assert C.audit_log(session, project)[0].action == "import"
     again = import_sheet(session, project, write_csv(tmp_path / "more.csv", "unit,text\nu3,Not coded yet\nu4,New\n"),

@@ -12,9 +12,11 @@ from flask.testing import FlaskClient
 from lxml import etree
 from sqlalchemy import event, select
 
-from coding import codes as C
+from coding import blindness as Bl
+from coding import codings as Cg
 from coding import projects as P
 from coding import reconcile as R
+from coding.codebook import stored as C
 from coding.store import Application, Unit
 from surveyapp import db
 from surveyapp.auth.models import create_user
@@ -156,7 +158,7 @@ def test_save_and_next_walks_the_uncoded_units(app: Flask, accounts: None) -> No
     assert client.get("/coding/post/code?filter=uncoded&pos=3&dir=next", follow_redirects=True).text.count(
         "No more units") == 1
     with app.app_context(), db.new_session() as s:
-        view = P.visible_reviews(s, first, A)[A]
+        view = Bl.visible_reviews(s, first, A)[A]
         assert view.codes == {ids["Barriers/Time"]: True} and view.memo == "m"
 
 
@@ -182,7 +184,7 @@ def test_codebook_editor_evolves_and_exchanges(app: Flask, accounts: None) -> No
     target = re.search(r'name="target" value="(\d+)"', page.text).group(1)
     client.post(f"/coding/post/rereview/{entry}", data={"csrf_token": csrf_from(page.text), "target": [target]})
     with app.app_context(), db.new_session() as s:
-        codes = P.codings(s, P.get_project(s, "post"))
+        codes = Cg.codings(s, P.get_project(s, "post"))
         assert codes == {"u0": {A: frozenset({"Barriers/Scheduling"})}}
     qdc = client.get("/coding/post/codebook.qdc")
     assert qdc.status_code == 200

@@ -1,8 +1,7 @@
 """The KWIC page narrows answers before stemming them; the narrowing must keep every answer that matches."""
 
-from coding.assist.kwic import kwic
+from coding.assist.kwic import kwic, kwic_pieces
 from coding.assist.text import normalize
-from surveyapp.coding_web.assist_routes import kwic_pieces
 
 TEXTS = {
     "1": "I was hoping for more support.",

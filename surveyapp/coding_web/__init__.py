@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+# Importing the view modules registers their views on bp: routes (projects, coding screen, agreement,
+# reconciliation), codebook_routes (the codebook editor), assist_routes (suggestions, themes, keyword in context).
+from . import assist_routes, codebook_routes, routes
+from .blueprint import bp
 
-bp = Blueprint("coding", __name__, url_prefix="/coding")
-
-# Registers the views on bp; assist_routes: suggestions, candidate themes, keyword in context.
-from . import assist_routes, routes  # noqa: E402,F401
+__all__ = ["assist_routes", "bp", "codebook_routes", "routes"]

@@ -105,10 +105,11 @@ class AssistService:
         self._projects: dict[int, ProjectAssistant] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coding-assist")
         self._futures: set[Future[None]] = set()
+        self._closed = False
         # The worker's own engine without a pool: it only reads, and no connection outlives a job (an app may
         # be discarded while an update runs, as in tests, and must not leave connections open behind it).
-        engine = create_engine(app.config["DATABASE_URL"], poolclass=NullPool)
-        self._sessions = sessionmaker(engine)
+        self._engine = create_engine(app.config["DATABASE_URL"], poolclass=NullPool)
+        self._sessions = sessionmaker(self._engine)
 
     def assistant(self, project_id: int) -> ProjectAssistant:
         """Return the project's assistant, creating an empty one on first use."""
@@ -135,8 +136,10 @@ class AssistService:
             if assistant.queued or (not missing and now - assistant.last_poke < POKE_SECONDS):
                 return assistant
             assistant.queued, assistant.last_poke = True, now
-        future = self._executor.submit(self._update, assistant)
         with self._lock:
+            if self._closed:  # the app is going away: serve the current models, fit nothing new
+                return assistant
+            future = self._executor.submit(self._update, assistant)
             self._futures.add(future)
         future.add_done_callback(self._done)
         return assistant
@@ -157,6 +160,13 @@ class AssistService:
             done, not_done = wait(pending, timeout=left)
             if not_done:
                 return False
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Drop queued updates and stop the worker thread (after the running update, when *wait*)."""
+        with self._lock:
+            self._closed = True
+        self._executor.shutdown(wait=wait, cancel_futures=True)
+        self._engine.dispose()
 
     def _update(self, assistant: ProjectAssistant) -> None:
         with assistant.lock:
@@ -213,6 +223,14 @@ def service(app: Flask | None = None) -> AssistService:
         with _CREATE:
             found = app.extensions.setdefault(EXTENSION, AssistService(app))
     return found  # type: ignore[no-any-return]
+
+
+def shutdown(app: Flask) -> None:
+    """Stop the app's assistant service, if it was ever started; a later request starts a new one."""
+    with _CREATE:
+        found = app.extensions.pop(EXTENSION, None)
+    if found is not None:
+        found.shutdown()
 
 
 _CREATE = threading.Lock()

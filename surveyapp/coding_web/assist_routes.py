@@ -2,22 +2,20 @@
 
 The panel is filled by ``coding_assist(...)``, a function the coding screen's template calls (this module
 adds it to the blueprint's template context), so the coding view itself stays as it is. Accepting applies
-the code with ``projects.set_codes`` (what the checkboxes' Save does) and logs the decision; rejecting only
+the code with ``applying.set_codes`` (what the checkboxes' Save does) and logs the decision; rejecting only
 logs it. Nothing here applies a code on its own.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask import session as cookie
-from sqlalchemy import LargeBinary, and_, cast, func, or_, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import select
 
-from coding import assist_log, projects
+from coding import applying, assist_log, navigation, projects
 from coding.assist.sources import CODEBOOK, MODEL
 from coding.assist_project import (
     CONSENSUS,
@@ -29,18 +27,26 @@ from coding.assist_project import (
     visible_coders,
     visible_codes,
 )
-from coding.codes import Tree, active_codes, load_tree
+from coding.codebook.stored import Tree, active_codes, load_tree
 from coding.store import Application, Project, ProjectError, Review, Unit
 
 from ..auth.routes import login_required
 from ..db import get_session
-from . import bp
 from .assist import service
+from .blueprint import bp
 from .forms import ActionForm, CodingForm
-from .routes import _fail, _flash_form_errors, _int, _me, _nav_args, _project
+from .view_helpers import (
+    current_coder,
+    fail,
+    flash_form_errors,
+    form_ids,
+    nav_args,
+    parse_int,
+    project_or_404,
+    unit_or_404,
+)
 
 if TYPE_CHECKING:  # the assistant's libraries (nltk, scikit-learn) load in the views that use them
-    from coding.assist.kwic import Hit
     from coding.assist.similar import Neighbour
 
 DEFAULT_THRESHOLD = 0.25
@@ -50,7 +56,6 @@ CANDIDATES = 50  # similar units fetched before those without codes visible to t
 SNIPPET = 300
 MAX_THEME_UNITS = 5000
 KWIC_LIMIT = 200
-KWIC_CHUNK = 2000
 NO_FIT_BELOW = 0.3
 
 
@@ -115,7 +120,7 @@ def target_label(target: str) -> str:
 @login_required
 def assist_settings(name: str) -> Any:
     """Save my threshold and training target for the project's suggestions."""
-    proj = _project(name)
+    proj = project_or_404(name)
     if not ActionForm().validate_on_submit():
         abort(400)
     chosen = settings(proj)
@@ -201,7 +206,7 @@ def _similar(project: Project, neighbours: list[Neighbour], me: str, tree: Tree)
 
 def coding_assist(project: Project, unit: Unit, mine: Any, revealed: bool, tree: Tree) -> dict[str, Any]:
     """Return what the coding screen's assistant panel shows for *unit* (called from the template)."""
-    me = _me()
+    me = current_coder()
     chosen = settings(project)
     session = get_session()
     panel: dict[str, Any] = {"settings": chosen, "target_label": target_label(chosen.target), "suggestions": [],
@@ -245,35 +250,28 @@ def _offered(value: str | None) -> tuple[int, float, str]:
         abort(400, "Which suggestion? Expected 'code id|score|source'.")
 
 
-def _unit(project: Project, unit_id: int) -> Unit:
-    unit = get_session().get(Unit, unit_id)
-    if unit is None or unit.project_id != project.id:
-        abort(404, f"There is no unit {unit_id} in project '{project.name}'.")
-    return unit
-
-
 @bp.post("/<name>/assist/<int:unit_id>/accept")
 @login_required
 def assist_accept(name: str, unit_id: int) -> Any:
     """Apply a suggested code along with the coding form's other codes and memo, and log the acceptance."""
     session = get_session()
-    proj = _project(name)
-    unit = _unit(proj, unit_id)
-    back = redirect(url_for(".code", name=name, **_nav_args(pos=unit.position)))
+    proj = project_or_404(name)
+    unit = unit_or_404(proj, unit_id)
+    back = redirect(url_for(".code", name=name, **nav_args(pos=unit.position)))
     form = CodingForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return back
     code_id, probability, source = _offered(request.form.get("accept"))
-    chosen = {c for c in (_int(v) for v in request.form.getlist("code")) if c is not None}
-    quotes = {c for c in (_int(v) for v in request.form.getlist("quote")) if c is not None} & chosen
-    me = _me()
+    chosen = set(form_ids("code"))
+    quotes = set(form_ids("quote")) & chosen
+    me = current_coder()
     try:
-        projects.set_codes(session, proj, unit.id, me, chosen | {code_id}, memo=form.memo.data or "", quotes=quotes)
+        applying.set_codes(session, proj, unit.id, me, chosen | {code_id}, memo=form.memo.data or "", quotes=quotes)
         decision = assist_log.record_decision(session, proj, unit.id, me, code_id, probability, source, True)
         session.commit()
     except ProjectError as exc:
-        _fail(exc)
+        fail(exc)
         return back
     flash(f"Applied '{decision.code_path}' (suggested) and saved your codes.", "info")
     return back
@@ -284,24 +282,25 @@ def assist_accept(name: str, unit_id: int) -> Any:
 def assist_reject(name: str, unit_id: int) -> Any:
     """Log that I rejected a suggestion (it is not offered again for this unit)."""
     session = get_session()
-    proj = _project(name)
-    unit = _unit(proj, unit_id)
+    proj = project_or_404(name)
+    unit = unit_or_404(proj, unit_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     code_id, probability, source = _offered(request.form.get("suggestion"))
     try:
-        decision = assist_log.record_decision(session, proj, unit.id, _me(), code_id, probability, source, False)
+        decision = assist_log.record_decision(session, proj, unit.id, current_coder(), code_id, probability, source,
+                                              False)
         session.commit()
     except ProjectError as exc:
         if request.headers.get("X-Requested-With") == "fetch":
             session.rollback()
             abort(400, str(exc))
-        _fail(exc)
-        return redirect(url_for(".code", name=name, **_nav_args(pos=unit.position)))
+        fail(exc)
+        return redirect(url_for(".code", name=name, **nav_args(pos=unit.position)))
     if request.headers.get("X-Requested-With") == "fetch":  # the panel's script hides the row itself
         return Response(status=204)
     flash(f"Rejected the suggestion '{decision.code_path}'.", "info")
-    return redirect(url_for(".code", name=name, **_nav_args(pos=unit.position)))
+    return redirect(url_for(".code", name=name, **nav_args(pos=unit.position)))
 
 
 # Candidate themes and the queue of answers no code fits
@@ -313,16 +312,16 @@ def themes(name: str) -> Any:
     from coding.assist.themes import candidate_themes, no_fit_queue
 
     session = get_session()
-    proj = _project(name)
-    me = _me()
+    proj = project_or_404(name)
+    me = current_coder()
     chosen = settings(proj)
     among = request.args.get("among", "nofit")
     if among not in ("nofit", "uncoded"):
         abort(400, "among: 'nofit' or 'uncoded'")
     below = _parse_threshold(request.args.get("below"))
     below = NO_FIT_BELOW if below is None else below
-    n_themes = min(max(_int(request.args.get("n")) or 5, 1), 20)
-    uncoded = unit_texts(session, proj, projects.filter_clause(proj, me, "uncoded"))
+    n_themes = min(max(parse_int(request.args.get("n")) or 5, 1), 20)
+    uncoded = unit_texts(session, proj, navigation.filter_clause(proj, me, "uncoded"))
     total_uncoded = len(uncoded)
     # Positions follow response keys, not arrival, so the first units by position are a fair sample.
     uncoded = dict(list(uncoded.items())[:MAX_THEME_UNITS])
@@ -347,56 +346,18 @@ def themes(name: str) -> Any:
 
 
 # Keyword in context
-#
-# Stemming every answer of a large project takes seconds, so answers are first narrowed to those that contain,
-# for each word of the term, the start of its stem: Snowball's stem of a word, less its last two characters,
-# begins the word ("hoping" -> "hope" -> "ho"; "possibility" -> "possibl" -> "possi"; "dying" -> "die" -> "d";
-# "happy" -> "happi" -> "hap"). Over 395,000 distinct words no exception was found; with one character off
-# there are three ("dying", "lying", "tying"). The stem match stays the final test, so the narrowing changes
-# no result. Pure-ASCII answers are narrowed in SQL (LIKE); answers with other characters (typographic
-# quotes, ligatures, full-width letters, which normalising may turn into ASCII) all come back from SQL and are
-# narrowed in Python on their normalised text, as the matcher sees it.
-
-
-def kwic_pieces(term: str) -> list[str]:
-    """Return, for each word of *term*, a string that every normalised word with the same stem contains."""
-    from coding.assist.text import normalize, spans, stem
-
-    pieces = []
-    for a, b in spans(term):
-        found = stem(normalize(term[a:b]))
-        piece = found if found.isdigit() else found[:-2]  # digit runs are not stemmed
-        if piece:
-            pieces.append(piece)
-    return pieces
-
-
-def kwic_prefilter(dialect: str, pieces: list[str]) -> ColumnElement[bool] | None:
-    """Return the SQL condition that keeps the units which may contain every piece (None: no narrowing)."""
-    # LIKE is only given letters and digits (no wildcard to escape), and only ASCII answers rely on it.
-    ascii_pieces = [p for p in (re.sub(r"[^a-z0-9].*", "", piece) for piece in pieces) if p]
-    if not ascii_pieces:
-        return None
-    if dialect == "sqlite":
-        other = func.length(cast(Unit.text, LargeBinary)) != func.length(Unit.text)  # UTF-8 bytes vs characters
-    elif dialect == "postgresql":
-        other = func.octet_length(Unit.text) != func.char_length(Unit.text)
-    else:
-        return None
-    return or_(other, and_(*[Unit.text.ilike(f"%{p}%") for p in ascii_pieces]))
 
 @bp.get("/<name>/kwic")
 @login_required
 def kwic_page(name: str) -> Any:
     """Show every occurrence of a word or phrase (matched by stem), filterable by code and by coder."""
-    from coding.assist.kwic import kwic
-    from coding.assist.text import normalize
+    from coding.assist.kwic import Found, search  # nltk: loaded by the views that stem
 
     session = get_session()
-    proj = _project(name)
-    me = _me()
+    proj = project_or_404(name)
+    me = current_coder()
     term = (request.args.get("term") or "").strip()[:200]
-    code_id = _int(request.args.get("code"))
+    code_id = parse_int(request.args.get("code"))
     coder = request.args.get("coder") or None
     tree = load_tree(session, proj.id)
     if code_id is not None and code_id not in tree.codes:
@@ -404,30 +365,9 @@ def kwic_page(name: str) -> Any:
     coders = visible_coders(session, proj, me)
     if coder is not None and coder != CONSENSUS and coder not in coders:
         abort(400, f"coder '{coder}': none of their codes is visible to you")
-    hits: list[Hit] = []
-    rows: dict[int, tuple[str, int]] = {}
-    complete = True
-    if term:
-        where = scope_clause(proj, me, code_id=code_id, coder=coder)
-        pieces = kwic_pieces(term)
-        prefilter = kwic_prefilter(session.get_bind().dialect.name, pieces)
-        if prefilter is not None:
-            where = and_(where, prefilter)
-        last = -1
-        while True:
-            chunk = list(session.execute(
-                select(Unit.id, Unit.label, Unit.position, Unit.text).where(where, Unit.position > last)
-                .order_by(Unit.position).limit(KWIC_CHUNK)))
-            if not chunk:
-                break
-            last = chunk[-1][2]
-            chunk = [row for row in chunk if all(p in normalize(row[3]) for p in pieces)]
-            rows.update({uid: (label, position) for uid, label, position, _ in chunk})
-            hits.extend(kwic({str(uid): text for uid, _, _, text in chunk}, term))
-            if len(hits) > KWIC_LIMIT:
-                hits, complete = hits[:KWIC_LIMIT], False
-                break
+    found = search(session, scope_clause(proj, me, code_id=code_id, coder=coder), term, KWIC_LIMIT) if term \
+        else Found()
     return render_template("coding/kwic.html", project=proj, term=term, code_id=code_id, coder=coder, tree=tree,
-                           coders=coders, consensus=CONSENSUS, hits=hits, rows=rows, complete=complete,
-                           units=len({h.unit_id for h in hits}), limit=KWIC_LIMIT,
+                           coders=coders, consensus=CONSENSUS, hits=found.hits, rows=found.rows,
+                           complete=found.complete, units=len({h.unit_id for h in found.hits}), limit=KWIC_LIMIT,
                            coder_target=coder_target)

@@ -20,7 +20,7 @@ from coding.errors import InvalidSpreadsheet
 from coding.spreadsheet import read_codings
 
 from ..db import get_session
-from .coding import _app as load_app
+from .coding.common import load_app
 
 
 def _read_sheet(path: Path) -> tuple[dict[str, str], dict[str, dict[str, frozenset[str]]]]:

@@ -13,25 +13,16 @@ from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
 from exports.csvout import write_csv
-<<<<<<< HEAD
 from exports.imports import ImportFailed, ImportReport, load_mapping
-from exports.model import SurveyInfo
-=======
->>>>>>> split-web
 from exports.reach import DATE_QUESTION, DEPARTMENT_QUESTION, LENGTH_QUESTION, reach_report, write_reach_workbook
 from exports.readers import InvalidImport, read_table
 from exports.workbook import write_workbook
 from instrument import question_type
 
 from ..db import get_session
-<<<<<<< HEAD
-from ..importing import import_answers
-from ..models import Response, Survey
-=======
 from ..exporting import stream_answers, suppression_rule, survey_info
-from ..importing import ImportFailed, ImportReport, import_answers, load_mapping
+from ..importing import import_answers
 from ..models import Survey
->>>>>>> split-web
 from ..surveys import instrument_of, response_count
 from .options import parse_date
 

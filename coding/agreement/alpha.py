@@ -1,7 +1,4 @@
-"""Inter-coder agreement for two or more coders, vectorised with NumPy.
-
-Input is :data:`Codings`: unit id -> coder name -> the set of codes that coder applied to the unit. A coder
-missing from a unit did not code it; an empty set means the coder read it and applied no code.
+"""Krippendorff's alpha over code sets, per code, and its bootstrap interval.
 
 Krippendorff's alpha follows the coincidence-matrix formulation (Krippendorff 2011, "Computing
 Krippendorff's Alpha-Reliability"): only pairable values count, i.e. units coded by at least two coders, and
@@ -24,18 +21,16 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 from scipy import sparse
 
-Codings = Mapping[str, Mapping[str, frozenset[str]]]
+from coding.agreement.table import Codings, CodingTable, coding_table, finite
 
 DISTANCES = ("masi", "jaccard", "nominal")
 MASI_LABEL = "masi (Passonneau, as nltk)"
+CI_METHODS = ("fixed_de", "full")
 
 # Enumerating every subset of every distinct code set costs sum(2**|set|); beyond this the data is not
 # qualitative coding any more (someone applied dozens of codes to one answer) and we refuse rather than hang.
@@ -44,109 +39,6 @@ _SUBSET_BUDGET = 20_000_000
 # fixed-De bootstrap bounds its (replicates x unit classes) count matrix the same way.
 _BOOTSTRAP_CHUNK = 20
 _BOOTSTRAP_CELLS = 2_000_000
-CI_METHODS = ("fixed_de", "full")
-
-
-@dataclass(frozen=True)
-class _Table:
-    """Codings as arrays: ``present[u, c]`` coder c coded unit u, ``applied[u, c, k]`` and applied code k.
-
-    ``value_index[u, c]`` is the id of that coder's code set among the distinct sets ``value_sets`` (-1 where
-    absent), so statistics over whole sets never compare code lists unit by unit.
-    """
-
-    units: list[str]
-    coders: list[str]
-    codes: list[str]
-    present: np.ndarray
-    applied: np.ndarray
-    value_index: np.ndarray
-    value_sets: np.ndarray
-
-    @cached_property
-    def m(self) -> np.ndarray:
-        """Number of coders per unit."""
-        return self.present.sum(axis=1)
-
-    @cached_property
-    def pairable(self) -> np.ndarray:
-        """Mask of units coded by at least two coders."""
-        return self.m >= 2
-
-    @cached_property
-    def n_applied(self) -> np.ndarray:
-        """Number of coders applying each code, units x codes."""
-        return self.applied.sum(axis=1, dtype=np.int64)
-
-    @cached_property
-    def sizes(self) -> np.ndarray:
-        """Number of codes each coder applied, units x coders (0 where absent)."""
-        set_sizes = np.append(self.value_sets.sum(axis=1, dtype=np.int64), 0)
-        return set_sizes[self.value_index]
-
-    @property
-    def value_ids(self) -> tuple[np.ndarray, np.ndarray]:
-        """Id of each (unit, coder) code set among the distinct sets (-1 where absent), and those sets."""
-        return self.value_index, self.value_sets
-
-    @cached_property
-    def single_code(self) -> bool:
-        """Tell whether every coder gave exactly one code on every unit they coded."""
-        return bool(np.all(self.sizes[self.present] == 1))
-
-
-def _table(codings: Codings) -> _Table:
-    """Turn a Codings mapping into arrays."""
-    units = list(codings)
-    # Python only gathers coder names and code sets (list.extend runs in C) and numbers them through dicts;
-    # 50 codes x 100,000 units repeat a few thousand distinct sets, so all per-code work is done once per
-    # distinct set and then gathered.
-    n_coded: list[int] = []
-    coder_names: list[str] = []
-    values: list[Any] = []
-    for per_unit in codings.values():
-        n_coded.append(len(per_unit))
-        coder_names.extend(per_unit)
-        values.extend(per_unit.values())
-    coders = sorted(set(coder_names))
-    coder_ix = {c: i for i, c in enumerate(coders)}
-    set_ix: dict[Any, int] = {}
-    try:
-        set_of = [set_ix.setdefault(v, len(set_ix)) for v in values]
-    except TypeError:  # plain sets or lists are unhashable: key every value by its frozenset
-        set_ix.clear()
-        set_of = [set_ix.setdefault(v if isinstance(v, str) else frozenset(v), len(set_ix)) for v in values]
-    for key, first_use in set_ix.items():
-        if isinstance(key, str):
-            # A bare string would be iterated letter by letter and silently give nonsense.
-            at = set_of.index(first_use)
-            unit = units[int(np.searchsorted(np.cumsum(n_coded), at, side="right"))]
-            raise TypeError(f"unit {unit!r}, coder {coder_names[at]!r}: expected a set of codes, got a string")
-    # set_ix numbers its keys in insertion order, so key i is row i.
-    members = [code for key in set_ix for code in key]
-    codes = sorted(set(members))
-    code_ix = {c: i for i, c in enumerate(codes)}
-    rows = np.zeros((len(set_ix), len(codes)), dtype=bool)
-    rows[
-        np.repeat(np.arange(len(set_ix)), [len(key) for key in set_ix]),
-        np.fromiter(map(code_ix.__getitem__, members), dtype=np.int64, count=len(members)),
-    ] = True
-    # Keys that differ but hold the same codes (a tuple in another order, say) are one value.
-    width = max(len(codes), 1)
-    packed = np.ascontiguousarray(np.packbits(np.pad(rows, ((0, 0), (0, width - len(codes)))), axis=1))
-    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-    _, first, canonical = np.unique(keys, return_index=True, return_inverse=True)
-    value_sets = rows[first]
-
-    unit_of = np.repeat(np.arange(len(units)), n_coded)
-    col = np.fromiter(map(coder_ix.__getitem__, coder_names), dtype=np.int64, count=len(coder_names))
-    present = np.zeros((len(units), len(coders)), dtype=bool)
-    present[unit_of, col] = True
-    value_index = np.full((len(units), len(coders)), -1, dtype=np.int64)
-    value_index[unit_of, col] = canonical.ravel()[np.fromiter(set_of, dtype=np.int64, count=len(set_of))]
-    # Index -1 (absent) picks the appended all-false row.
-    applied = np.concatenate([value_sets, np.zeros((1, len(codes)), dtype=bool)])[value_index]
-    return _Table(units, coders, codes, present, applied, value_index, value_sets)
 
 
 def _similarity_table(distance: str, max_size: int) -> np.ndarray:
@@ -250,10 +142,10 @@ class _ExpectedMass:
         return total
 
 
-class _SetAlpha:
+class SetAlpha:
     """Per-unit pieces of alpha over code sets, so the point estimate and the bootstrap share them."""
 
-    def __init__(self, table: _Table, distance: str) -> None:
+    def __init__(self, table: CodingTable, distance: str) -> None:
         keep = table.pairable
         present = table.present[keep]
         applied = table.applied[keep]
@@ -329,7 +221,7 @@ class _SetAlpha:
         if expected is None:
             return None
         n, observed, _ = self._point
-        return _finite(1.0 - observed / n / expected)
+        return finite(1.0 - observed / n / expected)
 
     def bootstrap(self, reps: int, seed: int, method: str = "fixed_de") -> tuple[float, float] | None:
         """Return the 2.5 and 97.5 percentiles of alpha over units resampled with replacement."""
@@ -385,11 +277,6 @@ class _SetAlpha:
         return np.concatenate(values)
 
 
-def _finite(x: float) -> float | None:
-    """Return x as a float, or None when it is NaN or infinite."""
-    return float(x) if math.isfinite(x) else None
-
-
 def krippendorff_alpha_sets(codings: Codings, distance: str = "masi") -> float | None:
     """Compute Krippendorff's alpha over code sets with MASI (Passonneau 2006, as nltk) or another distance.
 
@@ -399,7 +286,7 @@ def krippendorff_alpha_sets(codings: Codings, distance: str = "masi") -> float |
     are identical. ``distance`` may also be "jaccard" or "nominal" (a set is one category). Returns None
     when alpha is undefined (fewer than two pairable values, or a single value throughout).
     """
-    return _SetAlpha(_table(codings), distance).alpha()
+    return SetAlpha(coding_table(codings), distance).alpha()
 
 
 def krippendorff_alpha_nominal(codings: Codings) -> float | None:
@@ -427,10 +314,10 @@ def krippendorff_alpha_ci(
 
     Returns None when alpha is undefined, or ``reps`` is 0. Replicates where alpha is undefined are dropped.
     """
-    return _SetAlpha(_table(codings), distance).bootstrap(reps, seed, method)
+    return SetAlpha(coding_table(codings), distance).bootstrap(reps, seed, method)
 
 
-def _binary_alpha(n1: np.ndarray, m: np.ndarray) -> np.ndarray:
+def binary_alpha(n1: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Return alpha per code from counts of coders applying it (units x codes) and coders per unit."""
     keep = m >= 2
     n1 = n1[keep].astype(float)
@@ -449,223 +336,6 @@ def _binary_alpha(n1: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 def krippendorff_alpha_per_code(codings: Codings) -> dict[str, float | None]:
     """Compute binary nominal alpha for each code (applied or not, per coder and unit)."""
-    table = _table(codings)
-    alphas = _binary_alpha(table.n_applied, table.m)
-    return {code: _finite(a) for code, a in zip(table.codes, alphas, strict=True)}
-
-
-def cohen_kappa(a: Mapping[str, str], b: Mapping[str, str]) -> float | None:
-    """Compute Cohen's kappa between two coders (unit -> category) on the units both coded."""
-    common = [u for u in a if u in b]
-    if not common:
-        return None
-    categories = {c: i for i, c in enumerate(sorted({a[u] for u in common} | {b[u] for u in common}))}
-    k = len(categories)
-    xa = np.array([categories[a[u]] for u in common])
-    xb = np.array([categories[b[u]] for u in common])
-    confusion = np.bincount(xa * k + xb, minlength=k * k).reshape(k, k) / len(common)
-    return _kappa_from_confusion(confusion)
-
-
-def _kappa_from_confusion(confusion: np.ndarray) -> float | None:
-    """Return Cohen's kappa from a table of proportions (rows coder A, columns coder B)."""
-    observed = float(np.trace(confusion))
-    # Chance agreement sums, per category, the product of both coders' marginal shares (Cohen 1960).
-    expected = float(confusion.sum(axis=1) @ confusion.sum(axis=0))
-    if 1.0 - expected <= 1e-12:
-        return None
-    return (observed - expected) / (1.0 - expected)
-
-
-def fleiss_kappa(ratings: Mapping[str, Mapping[str, str]]) -> float | None:
-    """Compute Fleiss' kappa (unit -> coder -> category) on the units rated by every coder."""
-    coders = {c for per_unit in ratings.values() for c in per_unit}
-    rows = [per_unit for per_unit in ratings.values() if coders <= per_unit.keys()]
-    if not rows or len(coders) < 2:
-        return None
-    categories = {c: i for i, c in enumerate(sorted({v for r in rows for v in r.values()}))}
-    counts = np.zeros((len(rows), len(categories)))
-    for i, r in enumerate(rows):
-        for coder in coders:
-            counts[i, categories[r[coder]]] += 1
-    return _finite(_fleiss_from_counts(counts[:, :, None])[0])
-
-
-def _fleiss_from_counts(counts: np.ndarray) -> np.ndarray:
-    """Return Fleiss' kappa per slice of counts (subjects x categories x slices), NaN where undefined."""
-    raters = counts.sum(axis=1)[0]
-    subjects = counts.shape[0]
-    per_subject = ((counts**2).sum(axis=1) - raters) / (raters * (raters - 1))
-    observed = per_subject.mean(axis=0)
-    shares = counts.sum(axis=0) / (subjects * raters)
-    expected = (shares**2).sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kappa = (observed - expected) / (1.0 - expected)
-    return np.where(1.0 - expected > 1e-12, kappa, np.nan)
-
-
-def _fleiss_binary(ones: np.ndarray, raters: int) -> np.ndarray:
-    """Return Fleiss' kappa per code from how many of ``raters`` applied it (subjects x codes)."""
-    # _fleiss_from_counts on (raters - ones, ones), with its sums of squares expanded so nothing of the size
-    # of the data is built: sum_u (r - o)^2 + o^2 = N r^2 - 2 r S1 + 2 S2.
-    subjects = ones.shape[0]
-    s1 = ones.sum(axis=0)
-    s2 = np.einsum("uk,uk->k", ones, ones)
-    observed = (subjects * raters**2 - 2 * raters * s1 + 2 * s2 - subjects * raters) / (
-        subjects * raters * (raters - 1)
-    )
-    share = s1 / (subjects * raters)
-    expected = share**2 + (1 - share) ** 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kappa = (observed - expected) / (1.0 - expected)
-    return np.where(1.0 - expected > 1e-12, kappa, np.nan)
-
-
-def single_codes(codings: Codings) -> dict[str, dict[str, str]]:
-    """Return unit -> coder -> its one code; raise ValueError if a coder gave zero or several codes."""
-    out: dict[str, dict[str, str]] = {}
-    for unit, per_unit in codings.items():
-        out[unit] = {}
-        for coder, codes in per_unit.items():
-            if len(codes) != 1:
-                raise ValueError(f"unit {unit!r}, coder {coder!r}: {len(codes)} codes, expected exactly one")
-            (out[unit][coder],) = codes
-    return out
-
-
-def percent_agreement(codings: Codings) -> float | None:
-    """Return the share of units, among those coded by two or more coders, where all their code sets match."""
-    return _percent_agreement(_table(codings))
-
-
-def _percent_agreement(table: _Table) -> float | None:
-    ids, _ = table.value_ids
-    keep = table.pairable
-    if not keep.any():
-        return None
-    ids = ids[keep]
-    present = table.present[keep]
-    high = np.where(present, ids, -1).max(axis=1)
-    low = np.where(present, ids, np.iinfo(np.int64).max).min(axis=1)
-    return float(np.mean(high == low))
-
-
-def _pair_key(a: str, b: str) -> str:
-    return f"{a}|{b}"
-
-
-def agreement_report(
-    codings: Codings, *, bootstrap: int = 1000, seed: int = 0, ci_method: str = "fixed_de"
-) -> dict[str, Any]:
-    """Compute every agreement statistic as a JSON-ready dict (None where a coefficient is undefined).
-
-    ``bootstrap`` replicates (0 for none) and ``ci_method`` are as in :func:`krippendorff_alpha_ci`.
-    """
-    table = _table(codings)
-    coders = table.coders
-    pairs = list(itertools.combinations(range(len(coders)), 2))
-    set_alpha = _SetAlpha(table, "masi")
-    n_pairable = int(table.pairable.sum())
-    # Units coded by every coder (none with fewer than two coders: nothing to compare).
-    everyone = np.asarray(table.present.all(axis=1), dtype=bool) & (len(coders) >= 2)
-    n_everyone = int(everyone.sum())
-
-    overall: dict[str, Any] = {
-        "n_units": n_pairable,
-        "percent_agreement": _percent_agreement(table),
-        "krippendorff_alpha": set_alpha.alpha(),
-        "alpha_ci": list(ci) if (ci := set_alpha.bootstrap(bootstrap, seed, ci_method)) else None,
-        "alpha_ci_method": ci_method,
-        "alpha_distance": MASI_LABEL,
-    }
-    if table.single_code and len(coders) >= 2:
-        codes = single_codes(codings)
-        rated_by_all = {u: codes[u] for u, e in zip(table.units, everyone, strict=True) if e}
-        overall["fleiss_kappa"] = fleiss_kappa(rated_by_all)
-        if n_everyone != n_pairable:
-            overall["fleiss_n_units"] = n_everyone
-        kappas: dict[str, float | None] = {}
-        kappa_units: dict[str, int] = {}
-        for p, q in pairs:
-            a, b = coders[p], coders[q]
-            both = table.present[:, p] & table.present[:, q]
-            kappas[_pair_key(a, b)] = cohen_kappa(
-                {u: c[a] for u, c in codes.items() if a in c}, {u: c[b] for u, c in codes.items() if b in c}
-            )
-            kappa_units[_pair_key(a, b)] = int(both.sum())
-        overall["cohen_kappa"] = kappas
-        if any(n != n_pairable for n in kappa_units.values()):
-            overall["cohen_n_units"] = kappa_units
-
-    return {
-        "units": len(table.units),
-        "coders": list(coders),
-        "overall": overall,
-        "per_code": _per_code(table, pairs, everyone),
-    }
-
-
-def _per_code(table: _Table, pairs: Sequence[tuple[int, int]], everyone: np.ndarray) -> dict[str, Any]:
-    """Compute presence/absence statistics for every code at once."""
-    coders = table.coders
-    m = table.m
-    n1 = table.n_applied
-    keep = table.pairable
-    n_pairable = int(keep.sum())
-    alpha = _binary_alpha(n1, m)
-    if n_pairable:
-        agree = np.count_nonzero((n1[keep] == 0) | (n1[keep] == m[keep][:, None]), axis=0) / n_pairable
-    else:
-        agree = np.full(len(table.codes), np.nan)
-
-    n_all = int(everyone.sum())
-    if len(coders) >= 2 and n_all:
-        fleiss = _fleiss_binary(n1[everyone].astype(float), len(coders))
-    else:
-        fleiss = np.full(len(table.codes), np.nan)
-
-    # Per pair, everything Cohen needs is a count over the units both coded (how many had the code from A,
-    # from B, from both). Counted per distinct code set, or per distinct pair of sets, then spread over codes.
-    ids, sets = table.value_ids
-    n_values = len(sets)
-    as_float = sets.astype(float)
-    cohen: dict[str, np.ndarray] = {}
-    cohen_units: dict[str, int] = {}
-    for p, q in pairs:
-        both = table.present[:, p] & table.present[:, q]
-        key = _pair_key(coders[p], coders[q])
-        n_both = int(both.sum())
-        cohen_units[key] = n_both
-        if not n_both:
-            cohen[key] = np.full(len(table.codes), np.nan)
-            continue
-        ip, iq = ids[both, p], ids[both, q]
-        yes_a = np.bincount(ip, minlength=n_values) @ as_float
-        yes_b = np.bincount(iq, minlength=n_values) @ as_float
-        set_pairs, times = np.unique(ip * n_values + iq, return_counts=True)
-        yes_both = times @ (sets[set_pairs // n_values] & sets[set_pairs % n_values])
-        observed = (n_both - yes_a - yes_b + 2 * yes_both) / n_both
-        pa = yes_a / n_both
-        pb = yes_b / n_both
-        # Cohen's chance agreement P(yes)P(yes') + P(no)P(no'). QualCoder's "kappa" instead multiplies the two
-        # terms, over the units either coder coded (see tests/test_agreement.py).
-        expected = pa * pb + (1 - pa) * (1 - pb)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kappa = (observed - expected) / (1 - expected)
-        cohen[key] = np.where(1 - expected > 1e-12, kappa, np.nan)
-
-    out: dict[str, Any] = {}
-    for k, code in enumerate(table.codes):
-        entry: dict[str, Any] = {
-            "n_units": n_pairable,
-            "percent_agreement": _finite(agree[k]),
-            "krippendorff_alpha": _finite(alpha[k]),
-            "fleiss_kappa": _finite(fleiss[k]) if len(coders) >= 2 else None,
-            "cohen_kappa": {key: _finite(v[k]) for key, v in cohen.items()},
-        }
-        if n_all != n_pairable:
-            entry["fleiss_n_units"] = n_all
-        if any(n != n_pairable for n in cohen_units.values()):
-            entry["cohen_n_units"] = dict(cohen_units)
-        out[code] = entry
-    return out
+    table = coding_table(codings)
+    alphas = binary_alpha(table.n_applied, table.m)
+    return {code: finite(a) for code, a in zip(table.codes, alphas, strict=True)}

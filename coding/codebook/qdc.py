@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 from os import PathLike
 from pathlib import Path
 
-from coding.codebook import Code, Codebook
+from coding.codebook.model import Code, Codebook
 from coding.errors import InvalidCodebook
 
 NAMESPACE = "urn:QDA-XML:codebook:1.0"

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from coding import codebook as cb
+from coding.codebook import model as cb
 from coding.store import AuditEntry, Code, Project, ProjectError
 
 FIELDS = ("definition", "use_when", "not_when", "example")

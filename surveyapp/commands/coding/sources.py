@@ -1,4 +1,4 @@
-"""Survey answers as coding units: the bridge between stored responses and the coding library."""
+"""Survey answers as coding units: the bridge between stored responses and `surveykit coding create`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from coding.projects import NewUnit
 from coding.store import ProjectError
 from instrument import question_type
 
-from ..models import Response, Survey
-from ..surveys import instrument_of
+from ...models import Response, Survey
+from ...surveys import instrument_of
 
 
 def coded_questions(session: Session, slug: str, questions: Sequence[str] = ()) -> list[str]:
