@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import Answers, InstrumentLike, QuestionLike, label_of
-from .safe import EXCEL_CELL_LIMIT
+from .tabular.text import EXCEL_CELL_LIMIT
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,9 @@ from .stats import (
     MultiSummary,
     NumberSummary,
     Summary,
-    n_pct,
-    percent,
 )
 from .suppress import Suppression, hidden_cells
+from .tabular.percent import n_pct, percent
 
 NO_ANSWER = "No answer"
 
@@ -53,10 +52,6 @@ def _base(s: Summary, respondents: int) -> str:
     hidden = respondents - s.shown
     return (f"Shown to {s.shown} of {respondents} respondents (not shown: {hidden}); answered {s.answered}, "
             f"no answer {s.unanswered}.")
-
-
-def _round(value: float | None, digits: int = 1) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 def count_cells(n: int, denominator: int, hidden: bool, rule: Suppression) -> list[Any]:

@@ -30,7 +30,7 @@ from werkzeug.datastructures import MultiDict
 
 from exports.columns import raw_columns
 from exports.readers import InvalidImport, SourceRow, Tabular, as_day, cell_text
-from exports.safe import csv_text
+from exports.tabular.text import csv_text
 from instrument import Instrument, Question, parse_section, settle
 from instrument.yamlsource import LineDict, load_yaml
 
