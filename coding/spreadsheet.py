@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from os import PathLike
 
 from exports.tabular.errors import TableError
-from exports.tabular.reading import TableFile, cell_text, is_blank, open_table
+from exports.tabular.reading import TableFile, cell_text, open_table
 
 REQUIRED_COLUMNS = ("unit", "coder", "codes")
 OPTIONAL_COLUMNS = ("text",)
@@ -51,27 +51,19 @@ def open_sheet(path: str | PathLike[str], known: tuple[str, ...],
     Close the rows when stopping early.
     """
     file = open_table(path)
-    rows = file.rows()
-    first = next(rows, None)
+    with closing(file.rows()) as rows:
+        first = next(rows, None)
     header = [cell_text(c) for c in first.cells] if first is not None else []
     if not any(header):
-        rows.close()
         raise file.error(f"no header row; expected columns {expected}", 1)
     columns: dict[str, int] = {}
     for i, name in enumerate(h.lower() for h in header):
         if name in known:
             if name in columns:
-                rows.close()
                 raise file.error("duplicate column", 1, i, header[i])
             columns[name] = i
-
-    def texts() -> Generator[tuple[int, list[str]], None, None]:
-        with closing(rows):
-            for row in rows:
-                if not is_blank(row.cells):  # blank rows are common at the end of hand-edited sheets
-                    yield row.line, [cell_text(c) for c in row.cells]
-
-    return Header(file, header, columns), texts()
+    # Blank rows (common at the end of hand-edited sheets) are left out.
+    return Header(file, header, columns), file.text_rows(skip=1)
 
 
 def read_codings(path: str | PathLike[str]) -> CodedSheet:

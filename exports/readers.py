@@ -110,7 +110,7 @@ def _check_headers(file: TableFile, headers: list[str]) -> None:
             continue
         if header in seen:
             raise file.error(f"header '{header}' repeats column {column_letter(seen[header])}; "
-                             "give every column its own name", 1, i)
+                             "give every column its own name", 1, i, header)
         seen[header] = i
 
 

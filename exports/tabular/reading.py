@@ -11,6 +11,7 @@ Every problem is a :class:`~exports.tabular.errors.TableError` naming ``file:lin
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -76,6 +77,13 @@ class TableFile:
     def rows(self, skip: int = 0) -> Generator[SheetRow, None, None]:
         """Stream every row after the first *skip* (close the iterator when stopping early)."""
         return self._csv_rows(skip) if self.kind == "csv" else self._xlsx_rows(skip)
+
+    def text_rows(self, skip: int = 0) -> Generator[tuple[int, list[str]], None, None]:
+        """Stream (line, cell texts) for every row after the first *skip*, blank rows left out."""
+        with contextlib.closing(self.rows(skip)) as rows:
+            for row in rows:
+                if not is_blank(row.cells):
+                    yield row.line, [cell_text(c) for c in row.cells]
 
     def _csv_rows(self, skip: int) -> Generator[SheetRow, None, None]:
         with io.TextIOWrapper(self._binary(), encoding=self.encoding, newline="") as handle:
