@@ -62,8 +62,7 @@ def read_sheet(path: str | PathLike[str]) -> tuple[Header, list[SheetRow]]:
         seen: dict[tuple[str, str], int] = {}
         for line, values in rows:
             def cell(name: str, values: list[str] = values) -> str:
-                i = header.columns.get(name)
-                return values[i] if i is not None and i < len(values) else ""
+                return header.cell(values, name)
 
             unit, coder = cell("unit"), cell("coder")
             if not unit:

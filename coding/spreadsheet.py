@@ -37,6 +37,11 @@ class Header:
     cells: list[str]
     columns: dict[str, int]
 
+    def cell(self, row: list[str], name: str) -> str:
+        """Return the text of column *name* in *row* ("" when the sheet has no such column or the row is short)."""
+        i = self.columns.get(name)
+        return row[i] if i is not None and i < len(row) else ""
+
     def error(self, what: str, line: int | None, name: str | None = None) -> TableError:
         """Return the error for *what* on *line*, in column *name* when the sheet has it."""
         index = self.columns.get(name) if name is not None else None
@@ -96,11 +101,7 @@ def _parse(header: Header, rows: Iterator[tuple[int, list[str]]]) -> CodedSheet:
     seen: dict[tuple[str, str], int] = {}
     text_line: dict[str, int] = {}
     for line, row in rows:
-        def cell(name: str, row: list[str] = row) -> str:
-            i = header.columns.get(name)
-            return row[i] if i is not None and i < len(row) else ""
-
-        unit, coder = cell("unit"), cell("coder")
+        unit, coder = header.cell(row, "unit"), header.cell(row, "coder")
         for name, value in (("unit", unit), ("coder", coder)):
             if not value:
                 raise header.error("empty", line, name)
@@ -109,12 +110,12 @@ def _parse(header: Header, rows: Iterator[tuple[int, list[str]]]) -> CodedSheet:
                                line, "coder")
         seen[unit, coder] = line
         try:
-            codes = parse_codes(cell("codes"))
+            codes = parse_codes(header.cell(row, "codes"))
         except ValueError as e:
             raise header.error(str(e), line, "codes") from e
         sheet.codings.setdefault(unit, {})[coder] = codes
 
-        text = cell("text")
+        text = header.cell(row, "text")
         if text:
             if unit in sheet.texts and sheet.texts[unit] != text:
                 raise header.error(f"text of unit {unit!r} differs from line {text_line[unit]}", line, "text")
