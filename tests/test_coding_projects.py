@@ -356,7 +356,8 @@ def test_spreadsheet_import_units_and_codings(session: Session, tmp_path: Path) 
 @pytest.mark.parametrize(("body", "message"), [
     ("unit,text,coder,codes\nu1,,CL,A\n", r"bad.csv:2, column B \('text'\): unit 'u1' is new and has no text"),
     ("unit,text,coder,codes\nu1,x,CL,A/\n", r"bad.csv:2, column D \('codes'\): empty level"),
-    ("unit,text,coder,codes\nu1,x,CL,A\nu1,x,CL,B\n", r"bad.csv:3, column C \('coder'\): unit 'u1' coded by 'CL' again"),
+    ("unit,text,coder,codes\nu1,x,CL,A\nu1,x,CL,B\n",
+     r"bad.csv:3, column C \('coder'\): unit 'u1' coded by 'CL' again"),
     ("text,coder\nx,CL\n", r"bad.csv:1: missing column 'unit'"),
     ("unit,text,codes\nu1,x,A\n", r"bad.csv:1: a 'codes' column needs a 'coder' column"),
     ("unit,text,coder,codes\nu1,x,CL,A\nu1,y,MT,A\n", r"bad.csv:3, column B \('text'\): text of unit 'u1' differs"),
