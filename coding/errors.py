@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from os import PathLike
 
+from exports.tabular.errors import TableError
+
+# A coded spreadsheet that cannot be read raises the one table error (``file:line, column X ('header'): what``);
+# coding's callers know it by this name.
+InvalidSpreadsheet = TableError
+
 
 class InvalidCodingInput(ValueError):
     """A coding input file is malformed; the message reads ``file:line: where: what``."""
@@ -15,10 +21,6 @@ class InvalidCodingInput(ValueError):
         self.what = what
         location = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{location}: {where}: {what}" if where else f"{location}: {what}")
-
-
-class InvalidSpreadsheet(InvalidCodingInput):
-    """A coded spreadsheet (CSV or XLSX) cannot be read; ``where`` names the column."""
 
 
 class InvalidCodebook(InvalidCodingInput):

@@ -12,6 +12,7 @@ so they form a closed round: no blindness to keep. The import is all or nothing.
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -20,10 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coding.codebook.stored import ensure_path, load_tree, record
-from coding.errors import InvalidSpreadsheet
 from coding.projects import NewUnit, add_units
 from coding.rounds import create_round, next_round_name
-from coding.spreadsheet import parse_codes, sheet_rows
+from coding.spreadsheet import Header, open_sheet, parse_codes
 from coding.store import Application, Project, Review, Round, Unit
 
 COLUMNS = ("unit", "text", "coder", "codes", "respondent")
@@ -51,69 +51,53 @@ class ImportResult:
     round: str | None = None
 
 
-def read_sheet(path: str | PathLike[str]) -> list[SheetRow]:
-    """Read an answers/codings spreadsheet; raise InvalidSpreadsheet naming file, line and column."""
-    path = Path(path)
-    rows = sheet_rows(path)
-    try:
-        header = next(rows, None)
-        if header is None or not any(c.strip() for c in header):
-            raise InvalidSpreadsheet(path, 1, "no header row; expected columns unit, text[, coder, codes]")
-        columns: dict[str, int] = {}
-        for i, name in enumerate(c.strip().lower() for c in header):
-            if name in COLUMNS:
-                if name in columns:
-                    raise InvalidSpreadsheet(path, 1, "duplicate column", where=f"column {name!r}")
-                columns[name] = i
-        if "unit" not in columns:
-            raise InvalidSpreadsheet(path, 1, "missing column 'unit'")
-        if "codes" in columns and "coder" not in columns:
-            raise InvalidSpreadsheet(path, 1, "a 'codes' column needs a 'coder' column (who coded)")
+def read_sheet(path: str | PathLike[str]) -> tuple[Header, list[SheetRow]]:
+    """Read an answers/codings spreadsheet (its header and rows); raise TableError naming file, line and column."""
+    header, rows = open_sheet(path, COLUMNS, "unit, text[, coder, codes]")
+    with closing(rows):
+        if "unit" not in header.columns:
+            raise header.error("missing column 'unit'", 1)
+        if "codes" in header.columns and "coder" not in header.columns:
+            raise header.error("a 'codes' column needs a 'coder' column (who coded)", 1)
         out: list[SheetRow] = []
         seen: dict[tuple[str, str], int] = {}
-        for line, values in enumerate(rows, start=2):
-            if not any(v.strip() for v in values):
-                continue
-
+        for line, values in rows:
             def cell(name: str, values: list[str] = values) -> str:
-                i = columns.get(name)
-                return values[i].strip() if i is not None and i < len(values) else ""
+                return header.cell(values, name)
 
             unit, coder = cell("unit"), cell("coder")
             if not unit:
-                raise InvalidSpreadsheet(path, line, "empty", where="column 'unit'")
+                raise header.error("empty", line, "unit")
             if coder:
                 if (unit, coder) in seen:
                     what = f"unit {unit!r} coded by {coder!r} again (first on line {seen[unit, coder]})"
-                    raise InvalidSpreadsheet(path, line, what, where="column 'coder'")
+                    raise header.error(what, line, "coder")
                 seen[unit, coder] = line
             elif cell("codes"):
-                raise InvalidSpreadsheet(path, line, "codes without a coder", where="column 'coder'")
+                raise header.error("codes without a coder", line, "coder")
             try:
                 parse_codes(cell("codes"))
             except ValueError as e:
-                raise InvalidSpreadsheet(path, line, str(e), where="column 'codes'") from e
+                raise header.error(str(e), line, "codes") from e
             typed = ("/".join(level.strip() for level in piece.split("/")) for piece in cell("codes").split(";"))
             codes = list(dict.fromkeys(code for code in typed if code))
             out.append(SheetRow(line, unit, cell("text"), coder, codes, cell("respondent")))
-        return out
-    finally:
-        rows.close()
+        return header, out
 
 
 def import_sheet(session: Session, project: Project, path: str | PathLike[str], who: str) -> ImportResult:
     """Import a spreadsheet into *project*: new units, and codings as a closed round; all or nothing."""
     path = Path(path)
-    rows = read_sheet(path)
+    header, rows = read_sheet(path)
     if not rows:
-        raise InvalidSpreadsheet(path, None, "no rows below the header")
+        raise header.error("no rows below the header", None)
     texts: dict[str, tuple[str, int]] = {}
     respondents: dict[str, str] = {}
     for row in rows:
         if row.text:
             if row.unit in texts and texts[row.unit][0] != row.text:
                 what = f"text of unit {row.unit!r} differs from line {texts[row.unit][1]}"
-                raise InvalidSpreadsheet(path, row.line, what, where="column 'text'")
+                raise header.error(what, row.line, "text")
             texts.setdefault(row.unit, (row.text, row.line))
         if row.respondent:
             respondents.setdefault(row.unit, row.respondent)
@@ -123,11 +107,9 @@ def import_sheet(session: Session, project: Project, path: str | PathLike[str], 
         first_line.setdefault(row.unit, row.line)
     for unit, line in first_line.items():
         if unit not in existing and unit not in texts:
-            raise InvalidSpreadsheet(path, line, f"unit {unit!r} is new and has no text on any row",
-                                     where="column 'text'")
+            raise header.error(f"unit {unit!r} is new and has no text on any row", line, "text")
         if unit in existing and unit in texts and existing[unit].text != texts[unit][0]:
-            raise InvalidSpreadsheet(path, texts[unit][1], f"unit {unit!r} is in the project with another text",
-                                     where="column 'text'")
+            raise header.error(f"unit {unit!r} is in the project with another text", texts[unit][1], "text")
     result = ImportResult()
     coded = [r for r in rows if r.coder]
     coded_units = {r.unit for r in coded}
@@ -149,8 +131,8 @@ def import_sheet(session: Session, project: Project, path: str | PathLike[str], 
     for row in coded:
         target = units[row.unit]
         if session.get(Review, (target.id, row.coder)) is not None:
-            raise InvalidSpreadsheet(path, row.line, f"unit {row.unit!r} is already coded by {row.coder!r} in "
-                                                     f"project '{project.name}'", where="column 'coder'")
+            raise header.error(f"unit {row.unit!r} is already coded by {row.coder!r} in project '{project.name}'",
+                               row.line, "coder")
         session.add(Review(unit_id=target.id, coder=row.coder, memo=""))
         result.reviews += 1
     session.flush()

@@ -3,21 +3,19 @@
 One row per (unit, coder): columns ``unit``, ``coder``, ``codes`` and optionally ``text`` (header names are
 case-insensitive; other columns are ignored). ``codes`` holds codes separated by ``;`` with hierarchy levels
 separated by ``/``, e.g. ``Effectiveness/Perspective taking; Barriers``. Whitespace around codes and levels is
-trimmed; an empty cell means the coder read the unit and applied no code. Line numbers in errors are the row
-numbers a user sees in Excel, the header being line 1.
+trimmed; an empty cell means the coder read the unit and applied no code. Errors read ``file:line, column X
+('header'): what`` (see :mod:`exports.tabular.errors`): the XLSX row, or the CSV line the row starts on.
 """
 
 from __future__ import annotations
 
-import csv
-import zipfile
 from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from os import PathLike
-from pathlib import Path
 
-from coding.errors import InvalidSpreadsheet
+from exports.tabular.errors import TableError
+from exports.tabular.reading import TableFile, cell_text, open_table
 
 REQUIRED_COLUMNS = ("unit", "coder", "codes")
 OPTIONAL_COLUMNS = ("text",)
@@ -31,24 +29,54 @@ class CodedSheet:
     texts: dict[str, str] = field(default_factory=dict)
 
 
-def sheet_rows(path: Path) -> Generator[list[str], None, None]:
-    """Return the rows of a CSV or XLSX file as lists of cell texts (close it when stopping early)."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _csv_rows(path)
-    if suffix == ".xlsx":
-        return _xlsx_rows(path)
-    kind = suffix or "(none)"
-    raise InvalidSpreadsheet(path, None, f"unsupported file type {kind!r}; use .csv or .xlsx")
+@dataclass
+class Header:
+    """A sheet's header row: where each known column is, and how to name a cell of it in an error."""
+
+    file: TableFile
+    cells: list[str]
+    columns: dict[str, int]
+
+    def cell(self, row: list[str], name: str) -> str:
+        """Return the text of column *name* in *row* ("" when the sheet has no such column or the row is short)."""
+        i = self.columns.get(name)
+        return row[i] if i is not None and i < len(row) else ""
+
+    def error(self, what: str, line: int | None, name: str | None = None) -> TableError:
+        """Return the error for *what* on *line*, in column *name* when the sheet has it."""
+        index = self.columns.get(name) if name is not None else None
+        return self.file.error(what, line, index, self.cells[index] if index is not None else None)
+
+
+def open_sheet(path: str | PathLike[str], known: tuple[str, ...],
+               expected: str) -> tuple[Header, Generator[tuple[int, list[str]], None, None]]:
+    """Open a sheet and read its header (names case-insensitive); return it and the rows below as (line, texts).
+
+    Raise TableError when the header is missing (saying the *expected* columns) or names a known column twice.
+    Close the rows when stopping early.
+    """
+    file = open_table(path)
+    with closing(file.rows()) as rows:
+        first = next(rows, None)
+    header = [cell_text(c) for c in first.cells] if first is not None else []
+    if not any(header):
+        raise file.error(f"no header row; expected columns {expected}", 1)
+    columns: dict[str, int] = {}
+    for i, name in enumerate(h.lower() for h in header):
+        if name in known:
+            if name in columns:
+                raise file.error("duplicate column", 1, i, header[i])
+            columns[name] = i
+    # Blank rows (common at the end of hand-edited sheets) are left out.
+    return Header(file, header, columns), file.text_rows(skip=1)
 
 
 def read_codings(path: str | PathLike[str]) -> CodedSheet:
-    """Read a coded CSV or XLSX file; raise InvalidSpreadsheet naming file, line and column on bad input."""
-    path = Path(path)
-    rows = sheet_rows(path)
+    """Read a coded CSV or XLSX file; raise TableError naming file, line and column on bad input."""
+    header, rows = open_sheet(path, REQUIRED_COLUMNS + OPTIONAL_COLUMNS, ", ".join(REQUIRED_COLUMNS))
     # Close the reader (and the workbook file) even when parsing stops at an error.
     with closing(rows):
-        return _parse(path, rows)
+        return _parse(header, rows)
 
 
 def parse_codes(cell: str) -> frozenset[str]:
@@ -64,91 +92,33 @@ def parse_codes(cell: str) -> frozenset[str]:
     return frozenset(codes)
 
 
-def _csv_rows(path: Path) -> Generator[list[str], None, None]:
-    # utf-8-sig drops the byte-order mark Excel writes when saving "CSV UTF-8".
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            yield from csv.reader(f)
-    except UnicodeDecodeError as e:
-        raise InvalidSpreadsheet(path, None, f"not UTF-8 text ({e.reason} at byte {e.start})") from e
-    except csv.Error as e:
-        raise InvalidSpreadsheet(path, None, f"malformed CSV: {e}") from e
-
-
-def _xlsx_rows(path: Path) -> Generator[list[str], None, None]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as e:
-        raise InvalidSpreadsheet(path, None, f"not a readable .xlsx workbook ({e})") from e
-    try:
-        sheet = workbook.worksheets[0]
-        for row in sheet.iter_rows(values_only=True):
-            yield [_cell_text(v) for v in row]
-    finally:
-        # read_only workbooks keep the file open until closed.
-        workbook.close()
-
-
-def _cell_text(value: object) -> str:
-    """Render an XLSX cell as the text the user sees (17.0 typed as a unit id is '17')."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _parse(path: Path, rows: Iterator[list[str]]) -> CodedSheet:
-    header = next(rows, None)
-    if header is None or not any(cell.strip() for cell in header):
-        raise InvalidSpreadsheet(path, 1, f"no header row; expected columns {', '.join(REQUIRED_COLUMNS)}")
-    names = [cell.strip().lower() for cell in header]
-    columns: dict[str, int] = {}
-    for i, name in enumerate(names):
-        if name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
-            if name in columns:
-                raise InvalidSpreadsheet(path, 1, "duplicate column", where=f"column {name!r}")
-            columns[name] = i
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+def _parse(header: Header, rows: Iterator[tuple[int, list[str]]]) -> CodedSheet:
+    missing = [c for c in REQUIRED_COLUMNS if c not in header.columns]
     if missing:
-        raise InvalidSpreadsheet(path, 1, f"missing column{'s' if len(missing) > 1 else ''} "
-                                          f"{', '.join(repr(c) for c in missing)}")
-
+        raise header.error(f"missing column{'s' if len(missing) > 1 else ''} "
+                           f"{', '.join(repr(c) for c in missing)}", 1)
     sheet = CodedSheet()
     seen: dict[tuple[str, str], int] = {}
     text_line: dict[str, int] = {}
-    for line, row in enumerate(rows, start=2):
-        if not any(cell.strip() for cell in row):
-            continue  # blank rows are common at the end of hand-edited sheets
-
-        def cell(name: str, row: list[str] = row) -> str:
-            i = columns.get(name)
-            return row[i].strip() if i is not None and i < len(row) else ""
-
-        unit, coder = cell("unit"), cell("coder")
+    for line, row in rows:
+        unit, coder = header.cell(row, "unit"), header.cell(row, "coder")
         for name, value in (("unit", unit), ("coder", coder)):
             if not value:
-                raise InvalidSpreadsheet(path, line, "empty", where=f"column {name!r}")
+                raise header.error("empty", line, name)
         if (unit, coder) in seen:
-            raise InvalidSpreadsheet(
-                path, line, f"unit {unit!r} coded by {coder!r} again (first on line {seen[unit, coder]})",
-                where="column 'coder'",
-            )
+            raise header.error(f"unit {unit!r} coded by {coder!r} again (first on line {seen[unit, coder]})",
+                               line, "coder")
         seen[unit, coder] = line
         try:
-            codes = parse_codes(cell("codes"))
+            codes = parse_codes(header.cell(row, "codes"))
         except ValueError as e:
-            raise InvalidSpreadsheet(path, line, str(e), where="column 'codes'") from e
+            raise header.error(str(e), line, "codes") from e
         sheet.codings.setdefault(unit, {})[coder] = codes
 
-        text = cell("text")
+        text = header.cell(row, "text")
         if text:
             if unit in sheet.texts and sheet.texts[unit] != text:
-                what = f"text of unit {unit!r} differs from line {text_line[unit]}"
-                raise InvalidSpreadsheet(path, line, what, where="column 'text'")
+                raise header.error(f"text of unit {unit!r} differs from line {text_line[unit]}", line, "text")
             sheet.texts.setdefault(unit, text)
             text_line.setdefault(unit, line)
     return sheet

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from coding.codebook.stored import Tree, load_tree
 from coding.reconcile import FinalCodes, final_codes
 from coding.store import Application, ConsensusCode, Project, Review, Unit
+from exports.tabular.percent import percent
 
 OTHER_THEMES = "Other themes"
 
@@ -59,10 +60,6 @@ class ThemeTables:
     n_uncoded: int
 
 
-def _pct(n: int, total: int) -> float | None:
-    return round(100.0 * n / total, 1) if total else None
-
-
 def theme_tables(session: Session, project: Project, *, quotes: int = 3, respondents: int | None = None,
                  final: FinalCodes | None = None) -> ThemeTables:
     """Build the theme tables; *respondents* overrides the respondent denominator (e.g. all who were asked)."""
@@ -85,8 +82,8 @@ def theme_tables(session: Session, project: Project, *, quotes: int = 3, respond
         hit = with_code[code_id]
         resp = {units[u].respondent for u in hit}
         ranked = sorted(quote_rank.get(code_id, {}).items(), key=lambda kv: (-kv[1], units[kv[0]].position))
-        return ThemeRow(tree.path(code_id), code.name, level, code.definition, len(hit), _pct(len(hit), n_units),
-                        len(resp), _pct(len(resp), n_resp), [units[u].text for u, _ in ranked[:quotes]])
+        return ThemeRow(tree.path(code_id), code.name, level, code.definition, len(hit), percent(len(hit), n_units),
+                        len(resp), percent(len(resp), n_resp), [units[u].text for u, _ in ranked[:quotes]])
 
     domains: list[DomainTable] = []
     loose: list[ThemeRow] = []

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.orm import Session
@@ -30,54 +27,22 @@ from coding.codings import project_agreement
 from coding.reconcile import final_codes
 from coding.store import Project, ProjectError
 from coding.tables import Matrix, ThemeTables, coder_matrices, cooccurrence, final_matrix, theme_tables
+from exports.tabular.cells import sheet_title, styled
+from exports.tabular.percent import n_pct
+from exports.tabular.saving import discard, save_atomically
+from exports.tabular.text import fit_cell
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
-CELL_LIMIT = 32_767  # characters an Excel cell holds
 _BOLD = Font(bold=True)
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 def safe_text(ws: WriteOnlyWorksheet, text: str, *, bold: bool = False, wrap: bool = False) -> Any:
-    """Return a cell value for *text* that a spreadsheet shows as typed and never runs as a formula."""
-    text = _XML_ILLEGAL.sub("\ufffd", text)  # XML 1.0 cannot hold these control characters
-    if len(text) > CELL_LIMIT:
-        text = text[:CELL_LIMIT - 1] + "\u2026"
-    active = bool(text) and (text[0] in FORMULA_STARTS or text in ERROR_CODES)
-    if not (active or bold or wrap):
-        return text
-    cell = WriteOnlyCell(ws, value=text)
-    if active:
-        cell.data_type = "s"  # openpyxl would store '=...' as a formula and '#N/A' as an error
-        cell.quotePrefix = True
-    if bold:
-        cell.font = _BOLD
-    if wrap:
-        cell.alignment = _WRAP
-    return cell
+    """Return a cell for *text* (cut to what a cell holds) that a spreadsheet shows as typed and never runs."""
+    return styled(ws, fit_cell(text), _BOLD if bold else None, _WRAP if wrap else None)
 
 
 def _row(ws: WriteOnlyWorksheet, values: Sequence[Any], *, bold: bool = False, wrap: bool = False) -> list[Any]:
     return [safe_text(ws, v, bold=bold, wrap=wrap) if isinstance(v, str) else v for v in values]
-
-
-def sheet_title(name: str, taken: set[str]) -> str:
-    """Return a valid, unused sheet title for *name* (31 characters, none of []:*?/\\)."""
-    base = _SHEET_BAD.sub("_", name).strip("'").strip() or "Sheet"
-    title = base[:31]
-    n = 2
-    while title.lower() in taken:
-        suffix = f" ({n})"
-        title = base[:31 - len(suffix)] + suffix
-        n += 1
-    taken.add(title.lower())
-    return title
-
-
-def n_pct(n: int, pct: float | None) -> str:
-    """Format a count with its percentage the way the paper does: '12 (28.6%)'."""
-    return f"{n} ({pct:.1f}%)" if pct is not None else f"{n}"
 
 
 @dataclass
@@ -95,7 +60,7 @@ class WorkbookData:
 
 def write_workbook(data: WorkbookData, path: str | PathLike[str],
                    progress: Callable[[str], None] | None = None) -> list[str]:
-    """Write the workbook to *path*; return the sheet titles written."""
+    """Write the workbook to *path* (atomically: nothing is left there if writing fails); return the sheet titles."""
     book = Workbook(write_only=True)
     taken: set[str] = set()
     step = progress or (lambda _name: None)
@@ -104,8 +69,19 @@ def write_workbook(data: WorkbookData, path: str | PathLike[str],
         step(name)
         return book.create_sheet(sheet_title(name, taken))
 
+    try:
+        _fill(sheet, data)
+    except BaseException:
+        discard(book)
+        raise
+    save_atomically(book, path)
+    return [ws.title for ws in book.worksheets]
+
+
+def _fill(sheet: Callable[[str], WriteOnlyWorksheet], data: WorkbookData) -> None:
+    t = data.tables
     _summary(sheet("Summary"), data)
-    for domain in data.tables.domains:
+    for domain in t.domains:
         ws = sheet(domain.name)
         ws.column_dimensions["A"].width = 32
         ws.column_dimensions["C"].width = 40
@@ -114,8 +90,7 @@ def write_workbook(data: WorkbookData, path: str | PathLike[str],
         if domain.definition:
             ws.append(_row(ws, [domain.definition]))
         ws.append(_row(ws, [f"Units with a theme of this domain: "
-                            f"{n_pct(domain.n_units, _pct(domain.n_units, data.tables.n_units))} "
-                            f"of {data.tables.n_units} coded units"]))
+                            f"{n_pct(domain.n_units, t.n_units)} of {t.n_units} coded units"]))
         ws.append([])
         ws.append(_row(ws, ["Theme", "Level", "Definition", "Units n (%)", "Respondents n (%)",
                             "Representative quotes", "Units", "% of units", "Respondents", "% of respondents"],
@@ -123,7 +98,7 @@ def write_workbook(data: WorkbookData, path: str | PathLike[str],
         for r in domain.rows:
             quotes = "\n\n".join(f"\u201c{q}\u201d" for q in r.quotes)
             ws.append(_row(ws, ["    " * (r.level - 1) + r.name, r.level, r.definition,
-                                n_pct(r.n_units, r.pct_units), n_pct(r.n_respondents, r.pct_respondents)])
+                                n_pct(r.n_units, t.n_units), n_pct(r.n_respondents, t.n_respondents)])
                       + [safe_text(ws, quotes, wrap=True), r.n_units, r.pct_units, r.n_respondents,
                          r.pct_respondents])
     _agreement(sheet("Agreement"), data.agreement)
@@ -132,12 +107,6 @@ def write_workbook(data: WorkbookData, path: str | PathLike[str],
     _matrix(sheet("Matrix final"), data.final_matrix, "Final codes: consensus, else codes all coders agreed on")
     _cooccurrence(sheet("Co-occurrence"), data.final_matrix)
     _audit(sheet("Audit log"), data.audit)
-    book.save(path)
-    return [ws.title for ws in book.worksheets]
-
-
-def _pct(n: int, total: int) -> float | None:
-    return round(100.0 * n / total, 1) if total else None
 
 
 def _summary(ws: WriteOnlyWorksheet, data: WorkbookData) -> None:

@@ -30,7 +30,7 @@ from instrument import Instrument, Question, UnsupportedType, question_type
 from instrument.types.ranking import ordinal
 
 from .model import Answers
-from .safe import EXCEL_CELL_LIMIT
+from .tabular.text import EXCEL_CELL_LIMIT
 
 
 @dataclass(frozen=True)

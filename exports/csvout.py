@@ -1,6 +1,6 @@
 """The raw data as CSV: the same columns as the workbook's raw sheet, UTF-8 with a BOM so Excel reads it.
 
-Text is written formula-safe (see :mod:`exports.safe`); newlines inside answers are kept (the cell is
+Text is written formula-safe (see :mod:`exports.tabular.text`); newlines inside answers are kept (the cell is
 quoted); no text is split, as CSV has no cell limit.
 """
 
@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from instrument import Instrument
 
 from .columns import raw_columns, row_reader
 from .model import Answers
-from .safe import csv_text
+from .tabular.saving import replacing
+from .tabular.text import csv_text
 
 
 def _cell(value: Any) -> Any:
@@ -32,20 +31,13 @@ def _cell(value: Any) -> Any:
 
 def write_csv(path: str | os.PathLike[str], instrument: Instrument, responses: Iterable[Answers]) -> int:
     """Write one row per response to *path* (atomically); return the number of rows."""
-    target = Path(path)
     columns = raw_columns(instrument, split_text=False)
     read = row_reader(columns)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     count = 0
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow([csv_text(c.header) for c in columns])
-            for answers in responses:
-                writer.writerow([_cell(value) for value in read(answers)])
-                count += 1
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with replacing(path) as temporary, temporary.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow([csv_text(c.header) for c in columns])
+        for answers in responses:
+            writer.writerow([_cell(value) for value in read(answers)])
+            count += 1
     return count

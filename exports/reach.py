@@ -18,7 +18,6 @@ from array import array
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
@@ -27,9 +26,11 @@ from openpyxl.chart import BarChart, Reference
 from instrument import Option
 
 from .model import Answers, SurveyInfo
-from .stats import n_pct, percent
 from .suppress import Suppression, hidden_cells
-from .workbook import BOLD, ITALIC, TITLE, Sheet, save_atomically, sheet_title
+from .tabular.cells import sheet_title
+from .tabular.percent import n_pct, percent
+from .tabular.saving import save_atomically
+from .workbook import BOLD, ITALIC, TITLE, Sheet
 
 DATE_QUESTION, DEPARTMENT_QUESTION, LENGTH_QUESTION = "interaction_date", "department", "length_minutes"
 
@@ -210,7 +211,7 @@ def write_reach_workbook(path: str | os.PathLike[str], report: ReachReport, info
             reach.append([label, rule.mark_for(n), None, rule.mark_for(n)])
         else:
             share = percent(n, report.interactions)
-            reach.append([label, n, None if share is None else round(share, 1), n_pct(n, report.interactions)])
+            reach.append([label, n, share, n_pct(n, report.interactions)])
     reach.append(["Total", report.interactions, 100.0 if report.interactions else None, ""], BOLD)
     reach.blank()
 
@@ -265,4 +266,4 @@ def write_reach_workbook(path: str | os.PathLike[str], report: ReachReport, info
         chart.set_categories(Reference(monthly.ws, min_col=1, min_row=2, max_row=last))
         chart.width, chart.height = 26, 10
         monthly.ws.add_chart(chart, "D2")
-    save_atomically(wb, Path(path))
+    save_atomically(wb, path)

@@ -29,29 +29,11 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from instrument import Instrument, Question, UnsupportedType, question_type
 
 from .model import Answers
-
-
-def percent(n: int, denominator: int) -> float | None:
-    """Return n as a percentage of *denominator* rounded half up to 0.1 (None when the denominator is 0).
-
-    Half up, as journals print it (18 of 32 is 56.3%), computed exactly: float formatting would give 56.2.
-    """
-    if not denominator:
-        return None
-    exact = Decimal(100 * n) / Decimal(denominator)
-    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
-
-
-def n_pct(n: int, denominator: int) -> str:
-    """Return "n (x.x%)" as the paper writes it."""
-    share = percent(n, denominator)
-    return f"{n}" if share is None else f"{n} ({share:.1f}%)"
 
 
 def quantile(ordered: Sequence[float], q: float) -> float:

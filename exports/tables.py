@@ -26,10 +26,9 @@ from .stats import (
     RankingSummary,
     Summary,
     TextSummary,
-    n_pct,
-    percent,
 )
 from .suppress import Suppression, hidden_cells
+from .tabular.percent import n_pct, percent
 
 NO_ANSWER = "No answer"
 

@@ -7,20 +7,14 @@ written after the stream ends. Memory therefore holds counters and one row, not 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
 import os
-import re
-import tempfile
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -29,10 +23,12 @@ from instrument import Instrument, Question, question_type
 
 from .columns import Column, raw_columns, row_reader
 from .model import Answers, SurveyInfo
-from .safe import xlsx_text, xlsx_value
-from .stats import Collector, LevelCounts, LikertSummary, percent
+from .stats import Collector, LevelCounts, LikertSummary
 from .suppress import Suppression, hidden_cells
 from .tables import Table, crosstab_tables, question_tables
+from .tabular.cells import sheet_title, styled, xlsx_text
+from .tabular.percent import percent
+from .tabular.saving import discard, save_atomically
 
 BOLD = Font(bold=True)
 ITALIC = Font(italic=True, color="555555")
@@ -52,17 +48,6 @@ class ExportResult:
     columns: int = 0
 
 
-def sheet_title(wanted: str, taken: set[str]) -> str:
-    """Return a valid, unique sheet name (at most 31 characters, none of []:*?/\\)."""
-    base = re.sub(r"[\[\]:*?/\\]", " ", wanted).strip()[:31] or "Sheet"
-    name, n = base, 2
-    while name.lower() in {t.lower() for t in taken}:
-        suffix = f" ({n})"
-        name, n = base[: 31 - len(suffix)] + suffix, n + 1
-    taken.add(name)
-    return name
-
-
 class Sheet:
     """A write-only sheet that knows its current row (charts need cell references) and writes text safely."""
 
@@ -74,15 +59,7 @@ class Sheet:
             self.ws.column_dimensions[_letter(i + 1)].width = width
 
     def styled(self, value: Any, font: Font | None = None, wrap: bool = False) -> Any:
-        safe = xlsx_value(self.ws, value)
-        if font is None and not wrap:
-            return safe
-        cell = safe if isinstance(safe, Cell) else WriteOnlyCell(self.ws, value=safe)
-        if font is not None:
-            cell.font = font
-        if wrap:
-            cell.alignment = WRAP
-        return cell
+        return styled(self.ws, value, font, WRAP if wrap else None)
 
     def append(self, values: Sequence[Any], font: Font | None = None) -> int:
         self.ws.append([self.styled(v, font) for v in values])
@@ -190,7 +167,7 @@ def _likert_sheet(sheet: Sheet, collector: Collector, rule: Suppression) -> int:
             hidden = hidden_cells(values, [(counts.answered, list(levels))], rule)
             any_hidden = any_hidden or bool(hidden)
             shown_counts = [rule.mark_for(values[c]) if c in hidden else values[c] for c in levels]
-            shares = [None if c in hidden or not counts.answered else round(100 * values[c] / counts.answered, 1)
+            shares = [None if c in hidden or not counts.answered else percent(values[c], counts.answered)
                       for c in levels]
             sheet.append([label, *shown_counts, counts.answered, *shares])
         last_row = sheet.row
@@ -257,7 +234,7 @@ def write_workbook(path: str | os.PathLike[str], instrument: Instrument, info: S
     except BaseException:
         discard(wb)
         raise
-    save_atomically(wb, Path(path))
+    save_atomically(wb, path)
     return result
 
 
@@ -330,27 +307,3 @@ class _SurveyWorkbook:
         _summary(self.summary, self.instrument, info, result, rule, described)
         return result
 
-
-def discard(wb: Workbook) -> None:
-    """Close and delete the temporary files of a write-only workbook that will not be saved."""
-    for ws in wb.worksheets:
-        writer = ws._writer
-        if writer is None:
-            continue
-        # Cleaning up after a failure must never hide the failure itself, whatever state the sheet is in.
-        with contextlib.suppress(Exception):
-            ws.close()
-        with contextlib.suppress(OSError, ValueError):
-            writer.cleanup()
-
-
-def save_atomically(wb: Workbook, path: Path) -> None:
-    """Save *wb* to a temporary file next to *path*, then rename it: a failed export leaves no partial file."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
-    os.close(handle)
-    try:
-        wb.save(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

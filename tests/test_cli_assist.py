@@ -76,9 +76,9 @@ def test_evaluate_for_one_coder(cli, data, tmp_path):
     ("rows", "message"),
     [
         ([["unit", "text", "codes"], ["u1", "hi", "a"]], "coded.csv:1: missing column 'coder'"),
-        ([["unit", "text", "coder", "codes"], ["u1", "hi", "", "a"]], "coded.csv:2: column 'coder': empty"),
+        ([["unit", "text", "coder", "codes"], ["u1", "hi", "", "a"]], "coded.csv:2, column C ('coder'): empty"),
         ([["unit", "text", "coder", "codes"], ["u1", "hi", "x", "a"], ["u1", "bye", "y", "a"]],
-         "coded.csv:3: column 'text': text of unit 'u1' differs from line 2"),
+         "coded.csv:3, column B ('text'): text of unit 'u1' differs from line 2"),
         ([["unit", "text", "coder", "codes"], ["u1", "", "x", "a"]], "unit 'u1' has no text"),
     ],
 )

@@ -92,7 +92,7 @@ def test_bad_spreadsheet_is_a_clean_error(tmp_path):
     sheet.write_text("unit,coder,codes\nr1,,A\n", encoding="utf-8")
     result = CliRunner().invoke(group, ["agreement", str(sheet)])
     assert result.exit_code == 1
-    assert f"Error: {sheet}:2: column 'coder': empty" in result.output
+    assert f"Error: {sheet.name}:2, column B ('coder'): empty" in result.output
 
 
 def test_project_names_are_not_supported_yet():

@@ -359,12 +359,13 @@ def test_spreadsheet_import_units_and_codings(session: Session, tmp_path: Path) 
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ("unit,text,coder,codes\nu1,,CL,A\n", r"bad.csv:2: column 'text': unit 'u1' is new and has no text"),
-    ("unit,text,coder,codes\nu1,x,CL,A/\n", r"bad.csv:2: column 'codes': empty level"),
-    ("unit,text,coder,codes\nu1,x,CL,A\nu1,x,CL,B\n", r"bad.csv:3: column 'coder': unit 'u1' coded by 'CL' again"),
+    ("unit,text,coder,codes\nu1,,CL,A\n", r"bad.csv:2, column B \('text'\): unit 'u1' is new and has no text"),
+    ("unit,text,coder,codes\nu1,x,CL,A/\n", r"bad.csv:2, column D \('codes'\): empty level"),
+    ("unit,text,coder,codes\nu1,x,CL,A\nu1,x,CL,B\n",
+     r"bad.csv:3, column C \('coder'\): unit 'u1' coded by 'CL' again"),
     ("text,coder\nx,CL\n", r"bad.csv:1: missing column 'unit'"),
     ("unit,text,codes\nu1,x,A\n", r"bad.csv:1: a 'codes' column needs a 'coder' column"),
-    ("unit,text,coder,codes\nu1,x,CL,A\nu1,y,MT,A\n", r"bad.csv:3: column 'text': text of unit 'u1' differs"),
+    ("unit,text,coder,codes\nu1,x,CL,A\nu1,y,MT,A\n", r"bad.csv:3, column B \('text'\): text of unit 'u1' differs"),
 ])
 def test_spreadsheet_import_errors_name_file_line_and_column(session: Session, tmp_path: Path, body: str,
                                                               message: str) -> None:
@@ -383,7 +384,7 @@ def test_spreadsheet_import_is_all_or_nothing(app: Flask, tmp_path: Path) -> Non
         with db.new_session() as s:
             project = P.get_project(s, "once")
             twice = write_csv(tmp_path / "t.csv", "unit,text,coder,codes\nu9,new,CL,B\nu1,x,CL,A\n")
-            with pytest.raises(InvalidSpreadsheet, match=r"t.csv:3: column 'coder': unit 'u1' is already coded"):
+            with pytest.raises(InvalidSpreadsheet, match=r"t.csv:3, column C \('coder'\): unit 'u1' is already coded"):
                 import_sheet(s, project, twice, LEAD)
             s.rollback()
         with db.new_session() as s:

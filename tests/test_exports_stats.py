@@ -1,4 +1,4 @@
-"""exports.stats, exports.tables, exports.suppress, exports.safe, exports.columns: plain data in, plain data out."""
+"""exports.stats, exports.tables, exports.suppress, exports.tabular, exports.columns: plain data in, plain data out."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from exports.columns import raw_columns, row_reader
-from exports.safe import csv_text, csv_unescape, looks_like_formula, xml_clean
-from exports.stats import describe, n_pct, quantile
+from exports.stats import describe, quantile
 from exports.suppress import OFF, Suppression, hidden_cells
 from exports.tables import choice_table, crosstab_tables, likert_tables, multi_table, number_table, text_table
+from exports.tabular.percent import n_pct
+from exports.tabular.text import csv_text, csv_unescape, looks_like_formula, xml_clean
 from instrument import parse_instrument
 
 INSTRUMENT = parse_instrument(textwrap.dedent("""

@@ -69,37 +69,37 @@ def test_csv_and_xlsx_agree(tmp_path):
 @pytest.mark.parametrize(
     ("body", "line", "message"),
     [
-        ("unit,coder,codes\nr1,alice,A\nr2,,A\n", 3, "column 'coder': empty"),
-        ("unit,coder,codes\n,alice,A\n", 2, "column 'unit': empty"),
+        ("unit,coder,codes\nr1,alice,A\nr2,,A\n", 3, "column B ('coder'): empty"),
+        ("unit,coder,codes\n,alice,A\n", 2, "column A ('unit'): empty"),
         ("unit,coder,codes\nr1,alice,A\nr1,bob,B\nr1,alice,C\n", 4,
-         "column 'coder': unit 'r1' coded by 'alice' again (first on line 2)"),
-        ("unit,coder,codes\nr1,alice,A//B\n", 2, "column 'codes': empty level in code 'A//B'"),
-        ("unit,coder,codes\nr1,alice,/B\n", 2, "column 'codes': empty level in code '/B'"),
+         "column B ('coder'): unit 'r1' coded by 'alice' again (first on line 2)"),
+        ("unit,coder,codes\nr1,alice,A//B\n", 2, "column C ('codes'): empty level in code 'A//B'"),
+        ("unit,coder,codes\nr1,alice,/B\n", 2, "column C ('codes'): empty level in code '/B'"),
         ("unit,coder,codes,text\nr1,a,X,one\nr1,b,X,two\n", 3,
-         "column 'text': text of unit 'r1' differs from line 2"),
-        ("unit,coder,codes,unit\n", 1, "column 'unit': duplicate column"),
+         "column D ('text'): text of unit 'r1' differs from line 2"),
+        ("unit,coder,codes,unit\n", 1, "column D ('unit'): duplicate column"),
     ],
 )
 def test_bad_rows_name_file_line_and_column(tmp_path, body, line, message):
     path = write_csv(tmp_path / "coded.csv", body)
     with pytest.raises(InvalidSpreadsheet) as info:
         read_codings(path)
-    assert str(info.value) == f"{path}:{line}: {message}"
+    assert str(info.value) == f"{path.name}:{line}, {message}"
     assert info.value.line == line
 
 
-def test_line_numbers_count_records_not_physical_lines(tmp_path):
-    # A quoted newline inside a text cell is still one Excel row.
+def test_line_numbers_are_the_physical_line_a_csv_row_starts_on(tmp_path):
+    # One rule for every table file (exports.tabular): after a quoted newline, the line an editor shows.
     body = 'unit,coder,codes,text\nr1,alice,A,"two\nlines"\nr2,,A,\n'
     path = write_csv(tmp_path / "coded.csv", body)
-    with pytest.raises(InvalidSpreadsheet, match=r"coded\.csv:3: column 'coder': empty"):
+    with pytest.raises(InvalidSpreadsheet, match=r"coded\.csv:4, column B \('coder'\): empty"):
         read_codings(path)
 
 
 def test_xlsx_errors_use_excel_row_numbers(tmp_path):
     rows = [["unit", "coder", "codes"], ["r1", "a", "X"], [None, None, None], ["r1", "a", "Y"]]
     path = write_xlsx(tmp_path / "coded.xlsx", rows)
-    with pytest.raises(InvalidSpreadsheet, match=r"coded\.xlsx:4: column 'coder': unit 'r1' coded by 'a'"):
+    with pytest.raises(InvalidSpreadsheet, match=r"coded\.xlsx:4, column B \('coder'\): unit 'r1' coded by 'a'"):
         read_codings(path)
 
 
@@ -115,7 +115,7 @@ def test_missing_columns_are_named(tmp_path, header, message):
 
 
 def test_rejects_other_file_types_and_broken_files(tmp_path):
-    with pytest.raises(InvalidSpreadsheet, match="unsupported file type '.ods'"):
+    with pytest.raises(InvalidSpreadsheet, match="unknown file type '.ods'"):
         read_codings(tmp_path / "coded.ods")
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"not a zip")

@@ -6,7 +6,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..safe import csv_text
+from ..tabular.text import csv_text
 
 MAX_LISTED = 20
 

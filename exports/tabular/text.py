@@ -1,4 +1,4 @@
-"""Text that a spreadsheet could run as a formula is written as text, in xlsx and in csv.
+"""Text that a spreadsheet could run as a formula is written as text, in xlsx (see ``cells.py``) and in csv.
 
 A cell starting with '=', '+', '-', '@', a tab or a carriage return is evaluated by Excel and LibreOffice
 when it comes from a CSV file (LimeSurvey's CVE-2019-16184 was exactly this: answers exported as formulas).
@@ -15,11 +15,6 @@ stored in an xlsx file at all; they become U+FFFD there (the CSV keeps them).
 from __future__ import annotations
 
 import re
-from typing import Any
-
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CSV_ESCAPED = frozenset(FORMULA_STARTS) | {"'"}
@@ -51,19 +46,6 @@ def xml_clean(text: str) -> str:
     return _XML_ILLEGAL.sub("\ufffd", text)
 
 
-def xlsx_text(ws: WriteOnlyWorksheet, text: str) -> Any:
-    """Return what to append for *text* in a write-only sheet: the text, or a text cell when it looks active."""
-    text = xml_clean(text)
-    if text and (text[0] in FORMULA_STARTS or text in ERROR_CODES):
-        cell = WriteOnlyCell(ws, value=text)
-        cell.data_type = "s"
-        cell.quotePrefix = True
-        return cell
-    return text
-
-
-def xlsx_value(ws: WriteOnlyWorksheet, value: Any) -> Any:
-    """Return what to append for any cell value: text made safe, other values as they are."""
-    if isinstance(value, str):
-        return xlsx_text(ws, value) if value else None
-    return value
+def fit_cell(text: str) -> str:
+    """Cut *text* to what one Excel cell holds, ending it with an ellipsis when cut."""
+    return text if len(text) <= EXCEL_CELL_LIMIT else text[:EXCEL_CELL_LIMIT - 1] + "\u2026"
