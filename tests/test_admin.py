@@ -96,18 +96,21 @@ def test_create_upload_send_and_rates(mapp, admin, smtp):  # noqa: F811
     assert "23 invitations sent" in done
     assert len(smtp.handler.messages) == 23
     assert "Send 0 invitations" in done
-    # Six emergency physicians answer: a count of 6 is shown; Anesthesia's 3 invited and 0 answered are "<5".
+    # Six emergency physicians answer. Anesthesia's line (3 invited) is hidden whole; with 6 answered overall,
+    # Emergency Medicine's 6 would show that Anesthesia's hidden count is 0, so it is hidden too, and the next
+    # smallest invited count (Hospitalists' 8) hides so that 23 - 12 - 8 gives nothing away.
     links = {str(m["To"]): link_in(m) for m in smtp.handler.messages}
     for address in sorted(a for a in links if a.startswith("em."))[:6]:
         answer_through(mapp.test_client(), links[address], "em")
     rates = admin.get("/admin/s/dept").text
     row = rates.split("Emergency Medicine", 1)[1].split("</tr>", 1)[0]
-    assert ">12<" in row and ">6<" in row and "50.0 %" in row
+    assert ">12<" in row and ">x<" in row and ">6<" not in row and "%" not in row
     anesthesia = rates.split("Anesthesia", 1)[1].split("</tr>", 1)[0]
-    assert anesthesia.count("&lt;5") == 2
-    # With only Anesthesia's answers hidden, 6 - (shown others) would give it away: the next smallest hides too.
+    assert anesthesia.count("&lt;5") == 1 and ">x<" in anesthesia
     hospitalists = rates.split("Hospitalists", 1)[1].split("</tr>", 1)[0]
-    assert "&lt;5" in hospitalists
+    assert ">x<" in hospitalists and ">8<" not in hospitalists
+    totals = rates.split("<tfoot>", 1)[1].split("</tfoot>", 1)[0]
+    assert ">23<" in totals and ">6<" in totals and "26.1 %" in totals
     # Nothing per person: no address appears anywhere on the page.
     assert "@hospital.example" not in rates
     listing = admin.get("/admin/").text
@@ -121,9 +124,9 @@ def test_roster_with_errors_imports_nothing_and_lists_lines(mapp, admin):
     response = upload(admin, "dept", bad, "roster.xlsx")
     assert response.status_code == 422
     text = response.get_data(as_text=True)
-    assert "roster.xlsx:3: malformed e-mail address &#39;broken@&#39;" in text
-    assert "roster.xlsx:4: duplicate of line 2" in text
-    assert "roster.xlsx:5: missing department" in text
+    assert "roster.xlsx:3, column A (&#39;email&#39;): malformed e-mail address &#39;broken@&#39;" in text
+    assert "roster.xlsx:4, column A (&#39;email&#39;): duplicate of line 2" in text
+    assert "roster.xlsx:5, column B (&#39;department&#39;): missing department" in text
     assert "nothing was imported" in text
     assert invitees(mapp) == 0
 

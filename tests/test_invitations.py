@@ -51,10 +51,10 @@ def test_roster_errors_are_listed_by_line_and_nothing_is_imported(mapp, tmp_path
     assert result.exit_code == 1
     out = result.output
     assert "nothing imported" in out
-    assert f"{roster}:3: malformed e-mail address 'not an address'" in out
-    assert f"{roster}:4: missing department" in out
-    assert f"{roster}:5: duplicate of line 2 (A@Hospital.example)" in out
-    assert f"{roster}:6: malformed e-mail address 'c@hospital'" in out
+    assert f"{roster.name}:3, column A ('email'): malformed e-mail address 'not an address'" in out
+    assert f"{roster.name}:4, column B ('department'): missing department" in out
+    assert f"{roster.name}:5, column A ('email'): duplicate of line 2 (A@Hospital.example)" in out
+    assert f"{roster.name}:6, column A ('email'): malformed e-mail address 'c@hospital'" in out
     assert ":2:" not in out and ":7:" not in out
     assert count(mapp, Invitation) == 0
     assert smtp.handler.messages == []
@@ -83,10 +83,11 @@ def test_roster_xlsx_errors_name_rows(tmp_path):
     data = xlsx_bytes([["email", "department"], ["a@hospital.example", "EM"], [None, "EM"], ["x@y", None]])
     with pytest.raises(RosterError) as exc:
         read_roster(data, "staff.xlsx")
-    assert exc.value.errors == ["staff.xlsx:3: missing e-mail address",
-                                "staff.xlsx:4: malformed e-mail address 'x@y'; missing department"]
+    assert exc.value.errors == ["staff.xlsx:3, column A ('email'): missing e-mail address",
+                                "staff.xlsx:4, column A ('email'): malformed e-mail address 'x@y'",
+                                "staff.xlsx:4, column B ('department'): missing department"]
     assert len(read_roster(xlsx_bytes([["Email", "Department"], ["a@h.org", "EM"]]), "s.xlsx")) == 1
-    with pytest.raises(RosterError, match="not an Excel workbook"):
+    with pytest.raises(RosterError, match="not a readable .xlsx workbook"):
         read_roster(b"PK\x03\x04garbage", "s.xlsx")
 
 

@@ -8,11 +8,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from exports.suppress import TOTAL, Suppression, table_hidden
+from exports.tabular.percent import percent
+
 from ..models import Delivery, Invitation, MailCount, Response, Survey
-
-
-def _rate(answered: int, invited: int) -> float | None:
-    return round(100.0 * answered / invited, 1) if invited else None
 
 
 def survey_status(db: Session, survey: Survey, min_cell: int, exact: bool = False) -> dict[str, Any]:
@@ -46,11 +45,11 @@ def survey_status(db: Session, survey: Survey, min_cell: int, exact: bool = Fals
     for dept in sorted(set(invited) | set(answered)):
         a = answered.get(dept, 0) if survey.mode == "invitation" else None
         departments[dept] = {"invited": invited.get(dept, 0), "answered": a,
-                             "response_rate": _rate(a, invited.get(dept, 0)) if a is not None else None}
+                             "response_rate": percent(a, invited.get(dept, 0)) if a is not None else None}
     status: dict[str, Any] = {
         "survey": slug, "title": survey.title, "mode": survey.mode, "state": survey.state(),
         "roster": roster, "invited": total_invited, "answered": total_answered,
-        "response_rate": _rate(total_answered, total_invited) if total_answered is not None else None,
+        "response_rate": percent(total_answered, total_invited) if total_answered is not None else None,
         "reminders_sent": counts.reminders_sent if counts else 0,
         "invitations_waiting": states[("invitation", "pending")],
         "reminders_waiting": states[("reminder", "pending")],
@@ -63,28 +62,33 @@ def survey_status(db: Session, survey: Survey, min_cell: int, exact: bool = Fals
     return status
 
 
-def _small(n: Any, k: int) -> bool:
-    return isinstance(n, int) and n < k
-
-
 def suppress(status: dict[str, Any], k: int) -> None:
-    """Replace counts below *k* by '<k' (and their rates by None) so that no small group can be singled out.
+    """Hide counts below *k*, and others where needed, by the one rule every workbook uses (exports.suppress).
 
-    When only one department's count is hidden, the next smallest is hidden too: otherwise the hidden one is the
-    total minus the others.
+    In invitation mode the page shows, per department and overall, invited and answered: a table of answered
+    and not answered with its totals (not answered is invited minus answered, so it counts as shown). In open
+    mode only invited is known per department; the answers are counted overall.
     """
-    label = f"<{k}"
+    rule = Suppression(k)
     depts = status["departments"]
-    for field_name in ("invited", "answered"):
-        hidden = {d for d, row in depts.items() if _small(row[field_name], k)}
-        if len(hidden) == 1 and len(depts) > 1 and _small(status[field_name], k) is False:
-            others = [d for d, row in depts.items() if d not in hidden and isinstance(row[field_name], int)]
-            if others:
-                hidden.add(min(others, key=lambda d: (depts[d][field_name], d)))
-        for d in hidden:
-            depts[d][field_name] = label
-            depts[d]["response_rate"] = None
-    for field_name in ("invited", "answered"):
-        if _small(status[field_name], k):
-            status[field_name] = label
-            status["response_rate"] = None
+    invitation = status["mode"] == "invitation"
+    if invitation:
+        table = {d: {"answered": row["answered"], "not answered": row["invited"] - row["answered"]}
+                 for d, row in depts.items()}
+    else:
+        table = {d: {"invited": row["invited"]} for d, row in depts.items()}
+    hidden = table_hidden(table, rule)
+    where = {"invited": TOTAL, "answered": "answered" if invitation else None}
+    for d, row in depts.items():
+        for name, column in where.items():
+            if column is not None and (d, column) in hidden:
+                row[name] = rule.mark_for(row[name])
+                row["response_rate"] = None
+    total_column = "answered" if invitation else "invited"
+    if (TOTAL, TOTAL) in hidden:
+        status["invited"] = rule.mark_for(status["invited"])
+        status["response_rate"] = None
+    answered_hidden = (TOTAL, total_column) in hidden if invitation else rule.hides(status["answered"])
+    if answered_hidden:
+        status["answered"] = rule.mark_for(status["answered"])
+        status["response_rate"] = None

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from exports.tabular.errors import TableError
+from exports.tabular.reading import open_table
 
 from ..models import Delivery, Invitation, MailCount, Survey, random_key
 
@@ -19,7 +18,7 @@ EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0
 
 
 class RosterError(ValueError):
-    """A roster that cannot be imported; ``errors`` lists every bad line as 'file:line: what'."""
+    """A roster that cannot be imported; ``errors`` lists every bad cell as 'file:line, column X: what'."""
 
     def __init__(self, errors: list[str]) -> None:
         super().__init__("\n".join(errors))
@@ -33,74 +32,28 @@ class RosterEntry:
     department: str
 
 
-def _csv_rows(data: bytes, source: str) -> Iterator[tuple[int, list[str]]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RosterError([f"{source}: not UTF-8 text (byte {exc.start}); save the file as CSV UTF-8"]) from None
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    for row in reader:
-        yield reader.line_num, row
-
-
-def _xlsx_rows(data: bytes, source: str) -> Iterator[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
-        raise RosterError([f"{source}: not an Excel workbook ({type(exc).__name__})"]) from None
-    try:
-        sheet = book.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, ["" if v is None else str(v) for v in row]
-    finally:
-        book.close()
-
-
 def read_roster(data: bytes, source: str) -> list[RosterEntry]:
     """Parse a roster (CSV or XLSX with columns `email`, `department`); raise RosterError listing every bad line."""
-    is_xlsx = source.lower().endswith((".xlsx", ".xlsm")) or data[:4] == b"PK\x03\x04"
-    rows = _xlsx_rows(data, source) if is_xlsx else _csv_rows(data, source)
     errors: list[str] = []
     entries: list[RosterEntry] = []
     header: dict[str, int] | None = None
     first_seen: dict[str, int] = {}
-    for line, row in rows:
-        cells = [c.strip() for c in row]
-        if not any(cells):
-            continue
-        if header is None:
-            header = {c.lower(): i for i, c in enumerate(cells) if c}
-            missing = [c for c in ("email", "department") if c not in header]
-            if missing:
-                raise RosterError([f"{source}:{line}: the first row must name the columns 'email' and 'department' "
-                                   f"(missing: {', '.join(missing)}; found: {', '.join(cells)})"])
-            continue
-        email = cells[header["email"]] if header["email"] < len(cells) else ""
-        department = cells[header["department"]] if header["department"] < len(cells) else ""
-        problems = []
-        if not email:
-            problems.append("missing e-mail address")
-        elif not EMAIL_RE.match(email) or len(email) > 320:
-            problems.append(f"malformed e-mail address '{email}'")
-        if not department:
-            problems.append("missing department")
-        elif len(department) > 120:
-            problems.append("department longer than 120 characters")
-        folded = email.lower()
-        if email and folded in first_seen:
-            problems.append(f"duplicate of line {first_seen[folded]} ({email})")
-        elif email:
-            first_seen[folded] = line
-        if problems:
-            errors.append(f"{source}:{line}: {'; '.join(problems)}")
-        else:
-            entries.append(RosterEntry(line, folded, department))
+    try:
+        table = open_table(data, source)
+        for line, cells in table.text_rows():
+            if header is None:
+                header = {c.lower(): i for i, c in enumerate(cells) if c}
+                missing = [c for c in ("email", "department") if c not in header]
+                if missing:
+                    raise table.error("the first row must name the columns 'email' and 'department' "
+                                      f"(missing: {', '.join(missing)}; found: {', '.join(cells)})", line)
+                continue
+            problems = _problems(cells, header, first_seen, line)
+            errors += [str(table.error(what, line, header[name], name)) for name, what in problems]
+            if not problems:
+                entries.append(RosterEntry(line, cells[header["email"]].lower(), cells[header["department"]]))
+    except TableError as exc:
+        raise RosterError([str(exc)]) from None
     if header is None:
         raise RosterError([f"{source}: the roster is empty (expected a header row: email,department)"])
     if errors:
@@ -108,6 +61,25 @@ def read_roster(data: bytes, source: str) -> list[RosterEntry]:
     if not entries:
         raise RosterError([f"{source}: the roster has a header but no invitees"])
     return entries
+
+
+def _problems(cells: list[str], header: dict[str, int], first_seen: dict[str, int],
+              line: int) -> list[tuple[str, str]]:
+    """Return (column, what) for each problem of one roster row; remember a new address's line in *first_seen*."""
+    email = cells[header["email"]] if header["email"] < len(cells) else ""
+    department = cells[header["department"]] if header["department"] < len(cells) else ""
+    problems = []
+    if not email:
+        problems.append(("email", "missing e-mail address"))
+    elif not EMAIL_RE.match(email) or len(email) > 320:
+        problems.append(("email", f"malformed e-mail address '{email}'"))
+    elif first_seen.setdefault(email.lower(), line) != line:
+        problems.append(("email", f"duplicate of line {first_seen[email.lower()]} ({email})"))
+    if not department:
+        problems.append(("department", "missing department"))
+    elif len(department) > 120:
+        problems.append(("department", "department longer than 120 characters"))
+    return problems
 
 
 def import_roster(db: Session, survey: Survey, entries: list[RosterEntry], source: str) -> int:
