@@ -20,6 +20,8 @@ from surveyapp import db as database
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTRUMENTS = ROOT / "instruments"
+# The REFI-QDA codebook schema (QDA-XML 1.0, MIT, licence in its header): .qdc files must validate against it.
+CODEBOOK_XSD = ROOT / "tests" / "data" / "refi-qda" / "Codebook.xsd"
 POSTGRES_URL = os.environ.get("SURVEYKIT_TEST_POSTGRES_URL", "")
 
 
