@@ -47,7 +47,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 def make_test_app(database_url: str, tmp_path: Path, **extra: Any) -> Flask:
-    """Build an app on *database_url* with migrations applied."""
+    """Build an app on *database_url* with migrations applied (a copy of the migrated template when it is new)."""
     migrate(database_url)
     config = {
         "TESTING": True,

@@ -104,13 +104,26 @@ def _wait_for(browser, css: str):
 
 def _submit(browser, button) -> None:
     """Press *button* and wait until the next page has replaced this one."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = browser.find_element(By.TAG_NAME, "html")
+
+    def replaced(_driver) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            # Asked while the old document is being torn down, chromedriver answers with this instead of "stale".
+            if "does not belong to the document" in str(error.msg):
+                return True
+            raise
+        return False
+
     button.click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 10).until(replaced)
 
 
 def _stored(app) -> list[Response]:
