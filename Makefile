@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# pytest-xdist workers for `make test`: one per core ("auto"); WORKERS=0 runs in one process.
+WORKERS ?= auto
 
 .PHONY: run test bench lint install install-test clean
 
@@ -29,7 +31,7 @@ run: install
 	$(BIN)/surveykit run --host 127.0.0.1 --port $(PORT)
 
 test: install-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -76,4 +76,4 @@ def upgrade(url: str) -> None:
     """Apply every migration to the database at *url*."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), "heads")
+    command.upgrade(alembic_config(url), "head")

@@ -12,14 +12,16 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from migrated import migrate
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from surveyapp import create_app
-from surveyapp import db as database
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTRUMENTS = ROOT / "instruments"
+# The REFI-QDA codebook schema (QDA-XML 1.0, MIT, licence in its header): .qdc files must validate against it.
+CODEBOOK_XSD = ROOT / "tests" / "data" / "refi-qda" / "Codebook.xsd"
 POSTGRES_URL = os.environ.get("SURVEYKIT_TEST_POSTGRES_URL", "")
 
 
@@ -45,8 +47,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 def make_test_app(database_url: str, tmp_path: Path, **extra: Any) -> Flask:
-    """Build an app on *database_url* with migrations applied."""
-    database.upgrade(database_url)
+    """Build an app on *database_url* with migrations applied (a copy of the migrated template when it is new)."""
+    migrate(database_url)
     config = {
         "TESTING": True,
         "INSTANCE_PATH": str(tmp_path / "instance"),

@@ -8,17 +8,14 @@ import html
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from servers import gunicorn
 from sqlalchemy import select
 
 from coding import applying as Ap
@@ -301,30 +298,16 @@ def test_in_a_browser_plus_accepts_keeping_unsaved_ticks_and_reject_stays_on_the
     import_synthetic(app.test_cli_runner(), tmp_path, [
         "The food was cold and the menu had no vegetarian meals, tea was cold. We waited hours too."])
     path = screen(app, "syn", "new0", "&min=0")
-    port = _free_port()
     env = {**os.environ, "SURVEYKIT_DATABASE_URL": url, "SURVEYKIT_SECRET_KEY": "browser-test"}
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    server = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "2",
-                               "surveyapp:create_app()"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  f"--user-data-dir={tmp_path / 'chrome'}"):
         options.add_argument(flag)
-    driver = None
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(base + "/auth/login", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("gunicorn did not start")
-                time.sleep(0.2)
-        driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    with (gunicorn(env, tmp_path, "--threads", "2", ready="/auth/login") as server,
+          webdriver.Chrome(service=Service(DRIVER), options=options) as driver):
+        base = server.base
         driver.set_page_load_timeout(20)
         driver.get(base + "/auth/login")
         driver.find_element(By.NAME, "email").send_keys(A)
@@ -360,11 +343,6 @@ def test_in_a_browser_plus_accepts_keeping_unsaved_ticks_and_reject_stays_on_the
         driver.find_element(By.TAG_NAME, "body").send_keys("+")
         WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
         assert "(suggested) and saved your codes" in driver.page_source
-    finally:
-        if driver is not None:
-            driver.quit()
-        server.terminate()
-        server.communicate(timeout=10)
     with app.app_context(), db.new_session() as s:
         unit_id = s.scalar(select(Unit.id).where(Unit.label == "new0"))
         applied = set(s.scalars(select(Application.code_id).filter_by(unit_id=unit_id, coder=A)).all())
@@ -375,8 +353,3 @@ def test_in_a_browser_plus_accepts_keeping_unsaved_ticks_and_reject_stays_on_the
         assert decisions == {(tree.path(int(rejected.split("|")[0])), False), (tree.path(int(top.split("|")[0])), True)}
     app.extensions["surveykit.engine"].dispose()
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

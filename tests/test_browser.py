@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from servers import gunicorn
 from sqlalchemy import select
 
 from surveyapp.db import new_session
@@ -55,12 +51,6 @@ sections:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, object]]:
     """Serve a fresh SQLite database under gunicorn on loopback; yield the base URL and the app."""
@@ -72,31 +62,15 @@ def served(tmp_path: Path) -> Iterator[tuple[str, object]]:
     runner = app.test_cli_runner()
     for instrument in ("same-page", "department-survey"):
         assert runner.invoke(args=["surveys", "create", instrument, "--id", instrument]).exit_code == 0
-    port = _free_port()
     env = {**os.environ, "SURVEYKIT_DATABASE_URL": url, "SURVEYKIT_SECRET_KEY": "browser-test",
            "SURVEYKIT_INSTRUMENTS_DIR": str(folder)}
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    server = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                               "surveyapp:create_app()"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        server.kill()
-        pytest.fail("gunicorn did not start: " + server.stdout.read().decode())
     try:
-        yield base, app
+        with gunicorn(env, tmp_path) as server:
+            yield server.base, app
     finally:
-        server.terminate()
-        output = server.communicate(timeout=10)[0].decode()
         app.extensions["surveykit.engine"].dispose()
-        # The server's own output must not carry respondents' addresses or paths.
-        assert "127.0.0.1 -" not in output and "/s/" not in output, output
+    # The server's own output must not carry respondents' addresses or paths.
+    assert "127.0.0.1 -" not in server.output and "/s/" not in server.output, server.output
 
 
 @pytest.fixture
@@ -130,13 +104,26 @@ def _wait_for(browser, css: str):
 
 def _submit(browser, button) -> None:
     """Press *button* and wait until the next page has replaced this one."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = browser.find_element(By.TAG_NAME, "html")
+
+    def replaced(_driver) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            # Asked while the old document is being torn down, chromedriver answers with this instead of "stale".
+            if "does not belong to the document" in str(error.msg):
+                return True
+            raise
+        return False
+
     button.click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 10).until(replaced)
 
 
 def _stored(app) -> list[Response]:

@@ -13,8 +13,9 @@ from lxml import etree
 
 from surveyapp.commands.coding import group
 
+from conftest import CODEBOOK_XSD
+
 DATA = Path(__file__).parent / "data" / "coding"
-XSD = Path("/work/shared/schemas/refi-qda/Codebook.xsd")
 
 nan = math.nan
 KRIPPENDORFF_2011 = [  # 4 observers x 12 units, nominal alpha 0.743
@@ -106,8 +107,7 @@ def test_codebook_convert_round_trip(tmp_path):
     result = CliRunner().invoke(group, ["codebook", "convert", str(DATA / "codebook.yaml"), str(qdc)])
     assert result.exit_code == 0, result.output
     assert "(7 codes)" in result.output
-    if XSD.exists():
-        etree.XMLSchema(etree.parse(str(XSD))).assertValid(etree.parse(str(qdc)))
+    etree.XMLSchema(etree.parse(str(CODEBOOK_XSD))).assertValid(etree.parse(str(qdc)))
     back = tmp_path / "back.yaml"
     result = CliRunner().invoke(group, ["codebook", "convert", str(qdc), str(back)])
     assert result.exit_code == 0, result.output

@@ -13,16 +13,15 @@ from coding.codebook.qdc import codebook_from_qdc, codebook_to_qdc, describe, pa
 from coding.codebook.yamlfile import codebook_from_yaml, codebook_to_yaml, read_yaml
 from coding.errors import InvalidCodebook
 
+from conftest import CODEBOOK_XSD
+
 DATA = Path(__file__).parent / "data" / "coding"
-XSD = Path("/work/shared/schemas/refi-qda/Codebook.xsd")
 NS = {"q": "urn:QDA-XML:codebook:1.0"}
 
 
 @pytest.fixture(scope="module")
 def schema():
-    if not XSD.exists():
-        pytest.skip(f"REFI-QDA schema not found at {XSD}")
-    return etree.XMLSchema(etree.parse(str(XSD)))
+    return etree.XMLSchema(etree.parse(str(CODEBOOK_XSD)))
 
 
 @pytest.fixture

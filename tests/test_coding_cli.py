@@ -22,8 +22,9 @@ from coding.store import Application
 from surveyapp import db
 from surveyapp.models import Response
 
+from conftest import CODEBOOK_XSD
+
 DATA = Path(__file__).parent / "data" / "coding"
-XSD = Path("/work/shared/schemas/refi-qda/Codebook.xsd")
 LEAD = "lead@example.org"
 
 
@@ -124,7 +125,7 @@ def test_codebook_import_export_diff(app: Flask, runner: FlaskCliRunner, tmp_pat
     assert "7 codes added" in ok(runner, "codebook", "import", "books", str(DATA / "codebook.yaml"))
     qdc = tmp_path / "books.qdc"
     assert "(7 codes)" in ok(runner, "codebook", "export", "books", str(qdc))
-    etree.XMLSchema(etree.parse(str(XSD))).assertValid(etree.parse(str(qdc)))
+    etree.XMLSchema(etree.parse(str(CODEBOOK_XSD))).assertValid(etree.parse(str(qdc)))
     assert "0 codes added, 0 updated, 7 unchanged" in ok(runner, "codebook", "import", "books", str(qdc))
     ok(runner, "rename", "books", "Barriers/Time", "Lack of time", "--why", "paper's wording", "--by", LEAD)
     changes = json.loads(ok(runner, "codebook", "diff", "books", "--from", "1", "--json"))

@@ -21,11 +21,10 @@ from coding.store import Application, Unit
 from surveyapp import db
 from surveyapp.auth.models import create_user
 
-from conftest import csrf_from
+from conftest import CODEBOOK_XSD, csrf_from
 
 A, B = "a@example.org", "b@example.org"
 PASSWORD = "correct horse battery"
-XSD = Path("/work/shared/schemas/refi-qda/Codebook.xsd")
 DATA = Path(__file__).parent / "data" / "coding"
 
 
@@ -188,7 +187,7 @@ def test_codebook_editor_evolves_and_exchanges(app: Flask, accounts: None) -> No
         assert codes == {"u0": {A: frozenset({"Barriers/Scheduling"})}}
     qdc = client.get("/coding/post/codebook.qdc")
     assert qdc.status_code == 200
-    etree.XMLSchema(etree.parse(str(XSD))).assertValid(etree.fromstring(qdc.data))
+    etree.XMLSchema(etree.parse(str(CODEBOOK_XSD))).assertValid(etree.fromstring(qdc.data))
     assert "Scheduling" in client.get("/coding/post/codebook.yaml").text
     upload = client.post("/coding/post/codebook/import", data={
         "csrf_token": token, "why": "the study codebook",

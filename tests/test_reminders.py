@@ -30,6 +30,7 @@ from invite_scenario import (
     run_scenario,
     write_roster,
 )
+from servers import stop
 from smtp_server import SmtpServer, body, link_in, smtp  # noqa: F401  (fixture)
 from sqlalchemy import select, update
 
@@ -66,7 +67,11 @@ def worker(database_url: str, server: SmtpServer, today: dt.date, rate: float = 
 
 def run_parallel(database_url: str, server: SmtpServer, rate: float = 0.0) -> list[str]:
     procs = [worker(database_url, server, WEEK_LATER, rate) for _ in range(2)]
-    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    try:
+        outputs = [p.communicate(timeout=300)[0] for p in procs]
+    finally:
+        for p in procs:
+            stop(p)
     for p, out in zip(procs, outputs, strict=True):
         assert p.returncode == 0, out
     return outputs
@@ -138,11 +143,14 @@ def test_worker_killed_mid_batch_never_causes_a_second_reminder(database_url, tm
     invite(app, write_roster(tmp_path, roster_csv({"EM": (40, 0)})), today=TODAY)
     smtp.handler.clear()
     proc = worker(database_url, smtp, WEEK_LATER, rate=20.0)
-    deadline = time.monotonic() + 60
-    while len(smtp.handler.messages) < 8 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 60
+        while len(smtp.handler.messages) < 8 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+    finally:
+        stop(proc)
     before = len(smtp.handler.messages)
     assert 8 <= before < 40
     # The rerun sends the rest; the one the killed worker held (if any) stays claimed, never sent twice.
