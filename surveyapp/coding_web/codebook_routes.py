@@ -29,6 +29,7 @@ from .forms import (
 )
 from .view_helpers import (
     PAGE,
+    apply_form,
     current_coder,
     fail,
     flash_form_errors,
@@ -68,17 +69,10 @@ def codebook_add(name: str) -> Any:
     proj = project_or_404(name)
     form = AddCodeForm()
     form.parent.choices = []
-    if form.validate_on_submit():
-        try:
-            codebook_db.add_code(session, proj, form.parent.data or None, form.name.data or "", current_coder(),
-                                 form.why.data or "", color=form.color.data or None,
-                                 **{k: getattr(form, k).data or "" for k in codebook_db.FIELDS})
-            session.commit()
-            flash(f"Added '{form.name.data}'.", "info")
-        except ProjectError as exc:
-            fail(exc)
-    else:
-        flash_form_errors(form)
+    apply_form(form, lambda: codebook_db.add_code(
+        session, proj, form.parent.data or None, form.name.data or "", current_coder(), form.why.data or "",
+        color=form.color.data or None, **{k: getattr(form, k).data or "" for k in codebook_db.FIELDS}),
+        f"Added '{form.name.data}'.")
     return redirect(url_for(".codebook", name=name))
 
 
@@ -89,17 +83,10 @@ def codebook_edit(name: str) -> Any:
     session = get_session()
     proj = project_or_404(name)
     form = EditCodeForm()
-    if form.validate_on_submit():
-        try:
-            codebook_db.edit_code(session, proj, form.code.data or "", current_coder(), form.why.data or "",
-                                  color=form.color.data or None,
-                                  **{k: getattr(form, k).data or "" for k in codebook_db.FIELDS})
-            session.commit()
-            flash(f"Saved '{form.code.data}'.", "info")
-        except ProjectError as exc:
-            fail(exc)
-    else:
-        flash_form_errors(form)
+    apply_form(form, lambda: codebook_db.edit_code(
+        session, proj, form.code.data or "", current_coder(), form.why.data or "", color=form.color.data or None,
+        **{k: getattr(form, k).data or "" for k in codebook_db.FIELDS}),
+        f"Saved '{form.code.data}'.")
     return redirect(url_for(".codebook", name=name))
 
 

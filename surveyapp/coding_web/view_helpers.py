@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, request
 from flask_wtf import FlaskForm
 
 from coding import projects
-from coding.store import Project, Unit
+from coding.store import Project, ProjectError, Unit
 
 from ..auth.routes import current_user
 from ..db import get_session
@@ -61,6 +62,19 @@ def fail(exc: Exception) -> None:
 def flash_form_errors(form: FlaskForm) -> None:
     """Show a form's validation errors on the next page."""
     flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
+
+
+def apply_form(form: FlaskForm, change: Callable[[], Any], done: str) -> None:
+    """Validate *form*, run *change* and commit it, then say *done*; or show what was wrong and keep nothing."""
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return
+    try:
+        change()
+        get_session().commit()
+        flash(done, "info")
+    except ProjectError as exc:
+        fail(exc)
 
 
 def nav_args(**override: Any) -> dict[str, Any]:

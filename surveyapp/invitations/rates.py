@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Hashable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -72,6 +73,7 @@ def suppress(status: dict[str, Any], k: int) -> None:
     rule = Suppression(k)
     depts = status["departments"]
     invitation = status["mode"] == "invitation"
+    table: dict[Hashable, dict[Hashable, int]]
     if invitation:
         table = {d: {"answered": row["answered"], "not answered": row["invited"] - row["answered"]}
                  for d, row in depts.items()}
