@@ -6,7 +6,7 @@ PORT ?= 5000
 # pytest-xdist workers for `make test`: one per core ("auto"); WORKERS=0 runs in one process.
 WORKERS ?= auto
 
-.PHONY: run test bench lint install install-test clean
+.PHONY: run test harden bench lint install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,11 @@ run: install
 	$(BIN)/surveykit run --host 127.0.0.1 --port $(PORT)
 
 test: install-test
-	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal
+	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal -m "not harden"
+
+# The hardening suite: each test prints its figures (inputs tried, crashes, 5xx, linked/total, lost, duplicates).
+harden: install-test
+	$(BIN)/python -m pytest -m harden -s -p no:xdist
 
 lint: install-test
 	$(BIN)/ruff check .
