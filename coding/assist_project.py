@@ -122,17 +122,19 @@ def coded_unit_ids(session: Session, project: Project) -> set[int]:
 # With unit ids, the queries filter the child tables' own unit_id (their primary keys start with it) and
 # trust the ids to be the project's: joining units and filtering on the project makes SQLite walk every unit.
 
+def _of_units(query: Any, unit_column: Any, project: Project, unit_ids: Collection[int] | None) -> Any:
+    """Limit *query* on a child table to the given units, or to the project's units."""
+    if unit_ids is not None:
+        return query.where(unit_column.in_(list(unit_ids)))
+    return query.join(Unit, Unit.id == unit_column).where(Unit.project_id == project.id)
+
+
 def _reviews(session: Session, project: Project, unit_ids: Collection[int] | None = None,
              tree: Tree | None = None) -> dict[int, dict[str, frozenset[str]]]:
     tree = tree or load_tree(session, project.id)
-    reviews = select(Review.unit_id, Review.coder)
-    apps = select(Application.unit_id, Application.coder, Application.code_id)
-    if unit_ids is not None:
-        reviews = reviews.where(Review.unit_id.in_(list(unit_ids)))
-        apps = apps.where(Application.unit_id.in_(list(unit_ids)))
-    else:
-        reviews = reviews.join(Unit, Unit.id == Review.unit_id).where(Unit.project_id == project.id)
-        apps = apps.join(Unit, Unit.id == Application.unit_id).where(Unit.project_id == project.id)
+    reviews = _of_units(select(Review.unit_id, Review.coder), Review.unit_id, project, unit_ids)
+    apps = _of_units(select(Application.unit_id, Application.coder, Application.code_id), Application.unit_id,
+                     project, unit_ids)
     found: dict[int, dict[str, set[str]]] = {}
     for uid, coder in session.execute(reviews):
         found.setdefault(uid, {})[coder] = set()
@@ -144,14 +146,8 @@ def _reviews(session: Session, project: Project, unit_ids: Collection[int] | Non
 def _consensus(session: Session, project: Project, unit_ids: Collection[int] | None = None,
                tree: Tree | None = None) -> dict[int, frozenset[str]]:
     tree = tree or load_tree(session, project.id)
-    decided = select(Consensus.unit_id)
-    codes = select(ConsensusCode.unit_id, ConsensusCode.code_id)
-    if unit_ids is not None:
-        decided = decided.where(Consensus.unit_id.in_(list(unit_ids)))
-        codes = codes.where(ConsensusCode.unit_id.in_(list(unit_ids)))
-    else:
-        decided = decided.join(Unit, Unit.id == Consensus.unit_id).where(Unit.project_id == project.id)
-        codes = codes.join(Unit, Unit.id == ConsensusCode.unit_id).where(Unit.project_id == project.id)
+    decided = _of_units(select(Consensus.unit_id), Consensus.unit_id, project, unit_ids)
+    codes = _of_units(select(ConsensusCode.unit_id, ConsensusCode.code_id), ConsensusCode.unit_id, project, unit_ids)
     found: dict[int, set[str]] = {uid: set() for uid in session.scalars(decided)}
     for uid, code_id in session.execute(codes):
         found[uid].add(tree.path(code_id))
