@@ -11,7 +11,7 @@ Policy (README, "Log-in and sessions"):
   which no one client can give (its own back-off stops it after 5), so an outsider cannot lock an investigator
   out for good, and a user on another client is never held by the first two rules at all.
 - Unknown addresses are counted exactly like existing ones, so the throttle never tells which exist.
-- A failure-free day forgets a back-off counter; expired rows are swept on the next log-in.
+- A failure-free day forgets a back-off counter; log-ins sweep expired rows away (at most once a minute).
 
 Counting is atomic: a try *reserves* its failure before the password is checked (a conditional UPDATE that
 only passes while the wait is over, in one transaction holding the row locks, on SQLite and PostgreSQL), so a
@@ -24,18 +24,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import BigInteger, Integer, String, case, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..models import Base
 
 MINUTE = 60
 DAY = 24 * 3600
+SWEEP_EVERY = MINUTE
+ATTEMPTS = 4  # tries of a throttle transaction the database reports busy
+T = TypeVar("T")
+_swept_at = 0.0  # when this process last swept expired counters
 
 
 @dataclass(frozen=True)
@@ -154,31 +161,65 @@ def sweep(db: Session, now: int) -> None:
     db.commit()
 
 
-def reserve(db: Session, found: Sequence[Counter], now: float | None = None) -> bool:
-    """Count a failure on every counter before the password is checked; False (nothing counted) when one waits."""
-    at = int(clock() if now is None else now)
-    sweep(db, at)
-    for counter in found:
-        if not _count_failure(db, counter, at):
+def _retrying(db: Session, work: Callable[[], T]) -> T:
+    """Run the transaction *work*, again after a short random pause when the database says it is busy."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return work()
+        except OperationalError:  # SQLite: locked past its busy timeout; PostgreSQL: a deadlock victim
             db.rollback()
-            return False
-    db.commit()
-    return True
+            if attempt == ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0.05, 0.25) * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def reserve(db: Session, found: Sequence[Counter], now: float | None = None) -> bool:
+    """Count a failure on every counter before the password is checked; False (nothing counted) when one waits.
+
+    Also False when the database stays too busy to count: the throttle fails closed.
+    """
+    global _swept_at
+    at = int(clock() if now is None else now)
+
+    def count() -> bool:
+        for counter in found:
+            if not _count_failure(db, counter, at):
+                db.rollback()
+                return False
+        db.commit()
+        return True
+
+    try:
+        # Sweeping is a write of its own, so once a minute is enough (abs(): tests move the clock back and forth).
+        if abs(at - _swept_at) >= SWEEP_EVERY:
+            _swept_at = at
+            _retrying(db, lambda: sweep(db, at))
+        return _retrying(db, count)
+    except OperationalError:
+        return False
 
 
 def give_back(db: Session, found: Sequence[Counter]) -> None:
     """Undo the reservation of a try whose password was right: the pair starts afresh, the others lose one."""
     row = LoginThrottle.__table__.c
-    for counter in found:
-        if counter.policy is PAIR:
-            db.execute(delete(LoginThrottle).where(row.key == counter.key))
-            continue
-        db.execute(update(LoginThrottle).where(row.key == counter.key, row.failures > 0).values(
-            failures=row.failures - 1,
-            wait_until=case((row.failures - 1 < counter.policy.free, 0), else_=row.wait_until)))
-    # A counter back at nothing is not kept: fewer rows, and none that says a log-in happened.
-    db.execute(delete(LoginThrottle).where(row.key.in_([c.key for c in found]), row.failures <= 0))
-    db.commit()
+
+    def undo() -> None:
+        for counter in found:
+            if counter.policy is PAIR:
+                db.execute(delete(LoginThrottle).where(row.key == counter.key))
+                continue
+            db.execute(update(LoginThrottle).where(row.key == counter.key, row.failures > 0).values(
+                failures=row.failures - 1,
+                wait_until=case((row.failures - 1 < counter.policy.free, 0), else_=row.wait_until)))
+        # A counter back at nothing is not kept: fewer rows, and none that says a log-in happened.
+        db.execute(delete(LoginThrottle).where(row.key.in_([c.key for c in found]), row.failures <= 0))
+        db.commit()
+
+    try:
+        _retrying(db, undo)
+    except OperationalError:
+        pass  # the log-in stands; its try stays counted, which errs on the safe side
 
 
 def forget_account(db: Session, secret: bytes, address: str) -> int:
