@@ -1,35 +1,46 @@
-"""Investigators' accounts: the users command, log in and out, throttling, idle expiry, login_required."""
+"""Investigators' accounts: the users command, log in and out, sessions, idle expiry, login_required, `next`.
+
+The throttle's attacks (bursts, per-client limits, look-alike answers, lock-outs) are in test_auth_throttle.py.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator
 
 import pytest
+from auth_helpers import (
+    FREE_TRIES,
+    PASSWORD,
+    WRONG,
+    Clock,
+    cheap_argon2,
+    fake_clock,
+    log_in,
+    make_user,
+)
 from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from surveyapp.auth.models import LOCK_MINUTES, MAX_FAILURES, User
+from surveyapp.auth import throttle
+from surveyapp.auth.models import FAILED, User
 from surveyapp.auth.routes import current_user, login_required
 from surveyapp.db import new_session
 
 from conftest import csrf_from
 
-PASSWORD = "correct horse battery"
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return fake_clock(monkeypatch)
 
 
-def make_user(runner: FlaskCliRunner, email: str = "lead@example.org", password: str = PASSWORD) -> None:
-    result = runner.invoke(args=["users", "create", email, "--name", "Lead", "--password-stdin"],
-                           input=password + "\n")
-    assert result.exit_code == 0, result.output
-
-
-def log_in(client: FlaskClient, email: str = "lead@example.org", password: str = PASSWORD,
-           next_: str | None = None) -> object:
-    page = client.get("/auth/login")
-    url = "/auth/login" + (f"?next={next_}" if next_ else "")
-    return client.post(url, data={"csrf_token": csrf_from(page.text), "email": email, "password": password})
+@pytest.fixture
+def fast_argon2(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with cheap_argon2(monkeypatch):
+        yield
 
 
 def user_row(app: Flask, email: str = "lead@example.org") -> User:
@@ -100,34 +111,26 @@ def test_login_needs_csrf(app, client, runner):
 
 def test_wrong_password_and_unknown_address_look_the_same(app, client, runner):
     make_user(runner)
-    wrong = log_in(client, password="wrong password!")
+    wrong = log_in(client, password=WRONG)
     unknown = log_in(client, email="nobody@example.org")
     assert wrong.status_code == unknown.status_code == 401
     assert "Wrong e-mail address or password." in wrong.text
     assert "Wrong e-mail address or password." in unknown.text
 
 
-def test_login_is_throttled_after_repeated_failures(app, client, runner):
+def test_login_backs_off_after_repeated_failures(app, client, runner, clock):
+    # Was: a hard 15-minute account lock after 5 failures (which anyone could renew); now the client waits.
     make_user(runner)
-    for _ in range(MAX_FAILURES - 1):
-        assert log_in(client, password="wrong password!").status_code == 401
-    locked = log_in(client, password="wrong password!")
-    assert f"locked for {LOCK_MINUTES} minutes" in locked.text
-    # Even the right password is refused while the lock lasts.
+    for _ in range(FREE_TRIES):
+        assert log_in(client, password=WRONG).status_code == 401
+    # Even the right password is refused while the wait lasts, with the same answer as a wrong one.
     refused = log_in(client)
-    assert refused.status_code == 401 and "locked" in refused.text
+    assert refused.status_code == 401 and FAILED.split(".")[0] in refused.text
     with client.session_transaction() as sess:
         assert "user_id" not in sess
-    user = user_row(app)
-    assert user.locked_until is not None
-    # Once the lock has passed, the right password works again and the counter starts afresh.
-    with app.app_context(), new_session() as s:
-        row = s.get(User, user.id)
-        assert row is not None
-        row.locked_until = dt.datetime(2000, 1, 1)
-        s.commit()
+    # Once the wait has passed, the right password works again.
+    clock.advance(throttle.PAIR.first_wait + 1)
     assert log_in(client).status_code == 302
-    assert user_row(app).failed_logins == 0
 
 
 def test_login_expires_after_inactivity(app, client, runner):
@@ -169,18 +172,71 @@ def test_login_required_redirects_and_comes_back(app, client, runner):
     assert client.get("/secret").text == "hello lead@example.org"
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
-def test_login_never_redirects_off_site(app, client, runner, target):
+@pytest.mark.parametrize("target", [
+    "//evil.example/x", "https://evil.example/", "/\\evil.example", "/%09/evil.example/x", "/%0a/evil.example",
+    "//evil", "/\\evil", "https:evil", "https:/evil.example", "/x%0d%0aSet-Cookie:%20a=b", "%0d%0a/x",
+    "/%20/evil.example", "%20//evil.example", "/%00/evil.example", "/%e2%80%8b/evil.example", "evil.example",
+    "javascript:alert(1)", "/%5cevil.example",
+])
+def test_login_never_redirects_off_site(app, client, runner, fast_argon2, target):
     make_user(runner)
     response = log_in(client, next_=target)
     assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/"
     assert "evil" not in response.headers["Location"]
+
+
+@pytest.mark.parametrize("target", ["/admin/", "/coding/?x=1", "/admin/surveys/dept-2023%2Fx"])
+def test_login_follows_local_paths(app, client, runner, fast_argon2, target):
+    make_user(runner)
+    assert log_in(client, next_=target).headers["Location"] == target.replace("%2F", "/")
+
+
+def copied_login(app: Flask, client: FlaskClient) -> FlaskClient:
+    """Return a second client holding a copy of *client*'s session cookie (what a thief would hold)."""
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    thief = app.test_client()
+    thief.set_cookie("session", cookie.value)
+    return thief
+
+
+def logged_in(client: FlaskClient) -> bool:
+    page = client.get("/admin/")
+    return page.status_code == 200
+
+
+def test_a_copied_cookie_dies_with_the_logout(app, client, runner):
+    make_user(runner)
+    log_in(client)
+    thief = copied_login(app, client)
+    assert logged_in(thief)  # control: the copy works while the login lasts
+    home = client.get("/")
+    client.post("/auth/logout", data={"csrf_token": csrf_from(home.text)})
+    assert not logged_in(thief)
+    assert not logged_in(client)
+    # A new login works, and is not the copied one.
+    assert log_in(client).status_code == 302 and logged_in(client)
+    assert not logged_in(thief)
+
+
+def test_a_copied_cookie_dies_with_a_new_password(app, client, runner):
+    make_user(runner)
+    log_in(client)
+    thief = copied_login(app, client)
+    assert logged_in(thief)
+    result = runner.invoke(args=["users", "password", "lead@example.org", "--password-stdin"],
+                           input="a brand new passphrase\n")
+    assert result.exit_code == 0, result.output
+    assert not logged_in(thief)
+    assert not logged_in(client)
+    assert log_in(client, password="a brand new passphrase").status_code == 302 and logged_in(client)
 
 
 def test_users_password_lifts_lock(app, runner, client):
     make_user(runner)
-    for _ in range(MAX_FAILURES):
-        log_in(client, password="wrong password!")
+    for _ in range(FREE_TRIES + 1):
+        log_in(client, password=WRONG)
     result = runner.invoke(args=["users", "password", "lead@example.org", "--password-stdin"],
                            input="a brand new passphrase\n")
     assert result.exit_code == 0, result.output

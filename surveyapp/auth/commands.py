@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ..db import get_session
-from ..models import utcnow
-from .models import MIN_PASSWORD, AuthError, User, create_user
+from .models import MIN_PASSWORD, AuthError, User, create_user, end_sessions
+from .throttle import forget_account, throttle_secret
 
 users_group = AppGroup("users", help="Investigators' accounts (respondents never log in).")
 
@@ -43,7 +44,7 @@ def create_user_command(email: str, name: str, password_stdin: bool) -> None:
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 def set_password_command(email: str, password_stdin: bool) -> None:
-    """Set a new password for EMAIL and lift any lock."""
+    """Set a new password for EMAIL, end its logins everywhere and lift its log-in waits."""
     db = get_session()
     user = db.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
@@ -52,7 +53,9 @@ def set_password_command(email: str, password_stdin: bool) -> None:
     if len(password) < MIN_PASSWORD:
         raise click.ClickException(f"the password must have at least {MIN_PASSWORD} characters")
     user.set_password(password)
-    user.failed_logins, user.locked_until = 0, None
+    db.flush()
+    end_sessions(db, user.id)
+    forget_account(db, throttle_secret(current_app.secret_key or ""), user.email)
     db.commit()
     click.echo(f"password changed for {user.email}")
 
@@ -64,5 +67,4 @@ def list_users_command() -> None:
     if not users:
         click.echo("no accounts yet: create one with 'surveykit users create EMAIL'")
     for u in users:
-        locked = "  (locked)" if u.locked_until and u.locked_until > utcnow() else ""
-        click.echo(f"{u.email:40} {u.name}{locked}")
+        click.echo(f"{u.email:40} {u.name}")

@@ -1,4 +1,10 @@
-"""The investigators' account table and its rules: argon2id password hashes, a lock after repeated failures."""
+"""The investigators' account table and its rules: argon2id password hashes, a throttled log-in, session versions.
+
+A log-in answers the same whatever went wrong — unknown address, wrong password, or a try the throttle holds
+back (:mod:`.throttle` has the policy) — and an unknown address costs the same argon2 verify as a known one, so
+neither the message nor the time tells which addresses have accounts. ``session_version`` is stored in each
+login's cookie and checked on every request: raising it (log-out, new password) ends every login made before.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,15 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import DateTime, Integer, String, func, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Integer, String, func, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ..models import Base, utcnow
+from ..models import Base
+from . import throttle
 
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
+# One answer for every failed log-in: which of its causes applied must not show (see the module docstring).
+FAILED = ("Wrong e-mail address or password. After 5 failed tries from one place, each next try must wait "
+          "longer (1, 2, 4 … minutes): if you are sure of your password, wait a few minutes and try again.")
 MIN_PASSWORD = 10
 EMAIL_RE = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
@@ -39,9 +47,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(200))
     created_on: Mapped[dt.date] = mapped_column(default=dt.date.today)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    # Naive UTC; investigators' log-in times are not respondents' data.
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # Kept in each login's cookie; raising it ends every login made before (log-out, new password).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def set_password(self, password: str) -> None:
         """Hash and keep *password*."""
@@ -82,41 +89,42 @@ def create_user(db: Any, email: str, password: str, name: str = "") -> User:
         raise AuthError(f"an account for {email} exists already")
     if len(password) < MIN_PASSWORD:
         raise AuthError(f"the password must have at least {MIN_PASSWORD} characters")
-    user = User(email=email, name=name.strip(), failed_logins=0, created_on=dt.date.today())
+    user = User(email=email, name=name.strip(), session_version=0, created_on=dt.date.today())
     user.set_password(password)
     db.add(user)
     db.flush()
     return user
 
 
-def authenticate(db: Any, email: str, password: str, now: dt.datetime | None = None) -> User:
-    """Return the user whose credentials these are, counting failures; raise AuthError otherwise."""
-    now = now or utcnow()
+def end_sessions(db: Session, user_id: int) -> None:
+    """Make every login of the user invalid, copied cookies included (commit is the caller's)."""
+    db.execute(update(User).where(User.id == user_id).values(session_version=User.session_version + 1))
+    db.expire_all()
+
+
+def _dummy_verify(password: str) -> None:
     try:
-        email = normalize_email(email)
-    except AuthError:
-        email = ""
-    user = db.scalar(select(User).where(User.email == email)) if email else None
+        _hasher.verify(_dummy_hash(), password)
+    except VerificationError:
+        pass
+
+
+def authenticate(db: Session, email: str, password: str, client: str, secret: bytes,
+                 now: float | None = None) -> User:
+    """Return the user whose credentials these are; raise AuthError(FAILED) otherwise.
+
+    *client* is the address the request came from and *secret* the throttle's key (:func:`.throttle.counters`).
+    """
+    address = email.strip().lower()
+    counters = throttle.counters(secret, address, client)
+    if not throttle.reserve(db, counters, now):
+        raise AuthError(FAILED)
+    user = db.scalar(select(User).where(User.email == address)) if EMAIL_RE.match(address) else None
     if user is None:
-        try:
-            _hasher.verify(_dummy_hash(), password)
-        except VerificationError:
-            pass
-        raise AuthError("Wrong e-mail address or password.")
-    if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise AuthError(f"Too many failed log-ins: this account is locked for {minutes} more minute"
-                        f"{'s' if minutes != 1 else ''}.")
+        _dummy_verify(password)
+        raise AuthError(FAILED)
     if not user.check_password(password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.failed_logins = 0
-            user.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
-            db.commit()
-            raise AuthError(f"Too many failed log-ins: this account is locked for {LOCK_MINUTES} minutes.")
-        db.commit()
-        raise AuthError("Wrong e-mail address or password.")
-    user.failed_logins = 0
-    user.locked_until = None
-    db.commit()
+        db.rollback()
+        raise AuthError(FAILED)
+    throttle.give_back(db, counters)  # commits the hash upgrade check_password may have made, too
     return user
