@@ -29,7 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-# Same convention as surveyapp.models, so constraint names are predictable in migrations on every backend.
+# The naming convention of every table (surveyapp.models uses it too), so constraint names are predictable in
+# migrations on every backend.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

@@ -37,16 +37,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from coding.store import NAMING
 
 
 class Base(DeclarativeBase):
+    # The coding tables' naming convention, so constraint names are predictable in every migration.
     metadata = MetaData(naming_convention=NAMING)
 
 

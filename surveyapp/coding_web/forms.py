@@ -28,25 +28,24 @@ class ConsensusForm(FlaskForm):
     note = TextAreaField("Note (why the team decided so)", validators=[Optional(), Length(max=10000)])
 
 
-class AddCodeForm(FlaskForm):
+class _DefinitionFields(FlaskForm):
+    """What a code means, as the codebook shows it: shared by adding a code and editing one."""
+
+    definition = TextAreaField("Definition", validators=[Optional(), Length(max=10000)])
+    use_when = TextAreaField("Use when", validators=[Optional(), Length(max=10000)])
+    not_when = TextAreaField("Do not use when", validators=[Optional(), Length(max=10000)])
+    example = TextAreaField("Example", validators=[Optional(), Length(max=10000)])
+    color = StringField("Colour", validators=[Optional(), COLOR])
+    why = StringField("Why", validators=WHY)
+
+
+class AddCodeForm(_DefinitionFields):
     parent = SelectField("Under", validate_choice=False)
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    definition = TextAreaField("Definition", validators=[Optional(), Length(max=10000)])
-    use_when = TextAreaField("Use when", validators=[Optional(), Length(max=10000)])
-    not_when = TextAreaField("Do not use when", validators=[Optional(), Length(max=10000)])
-    example = TextAreaField("Example", validators=[Optional(), Length(max=10000)])
-    color = StringField("Colour", validators=[Optional(), COLOR])
-    why = StringField("Why", validators=WHY)
 
 
-class EditCodeForm(FlaskForm):
+class EditCodeForm(_DefinitionFields):
     code = HiddenField(validators=[DataRequired()])
-    definition = TextAreaField("Definition", validators=[Optional(), Length(max=10000)])
-    use_when = TextAreaField("Use when", validators=[Optional(), Length(max=10000)])
-    not_when = TextAreaField("Do not use when", validators=[Optional(), Length(max=10000)])
-    example = TextAreaField("Example", validators=[Optional(), Length(max=10000)])
-    color = StringField("Colour", validators=[Optional(), COLOR])
-    why = StringField("Why", validators=WHY)
 
 
 class EvolveForm(FlaskForm):
