@@ -6,7 +6,12 @@ delimiter, lines, the one error format ``file:line, column X ('header'): what``)
 
 * CSV: cells written by our CSV export are un-escaped (a leading apostrophe that protected a formula-looking text).
 * XLSX: the sheet called "Raw data" (our workbook) if there is one, else the first sheet.
-* Qualtrics: three header rows (names, question texts, ``{"ImportId": ...}``); data from line 4.
+* Qualtrics, three layouts, each detected and named in :attr:`Tabular.layout`:
+  three header rows (names, question texts, ``{"ImportId": ...}``), data from line 4; two header rows (names,
+  question texts: the ImportId row left out), data from line 3, recognised by Qualtrics' own columns whose
+  second-row cells are labels, not data (a date, a number, True/False); the legacy layout (``V1``, ``V2``, ...
+  over its own names ``ResponseID``, ``Name``, ``EmailAddress``, ... on the second row, then ``Q1``, ...), whose
+  ``V`` columns are known by those names.
 * Microsoft Forms: recognized by its "ID", "Start time", "Completion time" columns.
 """
 
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +46,10 @@ class Tabular:
     headers: list[str]
     texts: list[str] = field(default_factory=list)
     first_data_line: int = 2
+    layout: str = ""  # what the reader recognised, said in the import's output
+    names: list[str] = field(default_factory=list)  # the first row as written (legacy Qualtrics: V1, V2, ...)
+    import_ids: list[str] = field(default_factory=list)  # Qualtrics' third header row
+    header_rows: int = 1
 
     @property
     def path(self) -> Path:
@@ -68,7 +78,7 @@ class Tabular:
 
     @property
     def _skip(self) -> int:
-        return 3 if self.flavour == "qualtrics" else 1
+        return self.header_rows
 
     def column(self, index: int) -> str:
         """Return how to name column *index* (0-based) in a message: its letter and header."""
@@ -95,12 +105,55 @@ def _is_import_id(cell: Any) -> bool:
         return False
 
 
-def _flavour(headers: list[str], third: list[Any] | None) -> str:
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.casefold())
+
+
+# Qualtrics' own columns, and how a data cell of each looks: a second row whose cells in these columns do not
+# look like data (localised labels: "Start Date", "Anfangsdatum", "Progress") is a header row.
+QUALTRICS_DATA = {
+    "startdate": "day", "enddate": "day", "recordeddate": "day", "progress": "number",
+    "durationinseconds": "number", "finished": "flag",
+}
+QUALTRICS_NAMES = {*QUALTRICS_DATA, "status", "ipaddress", "responseid", "distributionchannel", "userlanguage",
+                   "recipientlastname", "recipientfirstname", "recipientemail", "externalreference",
+                   "locationlatitude", "locationlongitude"}
+
+
+def _looks_like_data(kind: str, cell: Any) -> bool:
+    text = cell_text(cell)
+    if not text:
+        return True  # a label row names every column; an empty cell is data
+    if kind == "day":
+        return as_day(cell) is not None
+    if kind == "number":
+        return re.fullmatch(r"-?\d+(\.\d+)?", text) is not None
+    return text.casefold() in ("true", "false", "1", "0")
+
+
+def _second_row_is_header(headers: list[str], second: list[Any]) -> bool:
+    """Say whether the row under a Qualtrics name row holds the question texts (the ImportId row left out)."""
+    keys = [_squash(h) for h in headers]
+    checks = [(QUALTRICS_DATA[k], second[i] if i < len(second) else None)
+              for i, k in enumerate(keys) if k in QUALTRICS_DATA]
+    # Without them the row cannot be told from data here; the plan refuses a first row of question texts.
+    return bool(checks) and not any(_looks_like_data(kind, cell) for kind, cell in checks)
+
+
+def _layout(headers: list[str], head: list[list[Any]]) -> tuple[str, str, int]:
+    """Return (flavour, layout said to the user, header rows) for a file starting with the rows *head*."""
+    third = list(head[2]) if len(head) > 2 else None
+    second = list(head[1]) if len(head) > 1 else []
     if third is not None and sum(_is_import_id(c) for c in third) >= max(1, len([c for c in third if c]) // 2):
-        return "qualtrics"
+        return "qualtrics", "Qualtrics, 3 header rows (names, question texts, ImportId)", 3
+    keys = [_squash(h) for h in headers]
+    if keys[:3] == ["v1", "v2", "v3"] and second and _squash(cell_text(second[0])) == "responseid":
+        return "qualtrics", "Qualtrics legacy (V1...Vn over its own column names, then question texts)", 2
+    if len(QUALTRICS_NAMES & set(keys)) >= 2 and second and _second_row_is_header(headers, second):
+        return "qualtrics", "Qualtrics, 2 header rows (names, question texts; no ImportId row)", 2
     if FORMS_MARKERS <= {h.strip().casefold() for h in headers}:
-        return "forms"
-    return "plain"
+        return "forms", "Microsoft Forms (ID, Start time, Completion time, Email, Name, questions)", 1
+    return "plain", "one header row (our raw export, or columns named by id or question text)", 1
 
 
 def _check_headers(file: TableFile, headers: list[str]) -> None:
@@ -129,13 +182,25 @@ def read_table(path: str | Path) -> Tabular:
     headers = [cell_text(c) for c in head[0]]
     while file.kind == "xlsx" and headers and not headers[-1]:
         headers.pop()
-    third = list(head[2]) if len(head) > 2 else None
-    flavour = _flavour(headers, third)
+    flavour, layout, header_rows = _layout(headers, head)
+    names = list(headers)
     texts = [cell_text(c) for c in head[1]] if flavour == "qualtrics" else []
+    import_ids = [_import_id(c) for c in head[2]] if header_rows == 3 else []
+    if layout.startswith("Qualtrics legacy"):
+        # V1..V10 are Qualtrics' own columns: the second row says which (ResponseID, Name, EmailAddress, ...).
+        headers = [texts[i] if re.fullmatch(r"V\d+", h) and i < len(texts) and texts[i] else h
+                   for i, h in enumerate(headers)]
     _check_headers(file, headers)
-    table = Tabular(file, flavour, headers, texts)
-    table.first_data_line = table._skip + 1
+    table = Tabular(file, flavour, headers, texts, layout=layout, names=names, import_ids=import_ids,
+                    header_rows=header_rows)
+    table.first_data_line = header_rows + 1
     return table
+
+
+def _import_id(cell: Any) -> str:
+    if not _is_import_id(cell):
+        return ""
+    return str(json.loads(cell_text(cell)).get("ImportId", ""))
 
 
 def as_day(value: Any) -> dt.date | None:

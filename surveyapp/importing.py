@@ -11,8 +11,17 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from exports.imports import ImportFailed, ImportReport, Mapping, Problem, check_row, left_out, plan_columns
-from exports.readers import Tabular, as_day
+from exports.imports import (
+    ImportFailed,
+    ImportReport,
+    Mapping,
+    Problem,
+    check_row,
+    left_out,
+    plan_columns,
+    question_texts_row,
+)
+from exports.readers import InvalidImport, Tabular, as_day
 
 from .models import Response, Survey
 from .surveys import instrument_of
@@ -21,13 +30,18 @@ BATCH = 500
 
 
 def import_answers(session: Session, survey: Survey, table: Tabular, mapping: Mapping | None = None, *,
-                   skip_invalid: bool = False, today: dt.date | None = None,
+                   skip_invalid: bool = False, strict: bool = False, today: dt.date | None = None,
                    progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Validate every row of *table* and store the responses in one transaction; raise ImportFailed if unclean."""
+    """Validate every row of *table* and store the responses in one transaction; raise ImportFailed if unclean.
+
+    With *strict*, a text stored as Other (not an option; Microsoft Forms puts Other texts there) is a problem
+    like any other, so nothing is stored; without it, every such text is listed in ``report.as_other``.
+    """
     instrument = instrument_of(survey)
     mapping = mapping or Mapping()
     plan = plan_columns(table, instrument, mapping)
-    report = ImportReport(source=table.path.name, dropped_columns=list(plan.dropped))
+    report = ImportReport(source=table.path.name, dropped_columns=list(plan.dropped), layout=table.layout,
+                          notes=list(plan.notes))
     today = today or dt.date.today()
     version = survey.instrument_version
     missing = [q.id for q in instrument.questions if q.id not in plan.first_column]
@@ -35,19 +49,32 @@ def import_answers(session: Session, survey: Survey, table: Tabular, mapping: Ma
         report.notes.append(f"no column for {', '.join(missing)}: imported as not answered")
     problems: list[Problem] = []
     pending = 0
+    first = True
     try:
         for row in table.rows():
             if progress is not None:
                 progress(1)
+            if first and question_texts_row(table, plan, row):
+                raise InvalidImport(f"{table.where(row.line)}: holds the question texts, not answers: a second "
+                                    "header row (a Qualtrics export without its own columns?); delete the line "
+                                    "and import again")
+            first = False
             skipped = left_out(table, plan, row)
             if skipped is not None:
                 report.left_out.append(skipped)
                 continue
-            answers, row_problems, dropped = check_row(instrument, table, plan, mapping, row)
+            as_other: list[Problem] = []
+            answers, row_problems, dropped = check_row(instrument, table, plan, mapping, row, as_other)
+            if strict and as_other:
+                answers = None
+                row_problems += [Problem(p.where, f"'{p.what}' is not an option; stored as Other only without "
+                                         "--strict (map it under values: if it means an option)", p.question,
+                                         line=p.line) for p in as_other]
             report.dropped_answers.extend(dropped)
             if answers is None:
                 problems.extend(row_problems)
                 continue
+            report.as_other.extend(as_other)
             day = None
             if plan.date_column is not None and plan.date_column < len(row.cells):
                 day = as_day(row.cells[plan.date_column])

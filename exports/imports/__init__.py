@@ -13,9 +13,10 @@ lost silently. The database side (one transaction, the day kept) is ``surveyapp.
 """
 
 from .mapping import Mapping, Target, load_mapping, normalize, squash, target_of
-from .plan import Plan, left_out, plan_columns
+from .plan import Plan, left_out, plan_columns, question_texts_row
 from .report import ImportFailed, ImportReport, Problem
 from .rows import CELLS, Form, check_row
 
 __all__ = ["CELLS", "Form", "ImportFailed", "ImportReport", "Mapping", "Plan", "Problem", "Target", "check_row",
-           "left_out", "load_mapping", "normalize", "plan_columns", "squash", "target_of"]
+           "left_out", "load_mapping", "normalize", "plan_columns", "question_texts_row", "squash",
+           "target_of"]

@@ -54,12 +54,17 @@ def load_mapping(path: str | Path, instrument: Instrument) -> Mapping:
         mark = exc.problem_mark or exc.context_mark
         raise InvalidImport(f"{name}:{mark.line + 1 if mark else 1}: not valid YAML: {exc.problem}") from None
     if not isinstance(data, LineDict):
-        raise InvalidImport(f"{name}:1: a mapping file is a YAML mapping with 'columns' (and 'values', 'separator')")
+        raise InvalidImport(f"{name}:1: a mapping file is a YAML mapping with 'columns' and/or 'values' "
+                            "(and 'separator')")
     for key in data:
         if key not in ("columns", "values", "separator"):
             raise InvalidImport(f"{name}:{data.line_of(key)}: unknown key '{key}' (columns, values, separator)")
+    if not ({"columns", "values"} & data.keys()):
+        raise InvalidImport(f"{name}:{data.line or 1}: a mapping file needs 'columns' (column header -> question "
+                            "id), 'values' (per question: text in the file -> option code), or both")
     mapping = Mapping(source=name)
-    columns = data.get("columns", {})
+    # Either section may stand alone: a file whose columns match by text may need only 'values', and back.
+    columns = data.get("columns") if "columns" in data else _empty(data)
     if not isinstance(columns, LineDict):
         raise InvalidImport(f"{name}:{data.line_of('columns')}: 'columns' maps column headers to question ids")
     for header, target in columns.items():
@@ -68,7 +73,7 @@ def load_mapping(path: str | Path, instrument: Instrument) -> Mapping:
             raise InvalidImport(f"{name}:{line}: column '{header}': give a question id or 'drop'")
         target_of(target, instrument, f"{name}:{line}: column '{header}'")
         mapping.columns[str(header)] = (target, line)
-    values = data.get("values", {})
+    values = data.get("values") if "values" in data else _empty(data)
     if not isinstance(values, LineDict):
         raise InvalidImport(f"{name}:{data.line_of('values')}: 'values' maps question ids to {{text: code}}")
     known = {q.id: q for q in instrument.questions}
@@ -91,6 +96,12 @@ def load_mapping(path: str | Path, instrument: Instrument) -> Mapping:
                                 "options of a multiple-choice answer, e.g. ';'")
         mapping.separator = separator
     return mapping
+
+
+def _empty(parent: LineDict) -> LineDict:
+    empty = LineDict()
+    empty.line, empty.key_lines = parent.line, {}
+    return empty
 
 
 # Column targets ---------------------------------------------------------------------------------------

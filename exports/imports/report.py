@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,16 @@ class ImportReport:
     dropped_columns: list[tuple[str, str]] = field(default_factory=list)
     dropped_answers: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    layout: str = ""
+    as_other: list[Problem] = field(default_factory=list)  # texts stored as Other, one per cell
+
+    def other_summary(self) -> list[tuple[str, str, str, int]]:
+        """Return every text stored as Other with its count: (question, column, text, count), most frequent first."""
+        counts: Counter[tuple[str, str, str]] = Counter()
+        for p in self.as_other:
+            column = p.where.partition(", ")[2]
+            counts[(p.question, column, p.what)] += 1
+        return [(q, c, t, n) for (q, c, t), n in sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][2]))]
 
     @property
     def skipped_rows(self) -> int:
@@ -62,7 +73,12 @@ class ImportReport:
             writer.writerow([self.source, "", f"{self.imported} responses imported", "summary"])
             for header, reason in self.dropped_columns:
                 writer.writerow([csv_text(f"column '{header}'"), "", csv_text(reason), "column dropped"])
+            if self.layout:
+                writer.writerow([self.source, "", csv_text(f"read as: {self.layout}"), "note"])
             for note in self.notes:
                 writer.writerow([self.source, "", csv_text(note), "note"])
+            for question, column, text, count in self.other_summary():
+                writer.writerow([csv_text(f"{self.source}, {column}"), question,
+                                 csv_text(f"{text!r} x{count}"), "stored as Other"])
             for p in [*self.left_out, *self.skipped, *self.dropped_answers]:
                 writer.writerow([csv_text(p.where), p.question, csv_text(p.what), p.action])

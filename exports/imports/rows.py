@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,8 @@ from .report import Problem
 
 TRUE_FLAGS = {"1", "true", "yes", "x", "selected", "checked"}
 FALSE_FLAGS = {"0", "false", "no"}
+# The Other option's own label as survey tools write it; any other text is the respondent's and is never guessed.
+OTHER_LABEL = re.compile(r"^other( \(please specify\)| \(specify\)|,? please specify|:)?$")
 
 
 def _choice_code(q: Question, text: str, mapping: Mapping) -> str | None:
@@ -25,7 +28,7 @@ def _choice_code(q: Question, text: str, mapping: Mapping) -> str | None:
     for option in q.choices:
         if text == option.code or wanted == normalize(option.label):
             return option.code
-    if q.other and (text == "other" or wanted.startswith("other")):
+    if q.other and OTHER_LABEL.match(wanted):
         return "other"
     return None
 
@@ -59,11 +62,16 @@ def _options_hint(q: Question) -> str:
     return ", ".join(labels[:8]) + (", ..." if len(labels) > 8 else "")
 
 
+def _map_hint(q: Question, text: str) -> str:
+    return f"; if it means an option, map it: values: {{{q.id}: {{{text!r}: CODE}}}}"
+
+
 class Form:
     """The fields a browser would have posted (what instrument's form parsing reads): name -> values."""
 
     def __init__(self) -> None:
         self.fields: dict[str, list[str]] = {}
+        self.as_other: list[tuple[str, str]] = []  # (question id, text) stored as Other: reported, never silent
 
     def get(self, key: str, /) -> str | None:
         """Return the first value posted under *key*, or None."""
@@ -94,9 +102,10 @@ def _choice_cell(form: Form, table: Tabular, target: Target, text: str, mapping:
         # Microsoft Forms writes the respondent's own "Other" text in place of the option.
         form[q.id] = "other"
         form[f"{q.id}__other"] = text
+        form.as_other.append((q.id, text))
         return ""
     if code is None:
-        return f"'{text}' is not an option ({_options_hint(q)})"
+        return f"'{text}' is not an option ({_options_hint(q)}){_map_hint(q, text)}"
     form[q.id] = code
     return ""
 
@@ -107,9 +116,11 @@ def _choices_cell(form: Form, table: Tabular, target: Target, text: str, mapping
     if unknown and q.other and table.flavour == "forms" and len(unknown) == 1:
         codes.append("other")
         form[f"{q.id}__other"] = unknown[0]
+        form.as_other.append((q.id, unknown[0]))
         unknown = []
     if unknown:
-        return f"{', '.join(repr(u) for u in unknown)}: not among the options ({_options_hint(q)})"
+        return (f"{', '.join(repr(u) for u in unknown)}: not among the options ({_options_hint(q)})"
+                f"{_map_hint(q, unknown[0])}")
     for code in codes:
         if code not in form.getlist(q.id):
             form.add(q.id, code)
@@ -211,11 +222,19 @@ class _Row:
         return _cell_reader(q)(form, table, target, text, mapping)
 
 
-def check_row(instrument: Instrument, table: Tabular, plan: Plan, mapping: Mapping, row: SourceRow
-              ) -> tuple[dict[str, Any] | None, list[Problem], list[Problem]]:
-    """Validate one row like a web submission: return (answers or None, problems, dropped hidden answers)."""
+def check_row(instrument: Instrument, table: Tabular, plan: Plan, mapping: Mapping, row: SourceRow,
+              as_other: list[Problem] | None = None) -> tuple[dict[str, Any] | None, list[Problem], list[Problem]]:
+    """Validate one row like a web submission: return (answers or None, problems, dropped hidden answers).
+
+    Texts stored as Other (Microsoft Forms writes the Other text in place of the option) are appended to
+    *as_other*, one Problem per cell (action "stored as Other"), so the caller can list or refuse them.
+    """
     built = _Row(table, plan, mapping, row)
     problems = list(built.problems)
+    if as_other is not None:
+        for qid, text in built.form.as_other:
+            where = table.where(row.line, plan.first_column.get(qid))
+            as_other.append(Problem(where, text, qid, action="stored as Other", line=row.line))
     answers: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for section in instrument.sections:

@@ -98,9 +98,12 @@ def export_command(slug: str, out: Path, fmt: str | None, no_suppression: bool, 
               help="Import the valid rows and list the invalid ones in the report (default: import nothing).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the report (CSV). Default with --skip-invalid: FILE.import-report.csv.")
+@click.option("--strict", is_flag=True,
+              help="Refuse texts that are not options even where the file puts Other texts (Microsoft Forms); "
+                   "without it they are stored as Other and listed with counts.")
 @with_appcontext
 def import_command(slug: str, file: Path, mapping: Path | None, skip_invalid: bool,
-                   report_path: Path | None) -> None:
+                   report_path: Path | None, strict: bool) -> None:
     """Import answers to survey SLUG from FILE (.csv or .xlsx: Microsoft Forms, Qualtrics, or our raw export)."""
     session = get_session()
     survey = survey_or_fail(session, slug)
@@ -110,11 +113,12 @@ def import_command(slug: str, file: Path, mapping: Path | None, skip_invalid: bo
         table = read_table(file)
         rules = load_mapping(mapping, instrument_of(survey)) if mapping is not None else None
         with _bar(table.estimate_rows(), f"checking {file.name}") as bar:
-            report = import_answers(session, survey, table, rules, skip_invalid=skip_invalid,
+            report = import_answers(session, survey, table, rules, skip_invalid=skip_invalid, strict=strict,
                                     progress=bar.update if bar is not None else None)
     except ImportFailed as exc:
+        click.echo(f"read as: {table.layout}", err=True)
         if report_path is not None:
-            failed = ImportReport(source=file.name, skipped=exc.problems)
+            failed = ImportReport(source=file.name, skipped=exc.problems, layout=table.layout)
             failed.write(report_path)
             click.echo(f"report: {report_path}", err=True)
         raise click.ClickException(str(exc)) from None
@@ -126,6 +130,7 @@ def import_command(slug: str, file: Path, mapping: Path | None, skip_invalid: bo
 
 
 def _echo_report(report: ImportReport, report_path: Path | None) -> None:
+    click.echo(f"read as: {report.layout}")
     click.echo(f"imported {report.imported} responses from {report.source}")
     if report.dropped_columns:
         names = ", ".join(f"'{header}'" for header, _ in report.dropped_columns)
@@ -138,6 +143,12 @@ def _echo_report(report: ImportReport, report_path: Path | None) -> None:
         click.echo(f"dropped {len(report.dropped_answers)} answers to questions the skip logic hides")
     for note in report.notes:
         click.echo(f"note: {note}")
+    summary = report.other_summary()
+    if summary:
+        click.echo(f"stored as Other ({len(report.as_other)} answers; not among the options; map them under "
+                   "values: if they mean an option; --strict refuses them):")
+        for question, column, text, count in summary:
+            click.echo(f"  {question}, {column}: {text!r} x{count}")
     if report_path is not None:
         click.echo(f"report: {report_path}")
 
