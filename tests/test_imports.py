@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("sklearn", "scipy", "pandas", "nltk", "statsmodels")
+HEAVY = ("sklearn", "scipy", "pandas", "nltk", "statsmodels", "pyreadstat")
 
 SCRIPT = """
 import csv, json, sys

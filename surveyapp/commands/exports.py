@@ -16,6 +16,7 @@ from exports.csvout import write_csv
 from exports.imports import ImportFailed, ImportReport, load_mapping
 from exports.reach import DATE_QUESTION, DEPARTMENT_QUESTION, LENGTH_QUESTION, reach_report, write_reach_workbook
 from exports.readers import InvalidImport, read_table
+from exports.statfiles import write_statfile
 from exports.workbook import write_workbook
 from instrument import question_type
 
@@ -37,6 +38,29 @@ def survey_or_fail(session: Session, slug: str) -> Survey:
     return survey
 
 
+# format -> (file suffix, what it is called in messages)
+SUFFIXES = {"xlsx": (".xlsx", "Excel"), "csv": (".csv", "CSV"), "sav": (".sav", "SPSS"), "dta": (".dta", "Stata")}
+MISSING_NOTE = {"sav": "user-missing -8 not shown, -9 shown but not answered",
+                "dta": "extended missing .a not shown, .b shown but not answered"}
+
+
+def output_format(out: Path, fmt: str | None) -> str:
+    """Return the format to write *out* in: --format, else its suffix's; a suffix naming no format (without
+    --format), or another format than --format, is refused, so no file is ever written under a wrong name."""
+    by_suffix = {suffix: name for name, (suffix, _) in SUFFIXES.items()}
+    suffix = out.suffix.lower()
+    known = ", ".join(suffix for suffix, _ in SUFFIXES.values())
+    if suffix not in by_suffix and fmt is not None:
+        return fmt
+    if suffix not in by_suffix:
+        raise click.ClickException(f"--out {out.name}: '{suffix or 'no suffix'}' is not a file type this command "
+                                   f"writes ({known}); give one, or --format")
+    if fmt is not None and by_suffix[suffix] != fmt:
+        raise click.ClickException(f"--out {out.name} names a {SUFFIXES[by_suffix[suffix]][1]} file but --format is "
+                                   f"{fmt}: give the file a {SUFFIXES[fmt][0]} name")
+    return by_suffix[suffix]
+
+
 def _bar(total: int, label: str) -> AbstractContextManager[Any]:
     if total < PROGRESS_FROM:
         return nullcontext(None)
@@ -47,9 +71,9 @@ def _bar(total: int, label: str) -> AbstractContextManager[Any]:
 @click.command("export")
 @click.argument("slug")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write (.xlsx workbook or .csv raw data).")
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default=None,
-              help="Output format (default: from --out's suffix; xlsx otherwise).")
+              help="File to write: .xlsx workbook, .csv raw data, .sav (SPSS) or .dta (Stata) raw data with labels.")
+@click.option("--format", "fmt", type=click.Choice(list(SUFFIXES)), default=None,
+              help="Output format (default: from --out's suffix, which must be .xlsx, .csv, .sav or .dta).")
 @click.option("--no-suppression", is_flag=True,
               help="Show counts below SURVEYKIT_MIN_CELL as they are; the summary sheet says so.")
 @click.option("--by", multiple=True, metavar="QUESTION",
@@ -58,15 +82,16 @@ def _bar(total: int, label: str) -> AbstractContextManager[Any]:
 @with_appcontext
 def export_command(slug: str, out: Path, fmt: str | None, no_suppression: bool, by: tuple[str, ...],
                    no_raw: bool) -> None:
-    """Write survey SLUG's tables, Likert charts and raw data to an Excel workbook (or the raw data to CSV)."""
+    """Write survey SLUG's tables, charts and raw data to an Excel workbook (or raw data to CSV, SPSS, Stata)."""
     session = get_session()
     survey = survey_or_fail(session, slug)
     instrument = instrument_of(survey)
-    fmt = fmt or ("csv" if out.suffix.lower() == ".csv" else "xlsx")
+    fmt = output_format(out, fmt)
     if not out.parent.is_dir():
         raise click.ClickException(f"{out.parent}: no such folder")
-    if fmt == "csv" and (by or no_raw):
-        raise click.ClickException("CSV holds the raw data only, no tables: --by and --no-raw apply to xlsx")
+    if fmt != "xlsx" and (by or no_raw):
+        raise click.ClickException(f"{SUFFIXES[fmt][1]} holds the raw data only, no tables: --by and --no-raw "
+                                   "apply to xlsx")
     for qid in by:
         try:
             question = instrument.question(qid)
@@ -81,6 +106,11 @@ def export_command(slug: str, out: Path, fmt: str | None, no_suppression: bool, 
         if fmt == "csv":
             written = write_csv(out, instrument, answers)
             click.echo(f"wrote {written} responses to {out}")
+            return
+        if fmt in ("sav", "dta"):
+            written = write_statfile(out, instrument, answers, fmt, survey.title)
+            click.echo(f"wrote {written} responses to {out} ({SUFFIXES[fmt][1]}: variable and value labels; "
+                       f"{MISSING_NOTE[fmt]})")
             return
         rule = suppression_rule(no_suppression)
         result = write_workbook(out, instrument, survey_info(session, survey, total), answers, rule, by,
