@@ -16,7 +16,7 @@ A question the skip logic hid and one shown but left unanswered are told apart, 
   dates and texts are empty in both cases (SPSS has no user-missing dates, and a code in a text would read
   as an answer);
 * Stata: extended missing ``.a`` (not shown) and ``.b`` (shown, not answered) on every numeric and date
-  variable; texts are empty in both cases.
+  variable, labelled on the numeric ones; texts are empty in both cases.
 
 A multiple-choice question shown and left empty is 0 in every option variable (as in the raw data: "no
 option chosen" is part of its table), so only "not shown" is missing there. Whether a text question was
@@ -222,8 +222,10 @@ def _frame_dta(variables: list[Variable]) -> tuple[Any, dict[str, Any]]:
         values = [STATA_CODES[v] if isinstance(v, str) else v for v in var.values]
         columns[var.name] = pd.Series(values, dtype=object)
         options["missing_user_values"][var.name] = list(STATA_CODES.values())
-        if var.labels:
-            options["variable_value_labels"][var.name] = dict(var.labels)
+        if var.kind != "date":  # a date shows as a date; labels would hide it
+            labels: dict[Any, str] = dict(var.labels)
+            labels.update({STATA_CODES[k]: text for k, text in MISSING_LABELS.items()})
+            options["variable_value_labels"][var.name] = labels
     return pd.DataFrame(columns), options
 
 

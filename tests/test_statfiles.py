@@ -53,7 +53,7 @@ def test_dta_labels_and_extended_missing(tmp_path):
     assert meta.column_names_to_labels["aware"] == DEPARTMENT.question("aware").text
     assert meta.variable_value_labels["interaction"] == {
         1: "Yes, I have had a POST interaction", 2: "A peer supporter reached out but I declined",
-        3: "No peer supporter has reached out to me"}
+        3: "No peer supporter has reached out to me", "a": "Not shown", "b": "Shown, not answered"}
     counts = data["satisfaction"].value_counts().to_dict()
     assert counts == {5: 26, 4: 18, 3: 18, 2: 2, "b": 2, "a": 9}
     assert data["barriers_discomfort"].value_counts().to_dict() == {0: 54, 1: 12, "a": 9}
