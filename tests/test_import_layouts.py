@@ -59,7 +59,7 @@ def test_qualtrics_layouts_of_the_qualtrics_package(app, runner, tmp_path, name,
     # One respondent, not two: the question-text row is never read as answers.
     assert "imported 1 responses" in result.output
     assert stored(app, "sample") == [{"choice": "second", "free": "Hello World!"}]
-    dropped = result.output.split("dropped columns", 1)[1].splitlines()[0]
+    dropped = result.output.split("dropped columns (identifies a respondent:", 1)[1].splitlines()[0]
     for header in identifying:
         assert f"'{header}'" in dropped
     assert ("Text iQ columns ignored (analysis, not answers): Q2 - Topics" in result.output) == text_iq

@@ -33,6 +33,7 @@ IDENTIFYING = {
     # legacy Qualtrics (V1..V10 known by their second-row names)
     "locationaccuracy",
 }
+IDENTIFYING_REASON = "identifies a respondent: name, e-mail, IP address, location, exact time or id"
 IDENTIFYING_PARTS = ("email", "ipaddress", "latitude", "longitude", "phone")
 METADATA = {"status", "progress", "durationinseconds", "duration", "finished", "distributionchannel",
             "userlanguage", "totalpoints", "quizfeedback", "language", "responseset"}
@@ -138,7 +139,7 @@ def plan_columns(table: Tabular, instrument: Instrument, mapping: Mapping | None
             text_iq.append(header)
             continue
         elif key in IDENTIFYING or any(part in key for part in IDENTIFYING_PARTS):
-            plan.dropped.append((header, "identifies a respondent (name, e-mail, address, exact time or id)"))
+            plan.dropped.append((header, IDENTIFYING_REASON))
             if key in DATE_COLUMNS:
                 dates.setdefault(key, index)
             continue

@@ -162,9 +162,11 @@ def import_command(slug: str, file: Path, mapping: Path | None, skip_invalid: bo
 def _echo_report(report: ImportReport, report_path: Path | None) -> None:
     click.echo(f"read as: {report.layout}")
     click.echo(f"imported {report.imported} responses from {report.source}")
-    if report.dropped_columns:
-        names = ", ".join(f"'{header}'" for header, _ in report.dropped_columns)
-        click.echo(f"dropped columns (identifying or not answers): {names}")
+    by_reason: dict[str, list[str]] = {}
+    for header, reason in report.dropped_columns:
+        by_reason.setdefault(reason, []).append(f"'{header}'")
+    for reason, names in by_reason.items():
+        click.echo(f"dropped columns ({reason}): {', '.join(names)}")
     if report.left_out:
         click.echo(f"left out {len(report.left_out)} preview/test/spam rows")
     if report.skipped:
