@@ -190,7 +190,10 @@ def read_table(path: str | Path) -> Tabular:
         # V1..V10 are Qualtrics' own columns: the second row says which (ResponseID, Name, EmailAddress, ...).
         headers = [texts[i] if re.fullmatch(r"V\d+", h) and i < len(texts) and texts[i] else h
                    for i, h in enumerate(headers)]
-    _check_headers(file, headers)
+    if flavour != "forms":
+        # Forms heads each column with its question's text, so questions sharing a text share a header; the
+        # plan matches those in order. Anywhere else a repeated header is a mistake.
+        _check_headers(file, headers)
     table = Tabular(file, flavour, headers, texts, layout=layout, names=names, import_ids=import_ids,
                     header_rows=header_rows)
     table.first_data_line = header_rows + 1

@@ -264,3 +264,26 @@ def test_repeated_question_texts_matched_in_order_or_refused_with_the_mapping_li
     assert str(caught.value) == ("two.csv:1, column C ('Q3'): the same question text as column B ('Q2') "
                                  "(mood_before, mood_after): say which question it holds in a mapping file "
                                  "(--mapping), e.g.\ncolumns:\n  Q3: mood_after   # or: drop")
+
+
+def test_forms_questions_sharing_a_text_matched_in_order_and_a_third_refused(tmp_path):
+    inst = parse_instrument(SHARED, "shared.yaml")
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["ID", "Start time", "Completion time", "Email", "Name", "How do you feel?", "How do you feel?"])
+    ws.append([1, None, None, "anonymous", None, "tired", "rested"])
+    wb.save(tmp_path / "forms.xlsx")
+    table = read_table(tmp_path / "forms.xlsx")
+    plan = plan_columns(table, inst)
+    answers, problems, _ = check_row(inst, table, plan, Mapping(), next(iter(table.rows())))
+    assert problems == [] and answers == {"mood_before": "tired", "mood_after": "rested"}
+    assert plan.notes[0].startswith("questions sharing the text 'how do you feel?' matched in order")
+    ws.cell(1, 8, "How do you feel?")
+    wb.save(tmp_path / "forms.xlsx")
+    with pytest.raises(InvalidImport) as caught:
+        plan_columns(read_table(tmp_path / "forms.xlsx"), inst)
+    assert str(caught.value) == (
+        "forms.xlsx:1, column H ('How do you feel?'): the same question text as column G ('How do you feel?') "
+        "(mood_before, mood_after): give it its own header in the file (e.g. 'How do you feel? (2)'), then say "
+        "which question it holds in a mapping file (--mapping), e.g.\ncolumns:\n  'How do you feel? (2)': "
+        "mood_after   # or: drop")

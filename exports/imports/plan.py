@@ -126,6 +126,11 @@ def plan_columns(table: Tabular, instrument: Instrument, mapping: Mapping | None
         key = squash(header)
         target: Target | None = None
         mapped = header if header in mapping.columns else name if name in mapping.columns else None
+        if mapped is not None and table.headers.count(mapped) > 1:
+            spec, line = mapping.columns[mapped]
+            raise InvalidImport(f"{mapping.source}:{line}: column '{mapped}' heads {table.headers.count(mapped)} "
+                                "columns of the file: the mapping cannot tell them apart; give each its own "
+                                "header in the file first")
         if mapped is not None:
             spec, line = mapping.columns[mapped]
             target = target_of(spec, instrument, f"{mapping.source}:{line}: column '{mapped}'")
@@ -156,9 +161,12 @@ def plan_columns(table: Tabular, instrument: Instrument, mapping: Mapping | None
             if candidates and not free:
                 taken = next(i for i, t in plan.targets.items() if t == candidates[-1])
                 ids = ", ".join(t.question.id for t in candidates)
+                rename = (f"give it its own header in the file (e.g. '{header} (2)'), then " if
+                          table.headers.count(header) > 1 else "")
+                key = f"{header} (2)" if rename else name
                 raise InvalidImport(
-                    f"{table.where(1, index)}: the same question text as {table.column(taken)} ({ids}): say which "
-                    f"question it holds in a mapping file (--mapping), e.g.\ncolumns:\n  {_yaml_key(name)}: "
+                    f"{table.where(1, index)}: the same question text as {table.column(taken)} ({ids}): {rename}say "
+                    f"which question it holds in a mapping file (--mapping), e.g.\ncolumns:\n  {_yaml_key(key)}: "
                     f"{_spec(candidates[-1])}   # or: drop")
             target = free[0] if free else None
             if target is None:
