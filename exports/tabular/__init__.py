@@ -6,7 +6,7 @@
 | `reading.py` | `open_table`: rows of a CSV/XLSX file or upload, each with its line; `cell_text`, `is_blank` |
 | `text.py` | formula-safe text for csv (`csv_text`, `csv_unescape`), `xml_clean`, `fit_cell` |
 | `cells.py` | formula-safe xlsx cells (`xlsx_text`, `xlsx_value`), `styled` cells, `sheet_title` |
-| `saving.py` | `replacing`, `save_atomically`: write to a temporary file next to the target, then rename (with the mode of the file replaced, else 0666 less the umask) |
+| `saving.py` | `replacing`, `save_atomically`: write to a temporary file next to the target, then rename |
 | `percent.py` | `percent` (half up to 0.1, exact) and `n_pct` ("n (x.x%)") |
 
 The modules are imported one by one, not re-exported here: reading CSV and formatting percentages must not
