@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from coding.agreement_report import summarize
 from coding.codebook.stored import audit_log, current_version
+from coding.coders import display_names
 from coding.codings import project_agreement
 from coding.reconcile import CONSENSUS_RULES, DEFAULT_RULE, final_codes
 from coding.store import Project, ProjectError
@@ -70,20 +71,6 @@ class WorkbookData:
         if not coder:
             return ""
         return self.names.get(coder) or coder.partition("@")[0]
-
-
-def display_names(coders: Iterable[str], names: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Return coder -> display name: the given name, else the address's part before '@'.
-
-    Two coders who would read the same (jo@a.org and jo@b.org) keep their full addresses, so no two coders
-    are ever merged on a sheet.
-    """
-    given = names or {}
-    wanted = {c: (given.get(c) or c.partition("@")[0] or c) for c in dict.fromkeys(coders) if c}
-    seen: dict[str, int] = {}
-    for name in wanted.values():
-        seen[name] = seen.get(name, 0) + 1
-    return {c: (n if seen[n] == 1 else c) for c, n in wanted.items()}
 
 
 def _coefficient(ws: WriteOnlyWorksheet, value: float | None) -> Any:
@@ -210,21 +197,18 @@ def _agreement(ws: WriteOnlyWorksheet, data: WorkbookData) -> None:
         print_ready(ws, (40,))
         ws.append(_row(ws, ["No unit has been coded by two or more coders yet."]))
         return
-    summary = summarize(report)
-    pairs = [" | ".join(data.name(c) for c in pair.split("|")) for pair in summary.pairs]
+    summary = summarize(report, data.names)
+    pairs = summary.pairs
     widths = [40, 9, 13, 13, 13, *[16] * len(pairs)]
     for i, width in enumerate(widths[1:], start=2):
         ws.column_dimensions[get_column_letter(i)].width = width
     print_ready(ws, widths)
     ws.append(_row(ws, ["Agreement between coders", ""], bold=True))
-    ws.append(_row(ws, ["Coders", ", ".join(data.name(c) for c in summary.coders)]))
+    ws.append(_row(ws, ["Coders", ", ".join(summary.coders)]))
     ws.append(_row(ws, ["Units", summary.units]))
     ws.append(_row(ws, ["Units coded by two or more coders", summary.pairable_units]))
     for figure in summary.figures:
-        heading = figure.heading
-        for pair, shown in zip(summary.pairs, pairs, strict=True):
-            heading = heading.replace(pair, shown)
-        ws.append([safe_text(ws, heading), _coefficient(ws, figure.value)])
+        ws.append([safe_text(ws, figure.heading), _coefficient(ws, figure.value)])
         if figure.bootstrapped:
             ci = figure.ci
             ws.append(_row(ws, ["  bootstrap 95% interval", f"{ci[0]:.3f} to {ci[1]:.3f}" if ci else "-"]))

@@ -18,8 +18,9 @@ from coding import evolution as E
 from coding import projects as P
 from coding import tables as T
 from coding.codebook import stored as C
+from coding.coders import display_names
 from coding.store import Unit
-from coding.workbook import display_names, export_project
+from coding.workbook import export_project
 from surveyapp import db
 
 A, B, LEAD = "ana@example.org", "ben@example.org", "lead@example.org"

@@ -17,16 +17,10 @@ from sqlalchemy.orm import Session
 from coding.reconcile import CONSENSUS_RULES, DEFAULT_RULE
 from coding.store import Project, Source
 
-from ...auth.models import User
 from ...db import get_session
 from ...models import Survey
 from ...surveys import instrument_of
-from .common import get_project, group
-
-
-def coder_names(session: Session) -> dict[str, str]:
-    """Return address -> account name for every account that has a name."""
-    return {email: name for email, name in session.execute(select(User.email, User.name)) if name}
+from .common import coder_names, get_project, group
 
 
 def question_texts(session: Session, project: Project) -> dict[str, str]:
