@@ -87,7 +87,9 @@ def _check_likert_bars(columns: list[list[tuple[Any, int, int]]]) -> int:
         n = ws.cell(row=row, column=header["n answered"]).value
         values = [_value(column[i]) for column in columns]
         assert all(isinstance(v, int | float) for v in values if v is not None)
-        assert n > 0, "a bar with nobody behind it is drawn"
+        if n == 0:  # a statement nobody answered: an empty bar labelled n = 0, nothing drawn
+            assert all(not v for v in values) and "(n = 0)" in ws.cell(row=row, column=1).value
+            continue
         assert abs(sum(v or 0 for v in values) - 100) <= 0.3, f"bar of row {row} spans {sum(v or 0 for v in values)}%"
         for column in columns[:-1]:  # the last series is the hidden share
             title = ws.cell(row=header_row, column=column[i][2]).value
@@ -167,6 +169,38 @@ def test_five_answer_pilot_draws_no_misleading_chart(tmp_path: Path, rule: Suppr
     assert figures["charts"] + len(notes) == len(LIKERT_QUESTIONS)
     if rule.enabled:
         assert figures["charts"] == 0  # every Likert count of 5 answers is hidden: notes, not blank charts
+
+
+MATRIX = """
+id: matrix
+version: 1
+title: Matrix
+sections:
+  - id: s
+    title: S
+    questions:
+      - id: grid
+        type: likert
+        text: How much do you agree?
+        scale: agreement
+        items: [{id: a, text: Spread answers}, {id: b, text: Nobody answered}, {id: c, text: All agree}]
+"""
+
+
+def test_matrix_likert_one_bar_per_statement(tmp_path: Path) -> None:
+    from instrument import parse_instrument
+
+    inst = parse_instrument(MATRIX, "matrix.yaml")
+    levels = [1] * 3 + [2] * 9 + [3] * 2 + [4] * 12 + [5] * 14  # 40 answers: two small cells
+    forms = [{"grid__a": str(level), "grid__c": "4"} for level in levels]
+    info = SurveyInfo("m", "Matrix", inst.id, inst.version)
+    for rule in (Suppression(), OFF):
+        path = tmp_path / f"matrix-{rule.enabled}.xlsx"
+        write_workbook(path, inst, info, [submit(inst, f) for f in forms], rule=rule)
+        figures = check_charts(path)
+        print("matrix", rule.describe()[:30], figures)
+        assert (figures["charts"], figures["bars"]) == (1, 3)
+        assert (figures["hidden segments"] > 0) == rule.enabled
 
 
 def test_reach_chart_shows_hidden_months_as_labelled_gaps(tmp_path: Path) -> None:
