@@ -301,7 +301,8 @@ class _SurveyWorkbook:
         described += [(sheet.title, f"tables of section '{section.id}'") for sheet, section in self.sections]
         described += [(sheet.title, f"every question by {qid}") for sheet, qid in zip(self.crosses, self.by,
                                                                                       strict=True)]
-        described.append((self.likert.title, "Likert distributions with 100% stacked bar charts"))
+        described.append((self.likert.title, "Likert distributions with stacked bar charts of % of those who "
+                          "answered (hidden counts: one hatched 'Hidden' segment)"))
         if self.raw is not None and self.dictionary is not None:
             _dictionary(self.dictionary, self.instrument, self.columns)
             described.append((self.raw.title, "one row per response, one column per question (anonymous)"))
