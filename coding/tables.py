@@ -218,7 +218,7 @@ def coder_matrices(session: Session, project: Project) -> dict[str, Matrix]:
 
 
 def final_matrix(session: Session, project: Project, final: FinalCodes | None = None) -> Matrix:
-    """Return the matrix of final codes (consensus, else agreed) for every coded unit."""
+    """Return the matrix of final codes (consensus, else what the rule of *final* keeps) for every coded unit."""
     tree = load_tree(session, project.id)
     final = final or final_codes(session, project)
     columns = _columns(tree)
