@@ -9,6 +9,7 @@ neither NumPy nor SciPy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,7 @@ class CodeRow:
 class AgreementSummary:
     """What an agreement report shows: who and how many, the overall figures, a row per code."""
 
-    coders: tuple[str, ...]
+    coders: tuple[str, ...]  # display names when summarize was given them
     units: int
     pairable_units: int  # coded by two or more coders
     figures: tuple[Figure, ...]
@@ -52,11 +53,18 @@ class AgreementSummary:
     per_code: tuple[CodeRow, ...]
 
 
-def summarize(report: dict[str, Any]) -> AgreementSummary:
-    """Return the figures and per-code rows of an agreement report (coding.agreement's JSON shape)."""
+def summarize(report: dict[str, Any], names: Mapping[str, str] | None = None) -> AgreementSummary:
+    """Return the figures and per-code rows of an agreement report (coding.agreement's JSON shape).
+
+    *names* maps coders to the names to show (coding.coders.display_names); coders not in it show as stored.
+    """
     overall = report["overall"]
-    coders = tuple(report["coders"])
-    pairs = tuple(f"{a}|{b}" for i, a in enumerate(coders) for b in coders[i + 1:])
+    stored = tuple(report["coders"])
+    keys = tuple(f"{a}|{b}" for i, a in enumerate(stored) for b in stored[i + 1:])  # the report's pair keys
+    shown = {c: (names or {}).get(c, c) for c in stored}
+    coders = tuple(shown[c] for c in stored)
+    pairs = tuple(f"{shown[a]}|{shown[b]}" for i, a in enumerate(stored) for b in stored[i + 1:])
+    label = dict(zip(keys, pairs, strict=True))
     ci = overall.get("alpha_ci")
     figures = [
         Figure("percent agreement (identical code sets)", overall["percent_agreement"]),
@@ -65,10 +73,11 @@ def summarize(report: dict[str, Any]) -> AgreementSummary:
     ]
     if "fleiss_kappa" in overall:
         figures.append(Figure("Fleiss' kappa (one code per unit)", overall["fleiss_kappa"]))
-        figures.extend(Figure(f"Cohen's kappa {pair}", kappa) for pair, kappa in overall["cohen_kappa"].items())
+        figures.extend(Figure(f"Cohen's kappa {label.get(pair, pair)}", kappa)
+                       for pair, kappa in overall["cohen_kappa"].items())
     rows = tuple(
         CodeRow(code, stats["n_units"], stats["percent_agreement"], stats["krippendorff_alpha"],
-                stats["fleiss_kappa"], tuple(stats["cohen_kappa"].get(p) for p in pairs))
+                stats["fleiss_kappa"], tuple(stats["cohen_kappa"].get(p) for p in keys))
         for code, stats in report["per_code"].items()
     )
     return AgreementSummary(coders, report["units"], overall["n_units"], tuple(figures), pairs, rows)

@@ -2,12 +2,13 @@
 
 A unit is disputed when two or more coders reviewed it and their code sets differ, i.e. some code was
 applied by some of its coders but not all. Final codes are the consensus where one was recorded, else the
-codes every coder of the unit agreed on (the intersection; with one coder, theirs), and the tables say how
-many units took that fallback.
+codes a rule keeps: all coders agree (the intersection; with one coder, theirs), a majority, or any coder.
+Theme exports choose the rule and print it, with how many units still await a consensus.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -158,6 +159,17 @@ def record_consensus(session: Session, project: Project, unit_id: int, code_ids:
     return consensus
 
 
+# What a unit without a recorded consensus counts as, per theme export (`surveykit coding export
+# --without-consensus`). The default, majority, equals "all" with two coders (no tie-break exists) and lets
+# most of a larger team carry a code, so an 8-coder project does not lose every code one coder missed.
+CONSENSUS_RULES: dict[str, str] = {
+    "all": "the codes every coder of the unit applied",
+    "majority": "the codes more than half of the unit's coders applied (with two coders: both)",
+    "any": "the codes any coder of the unit applied",
+}
+DEFAULT_RULE = "majority"
+
+
 @dataclass
 class FinalCodes:
     """Each coded unit's final codes and where they came from."""
@@ -165,6 +177,8 @@ class FinalCodes:
     codes: dict[int, frozenset[int]]
     via: dict[int, str]  # 'consensus', 'agreed' (coders gave identical sets) or 'fallback' (they differed)
     uncoded: int
+    rule: str = "all"  # what a unit without consensus counts (CONSENSUS_RULES)
+    disputed: dict[int, frozenset[int]] = field(default_factory=dict)  # unit without consensus -> codes not all gave
 
     @property
     def n_consensus(self) -> int:
@@ -173,17 +187,19 @@ class FinalCodes:
 
     @property
     def n_fallback(self) -> int:
-        """Return the number of units without consensus (final codes = codes all their coders agreed on)."""
+        """Return the number of units without consensus (final codes chosen by the rule)."""
         return sum(1 for v in self.via.values() if v != "consensus")
 
     @property
     def n_unresolved(self) -> int:
-        """Return the number of units without consensus whose coders disagreed (disputed codes dropped)."""
+        """Return the number of units without consensus whose coders disagreed (awaiting consensus)."""
         return sum(1 for v in self.via.values() if v == "fallback")
 
 
-def final_codes(session: Session, project: Project) -> FinalCodes:
-    """Return the final codes of every coded unit: the consensus, else the codes all its coders agreed on."""
+def final_codes(session: Session, project: Project, rule: str = "all") -> FinalCodes:
+    """Return the final codes of every coded unit: the consensus, else the codes *rule* keeps (CONSENSUS_RULES)."""
+    if rule not in CONSENSUS_RULES:
+        raise ProjectError(f"no rule {rule!r} for units without consensus; choose {', '.join(CONSENSUS_RULES)}")
     consensus_units = set(session.scalars(select(Consensus.unit_id).join(Unit, Unit.id == Consensus.unit_id)
                                           .where(Unit.project_id == project.id)).all())
     codes: dict[int, set[int]] = {u: set() for u in consensus_units}
@@ -200,12 +216,21 @@ def final_codes(session: Session, project: Project) -> FinalCodes:
             .join(Unit, Unit.id == Application.unit_id).where(Unit.project_id == project.id)):
         per_coder[unit_id][coder].add(code_id)
     via = {u: "consensus" for u in consensus_units}
+    disputed: dict[int, frozenset[int]] = {}
     for unit_id, sets in per_coder.items():
         if unit_id in consensus_units:
             continue
         values = list(sets.values())
         agreed = set.intersection(*values)
-        codes[unit_id] = agreed
-        via[unit_id] = "agreed" if all(v == agreed for v in values) else "fallback"
+        given = Counter(c for v in values for c in v)
+        if rule == "any":
+            codes[unit_id] = set(given)
+        elif rule == "majority":
+            codes[unit_id] = {c for c, n in given.items() if 2 * n > len(values)}
+        else:
+            codes[unit_id] = agreed
+        if len(given) > len(agreed):
+            disputed[unit_id] = frozenset(set(given) - agreed)
+        via[unit_id] = "fallback" if unit_id in disputed else "agreed"
     total = session.scalar(select(func.count()).select_from(Unit).where(Unit.project_id == project.id)) or 0
-    return FinalCodes({u: frozenset(c) for u, c in codes.items()}, via, total - len(codes))
+    return FinalCodes({u: frozenset(c) for u, c in codes.items()}, via, total - len(codes), rule, disputed)

@@ -3,7 +3,13 @@
 Themes are grouped by domain: a domain is a top-level code with subcodes, and its descendants are its
 themes (subthemes indented by level). Top-level codes without subcodes form one group, "Other themes". A
 unit has a theme when its final codes hold the theme or a code below it; each unit counts once per theme.
-Denominators are the coded units (units with final codes) and their respondents.
+Denominators are the coded units (units with final codes) and their respondents, overall and per question
+when the units come from several survey questions (a unit's question is read from its survey source).
+
+Nothing is left out silently: a unit without consensus counts by the export's rule
+(``reconcile.CONSENSUS_RULES``), and each theme shows how many units still await a consensus on it (coders
+differ on it or a code below it) and how many await re-review after a split (the split code and its
+targets).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from coding.codebook.stored import Tree, load_tree
 from coding.reconcile import FinalCodes, final_codes
-from coding.store import Application, ConsensusCode, Project, Review, Unit
+from coding.store import Application, ConsensusCode, Project, Rereview, Review, Unit
 from exports.tabular.percent import percent
 
 OTHER_THEMES = "Other themes"
@@ -35,6 +41,9 @@ class ThemeRow:
     n_respondents: int
     pct_respondents: float | None
     quotes: list[str] = field(default_factory=list)
+    awaiting_consensus: int = 0  # units without consensus whose coders differ on this theme (or one below it)
+    awaiting_rereview: int = 0  # units with an open re-review of a split involving this theme
+    by_question: dict[str, tuple[int, int]] = field(default_factory=dict)  # question -> (units, respondents)
 
 
 @dataclass
@@ -58,13 +67,23 @@ class ThemeTables:
     n_fallback: int
     n_unresolved: int
     n_uncoded: int
+    rule: str = "all"
+    questions: dict[str, tuple[int, int]] = field(default_factory=dict)  # question -> (units, respondents)
+    n_awaiting_rereview: int = 0
+
+
+def question_of(source: str) -> str:
+    """Return the question a unit answers: 'slug:qid' for a survey source (survey:slug:qid:key), else ''."""
+    parts = source.split(":")
+    return f"{parts[1]}:{parts[2]}" if len(parts) >= 4 and parts[0] == "survey" else ""
 
 
 def theme_tables(session: Session, project: Project, *, quotes: int = 3, respondents: int | None = None,
-                 final: FinalCodes | None = None) -> ThemeTables:
-    """Build the theme tables; *respondents* overrides the respondent denominator (e.g. all who were asked)."""
+                 final: FinalCodes | None = None, rule: str = "all") -> ThemeTables:
+    """Build the theme tables; *respondents* overrides the respondent denominator (e.g. all who were asked);
+    units without consensus count by *rule* (reconcile.CONSENSUS_RULES) unless *final* is given."""
     tree = load_tree(session, project.id)
-    final = final or final_codes(session, project)
+    final = final or final_codes(session, project, rule)
     units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(list(final.codes))))} \
         if final.codes else {}
     n_units = len(final.codes)
@@ -76,14 +95,26 @@ def theme_tables(session: Session, project: Project, *, quotes: int = 3, respond
             for c in (code_id, *tree.ancestors(code_id)):
                 with_code[c].add(unit_id)
     quote_rank = _quote_candidates(session, project, tree, final)
+    awaiting = _per_code(tree, final.disputed)
+    rereview_units = _rereviews(session, project)
+    awaiting_rereview = _per_code(tree, rereview_units)
+    question = {u: question_of(unit.source) for u, unit in units.items()}
+    questions: dict[str, tuple[int, int]] = {}
+    if len(set(question.values())) > 1:
+        for q in sorted(set(question.values())):
+            mine = [u for u in final.codes if question[u] == q]
+            questions[q] = (len(mine), len({units[u].respondent for u in mine}))
 
     def row(code_id: int, level: int) -> ThemeRow:
         code = tree.codes[code_id]
         hit = with_code[code_id]
         resp = {units[u].respondent for u in hit}
         ranked = sorted(quote_rank.get(code_id, {}).items(), key=lambda kv: (-kv[1], units[kv[0]].position))
+        by_question = {q: (sum(1 for u in hit if question[u] == q),
+                           len({units[u].respondent for u in hit if question[u] == q})) for q in questions}
         return ThemeRow(tree.path(code_id), code.name, level, code.definition, len(hit), percent(len(hit), n_units),
-                        len(resp), percent(len(resp), n_resp), [units[u].text for u, _ in ranked[:quotes]])
+                        len(resp), percent(len(resp), n_resp), [units[u].text for u, _ in ranked[:quotes]],
+                        len(awaiting.get(code_id, ())), len(awaiting_rereview.get(code_id, ())), by_question)
 
     domains: list[DomainTable] = []
     loose: list[ThemeRow] = []
@@ -103,7 +134,26 @@ def theme_tables(session: Session, project: Project, *, quotes: int = 3, respond
         hit = set().union(*(with_code[tree.id_of(r.path)] for r in loose))
         domains.append(DomainTable(OTHER_THEMES, "", len(hit), loose))
     return ThemeTables(domains, n_units, n_resp, final.n_consensus, final.n_fallback, final.n_unresolved,
-                       final.uncoded)
+                       final.uncoded, final.rule, questions, len(rereview_units))
+
+
+def _per_code(tree: Tree, codes_of: dict[int, frozenset[int]]) -> dict[int, set[int]]:
+    """Return code -> units whose *codes_of* set holds the code or a code below it."""
+    out: dict[int, set[int]] = {}
+    for unit_id, codes in codes_of.items():
+        for code_id in codes:
+            for c in (code_id, *tree.ancestors(code_id)):
+                out.setdefault(c, set()).add(unit_id)
+    return out
+
+
+def _rereviews(session: Session, project: Project) -> dict[int, frozenset[int]]:
+    """Return unit -> codes of its open re-reviews (the split code and every code it was split into)."""
+    out: dict[int, set[int]] = {}
+    for entry in session.scalars(select(Rereview).where(Rereview.project_id == project.id,
+                                                        Rereview.resolved.is_(False))):
+        out.setdefault(entry.unit_id, set()).update([entry.code_id, *entry.targets])
+    return {u: frozenset(c) for u, c in out.items()}
 
 
 def _quote_candidates(session: Session, project: Project, tree: Tree,
@@ -168,7 +218,7 @@ def coder_matrices(session: Session, project: Project) -> dict[str, Matrix]:
 
 
 def final_matrix(session: Session, project: Project, final: FinalCodes | None = None) -> Matrix:
-    """Return the matrix of final codes (consensus, else agreed) for every coded unit."""
+    """Return the matrix of final codes (consensus, else what the rule of *final* keeps) for every coded unit."""
     tree = load_tree(session, project.id)
     final = final or final_codes(session, project)
     columns = _columns(tree)

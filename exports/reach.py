@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
 
 from instrument import Option
 
+from .charts import month_chart
 from .model import Answers, SurveyInfo
 from .suppress import Suppression, hidden_cells
 from .tabular.cells import sheet_title
@@ -185,7 +185,7 @@ def write_reach_workbook(path: str | os.PathLike[str], report: ReachReport, info
     taken: set[str] = set()
     summary = Sheet(wb, sheet_title("Summary", taken), (30, 90))
     reach = Sheet(wb, sheet_title("Reach", taken), (36, 14, 14, 18, 14, 16))
-    monthly = Sheet(wb, sheet_title("Months", taken), (14, 14))
+    monthly = Sheet(wb, sheet_title("Months", taken), (14, 14, 14, 18))
 
     summary.append([f"Reach: {info.title}"], TITLE)
     for key, value in (
@@ -251,19 +251,15 @@ def write_reach_workbook(path: str | os.PathLike[str], report: ReachReport, info
 
     month_counts: dict[Hashable, int] = {m: n for m, n in report.by_month}
     month_hidden = hidden_cells(month_counts, [(report.interactions, list(month_counts))], rule)
-    monthly.append(["Month", "Interactions"], BOLD)
+    # The chart reads its own numeric column: a hidden month is an empty cell (a gap, never a zero bar) and
+    # its label says it is hidden; the "<5"/"x" text stays in the table column only.
+    monthly.append(["Month", "Interactions", "Chart: interactions", "Chart: month"], BOLD, wrap=True)
     for month, n in report.by_month:
-        monthly.append([_month_label(month), rule.mark_for(n) if month in month_hidden else n])
+        shown = month not in month_hidden
+        monthly.append([_month_label(month), n if shown else rule.mark_for(n), n if shown else None,
+                        _month_label(month) if shown else f"{_month_label(month)} (hidden)"])
     if report.by_month:
-        chart = BarChart()
-        chart.type = "col"
-        chart.title = "Interactions per month"
-        chart.legend = None
-        chart.x_axis.delete = False
-        chart.y_axis.delete = False
         last = len(report.by_month) + 1
-        chart.add_data(Reference(monthly.ws, min_col=2, min_row=1, max_row=last), titles_from_data=True)
-        chart.set_categories(Reference(monthly.ws, min_col=1, min_row=2, max_row=last))
-        chart.width, chart.height = 26, 10
-        monthly.ws.add_chart(chart, "D2")
+        title = "Interactions per month" + (" (hidden months left empty, labelled 'hidden')" if month_hidden else "")
+        monthly.ws.add_chart(month_chart(monthly.ws, title, 2, last, 3, 4), "F2")
     save_atomically(wb, path)

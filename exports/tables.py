@@ -105,14 +105,24 @@ def _level_lines(levels: Sequence[str], counts: dict[Hashable, int], answered: i
     return [(answered, list(levels)), (counts["top2"], list(top)), (answered, [*levels[:-2], "top2"])]
 
 
+def likert_hidden(item: LevelCounts, levels: Sequence[str], rule: Suppression
+                  ) -> tuple[dict[Hashable, int], set[Hashable]]:
+    """Return a likert statement's counts per level (plus "top2") and the cells its table hides.
+
+    The Likert sheet and its chart ask this too, so a count (or its percentage) hidden in the table is hidden
+    on the chart as well, and the other way round.
+    """
+    counts: dict[Hashable, int] = {code: item.counts.get(code, 0) for code in levels}
+    counts["top2"] = item.top(levels)
+    return counts, hidden_cells(counts, _level_lines(levels, counts, item.answered), rule)
+
+
 def likert_item_table(s: LikertSummary, item_id: str, item_text: str, rule: Suppression) -> Table:
     """Return one likert statement's table: n (%) per level of those who answered, top-two-box, median."""
     q = s.question
     levels = s.levels()
     item: LevelCounts = s.items[item_id]
-    counts: dict[Hashable, int] = {code: item.counts.get(code, 0) for code in levels}
-    counts["top2"] = item.top(levels)
-    hidden = hidden_cells(counts, _level_lines(levels, counts, item.answered), rule)
+    counts, hidden = likert_hidden(item, levels, rule)
     shown = s.shown
     note = (f"Shown to {shown}; answered {item.answered} (no answer {shown - item.answered}). "
             f"Percentages of the {item.answered} who answered.")

@@ -10,22 +10,23 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from instrument import Instrument, Question, question_type
 
+from .charts import CM_PER_BAR, likert_chart, shares
 from .columns import Column, raw_columns, row_reader
 from .model import Answers, SurveyInfo
+from .printing import ROWS_PER_PAGE, page_break_after, print_ready
 from .stats import Collector, LevelCounts, LikertSummary
-from .suppress import Suppression, hidden_cells
-from .tables import Table, crosstab_tables, question_tables
+from .suppress import Suppression
+from .tables import Table, crosstab_tables, likert_hidden, question_tables
 from .tabular.cells import sheet_title, styled, xlsx_text
 from .tabular.percent import percent
 from .tabular.saving import discard, save_atomically
@@ -51,18 +52,20 @@ class ExportResult:
 class Sheet:
     """A write-only sheet that knows its current row (charts need cell references) and writes text safely."""
 
-    def __init__(self, wb: Workbook, title: str, widths: Sequence[float] = ()) -> None:
+    def __init__(self, wb: Workbook, title: str, widths: Sequence[float] = (), *, title_rows: str | None = "1:1",
+                 title_cols: str | None = None) -> None:
         self.ws: WriteOnlyWorksheet = wb.create_sheet(title)
         self.title = title
         self.row = 0
         for i, width in enumerate(widths):
             self.ws.column_dimensions[_letter(i + 1)].width = width
+        print_ready(self.ws, widths, title_rows=title_rows, title_cols=title_cols)
 
     def styled(self, value: Any, font: Font | None = None, wrap: bool = False) -> Any:
         return styled(self.ws, value, font, WRAP if wrap else None)
 
-    def append(self, values: Sequence[Any], font: Font | None = None) -> int:
-        self.ws.append([self.styled(v, font) for v in values])
+    def append(self, values: Sequence[Any], font: Font | None = None, wrap: bool = False) -> int:
+        self.ws.append([self.styled(v, font, wrap) for v in values])
         self.row += 1
         return self.row
 
@@ -82,7 +85,7 @@ def write_table(sheet: Sheet, table: Table) -> None:
     """Append one table: title, note, header, rows, a blank line."""
     sheet.append([table.title], TITLE)
     sheet.append([table.note], ITALIC)
-    sheet.append(table.header, BOLD)
+    sheet.append(table.header, BOLD, wrap=True)  # wrapped, so a narrow column still shows its whole header
     for row in table.rows:
         sheet.append(row)
     sheet.blank()
@@ -130,67 +133,68 @@ def _summary(sheet: Sheet, instrument: Instrument, info: SurveyInfo, result: Exp
                       "its mean rank (1 = first) among those who ranked it, and n (%) who ranked it first."])
 
 
-def _likert_entries(collector: Collector) -> list[tuple[str, list[tuple[Question, str, str, LevelCounts]]]]:
-    """Group likert statements by scale, in question order: [(scale id, [(question, item id, label, counts)])]."""
-    blocks: dict[str, list[tuple[Question, str, str, LevelCounts]]] = {}
+def _likert_questions(collector: Collector) -> list[tuple[Question, list[tuple[str, LevelCounts]]]]:
+    """Return each likert question with its bars: [(question, [(bar label, counts)])], in question order."""
+    out: list[tuple[Question, list[tuple[str, LevelCounts]]]] = []
     for q in collector.instrument.questions:
         summary = collector.total[q.id]
         if not isinstance(summary, LikertSummary) or q.scale is None:
             continue
-        entries = blocks.setdefault(q.scale.id, [])
         if q.items:
-            for item in q.items:
-                entries.append((q, item.id, f"{q.id}.{item.id}: {item.text}", summary.items[item.id]))
+            bars = [(item.text, summary.items[item.id]) for item in q.items]
         else:
-            entries.append((q, "", f"{q.id}: {q.text}", summary.items[""]))
-    return list(blocks.items())
+            bars = [("All who answered", summary.items[""])]
+        out.append((q, bars))
+    return out
 
 
 def _likert_sheet(sheet: Sheet, collector: Collector, rule: Suppression) -> int:
-    """Write one block per scale with a native 100% stacked bar chart under it; return the number of charts."""
-    charts = 0
-    blocks = _likert_entries(collector)
-    if not blocks:
+    """Write one block per likert question, its stacked bar chart under it; return the number of charts.
+
+    Counts are hidden exactly where the question's table hides them (``likert_hidden``), percentages too;
+    the chart plots the percentage cells and a "Hidden" share (see exports/charts.py).
+    """
+    questions = _likert_questions(collector)
+    sheet.append(["Likert questions: n and % of those who answered each statement"], TITLE)
+    if not questions:
         sheet.append(["This instrument has no Likert questions."])
         return 0
-    for _scale_id, entries in blocks:
-        q0 = entries[0][0]
-        levels = [o.code for o in q0.scale.levels] if q0.scale is not None else []
-        labels = [q0.label_of(c) for c in levels]
-        sheet.append([f"{labels[0]} … {labels[-1]} ({len(levels)}-point scale)"], TITLE)
-        note = "Counts and % of those who answered each statement."
-        header_row = sheet.append(["Statement", *labels, "n answered", *[f"% {label}" for label in labels]],
-                                  BOLD)
-        any_hidden = False
-        for _q, _item, label, counts in entries:
-            values: dict[Hashable, int] = {c: counts.counts.get(c, 0) for c in levels}
-            hidden = hidden_cells(values, [(counts.answered, list(levels))], rule)
-            any_hidden = any_hidden or bool(hidden)
+    sheet.blank()
+    charts = 0
+    page_top = 1
+    for q, bars in questions:
+        levels = [o.code for o in q.scale.levels] if q.scale is not None else []
+        labels = [q.label_of(c) for c in levels]
+        drawn = any(n.answered for _, n in bars)
+        block_rows = 5 + len(bars) + (math.ceil((4 + CM_PER_BAR * len(bars)) / ROW_CM) + 3 if drawn else 1)
+        if sheet.row - page_top + block_rows > ROWS_PER_PAGE and sheet.row > page_top:
+            page_break_after(sheet.ws, sheet.row)  # keep the table and its chart on one printed page
+            page_top = sheet.row + 1
+        sheet.append([q.text], TITLE)
+        header_row = sheet.append(["Statement (n answered)", *labels, "n answered",
+                                   *[f"% {label}" for label in labels], "% hidden"], BOLD, wrap=True)
+        any_hidden, all_hidden = False, True
+        for text, counts in bars:
+            values, hidden = likert_hidden(counts, levels, rule)
+            is_hidden = [c in hidden for c in levels]
             shown_counts = [rule.mark_for(values[c]) if c in hidden else values[c] for c in levels]
-            shares = [None if c in hidden or not counts.answered else percent(values[c], counts.answered)
-                      for c in levels]
-            sheet.append([label, *shown_counts, counts.answered, *shares])
+            pcts, hidden_share = shares([values[c] for c in levels], is_hidden, counts.answered)
+            any_hidden = any_hidden or any(is_hidden)
+            all_hidden = all_hidden and (not counts.answered or all(
+                h or values[c] == 0 for c, h in zip(levels, is_hidden, strict=True)))
+            sheet.append([f"{text} (n = {counts.answered})", *shown_counts, counts.answered, *pcts, hidden_share])
         last_row = sheet.row
+        note = f"Question '{q.id}'. Percentages of those who answered each statement; each bar is 100% of its n."
         if any_hidden:
-            note += f" Hidden counts ({rule.mark}, x) are left out of the bars."
+            note += (f" Counts hidden in the tables ({rule.mark}, x) are hidden here too; their share is drawn "
+                     "as one hatched 'Hidden' segment, not spread over the others.")
         sheet.append([note], ITALIC)
-
-        chart = BarChart()
-        chart.type = "bar"
-        chart.grouping = "percentStacked"
-        chart.overlap = 100
-        chart.title = f"{labels[0]} … {labels[-1]}"
-        chart.y_axis.number_format = "0%"
-        chart.y_axis.majorGridlines = None
-        chart.x_axis.delete = False
-        chart.y_axis.delete = False
-        chart.legend.position = "b"
-        data = Reference(sheet.ws, min_col=2, max_col=1 + len(levels), min_row=header_row, max_row=last_row)
-        cats = Reference(sheet.ws, min_col=1, min_row=header_row + 1, max_row=last_row)
-        chart.add_data(data, titles_from_data=True)
-        chart.set_categories(cats)
-        chart.width = 24
-        chart.height = 4 + 1.2 * len(entries)
+        if not drawn or all_hidden:
+            reason = "nobody answered" if not drawn else "every count is hidden (too few answers to show)"
+            sheet.append([f"No chart: {reason}, so a chart could show nothing true."], ITALIC)
+            sheet.blank()
+            continue
+        chart = likert_chart(sheet.ws, q.text, header_row, header_row + 1, last_row, len(levels) + 3, len(levels))
         sheet.ws.add_chart(chart, f"A{sheet.row + 2}")
         charts += 1
         sheet.blank(math.ceil(chart.height / ROW_CM) + 3)
@@ -246,11 +250,11 @@ class _SurveyWorkbook:
         self.instrument, self.rule, self.by = instrument, rule, by
         self.collector = Collector(instrument, by)
         taken: set[str] = set()
-        self.summary = Sheet(wb, sheet_title(SUMMARY_SHEET, taken), (28, 100))
+        self.summary = Sheet(wb, sheet_title(SUMMARY_SHEET, taken), (28, 100), title_rows=None)
         self.sections = [(Sheet(wb, sheet_title(s.title, taken), (70, 14, 16, 18, 18, 18, 18, 18)), s)
                          for s in instrument.sections]
         self.crosses = [Sheet(wb, sheet_title(f"By {qid}", taken), (60, 24, 24, 24, 24, 24, 24, 24)) for qid in by]
-        self.likert = Sheet(wb, sheet_title(LIKERT_SHEET, taken), (70, *[12] * 11))
+        self.likert = Sheet(wb, sheet_title(LIKERT_SHEET, taken), (50, *[13] * 24))
         self.columns = raw_columns(instrument)
         self.raw = Sheet(wb, sheet_title(RAW_SHEET, taken), [16] * len(self.columns)) if raw else None
         self.dictionary = Sheet(wb, sheet_title(DICTIONARY_SHEET, taken), (24, 20, 16, 16, 60, 60, 40, 9)) \
@@ -297,7 +301,8 @@ class _SurveyWorkbook:
         described += [(sheet.title, f"tables of section '{section.id}'") for sheet, section in self.sections]
         described += [(sheet.title, f"every question by {qid}") for sheet, qid in zip(self.crosses, self.by,
                                                                                       strict=True)]
-        described.append((self.likert.title, "Likert distributions with 100% stacked bar charts"))
+        described.append((self.likert.title, "Likert distributions with stacked bar charts of % of those who "
+                          "answered (hidden counts: one hatched 'Hidden' segment)"))
         if self.raw is not None and self.dictionary is not None:
             _dictionary(self.dictionary, self.instrument, self.columns)
             described.append((self.raw.title, "one row per response, one column per question (anonymous)"))

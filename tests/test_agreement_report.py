@@ -88,8 +88,9 @@ def test_cli_page_and_workbook_show_the_same_figures(app: Flask, tmp_path) -> No
         Rd.close_round(s, added.round)
         s.commit()
         report = Cg.project_agreement(s, project, bootstrap=500)
-    summary = summarize(report)
+    summary = summarize(report, {A: "Coder A", B: "Coder B"})  # every rendering shows the accounts' names
     assert len(summary.figures) == 4  # one code per unit: percent, alpha, Fleiss, one Cohen pair
+    assert summary.figures[3].label == "Cohen's kappa Coder A|Coder B"
 
     cli = app.test_cli_runner().invoke(args=["coding", "agreement", "same", "--bootstrap", "500"])
     assert cli.exit_code == 0, cli.output
@@ -111,3 +112,5 @@ def test_cli_page_and_workbook_show_the_same_figures(app: Flask, tmp_path) -> No
     assert sheet["  bootstrap 95% interval"] == f"{alpha.ci[0]:.3f} to {alpha.ci[1]:.3f}"
     for row in summary.per_code:
         assert sheet[row.code] == row.n_units
+    assert A not in cli.output and B not in cli.output  # names, not e-mail addresses
+    assert "Coder A, Coder B" in cli.output and sheet["Coders"] == "Coder A, Coder B"

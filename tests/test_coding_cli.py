@@ -194,18 +194,31 @@ def test_export_workbook(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> 
     header = rows.index(next(r for r in rows if r and r[0] == "Theme"))
     body = {r[0].strip(): r for r in rows[header + 1:]}
     # Hope: CL and MT agree on unit 3, disagree on 1 and 2 -> final codes hold it on unit 3 only.
-    assert body["Hope"][3] == "1 (33.3%)"
-    assert body["Perspective"][3] == "1 (33.3%)"
+    assert body["Hope"][3] == "1 (33.3%) of 3"
+    assert body["Hope"][5] == 2  # units 1 and 2 still await a consensus on Hope: shown, not dropped silently
+    assert body["Perspective"][3] == "1 (33.3%) of 3"
     time_row = next(r for r in book["Implementation"].iter_rows(values_only=True) if r and r[0] == "Time")
-    assert time_row[3] == "1 (33.3%)"
+    assert time_row[3] == "1 (33.3%) of 3"
     final = list(book["Matrix final"].iter_rows(values_only=True))
     assert final[1] == ("unit", "Effectiveness", "Effectiveness/Perspective", "Effectiveness/Hope",
                         "Implementation", "Implementation/Time")
     assert final[2:] == [("1", 0, 1, 0, 0, 0), ("=2+3", 0, 0, 0, 0, 1), ("3", 0, 0, 1, 0, 0)]
-    assert time_row[5] == '\u201c=HYPERLINK("http://x")\u201d'
+    assert time_row[7] == '\u201c=HYPERLINK("http://x")\u201d'
     assert book["Matrix final"]["A4"].data_type == "s" and book["Matrix final"]["A4"].quotePrefix
     assert len(list(book["Audit log"].iter_rows())) == 2
     # Answer text that looks like a formula is stored as text, never as a formula.
     with zipfile.ZipFile(out) as z:
         assert not any("<f>" in z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/"))
     assert "written as .xlsx" in fails(runner, "export", "loop", "--out", str(tmp_path / "x.csv"))
+
+
+def test_export_rule_for_units_without_consensus(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    coded_project(runner, tmp_path)
+    out = tmp_path / "themes.xlsx"
+    ok(runner, "export", "loop", "--out", str(out), "--bootstrap", "0", "--without-consensus", "any")
+    rows = [r for r in load_workbook(out)["Effectiveness"].iter_rows(values_only=True)]
+    hope = next(r for r in rows if r[0] and r[0].strip() == "Hope")
+    assert hope[3] == "3 (100.0%) of 3" and hope[5] == 2  # any coder: units 1-3; 1 and 2 still disputed
+    assert any(isinstance(r[0], str) and "rule 'any'" in r[0] for r in rows)
+    bad = runner.invoke(args=["coding", "export", "loop", "--out", str(out), "--without-consensus", "some"])
+    assert bad.exit_code == 2 and "'some' is not one of 'all', 'majority', 'any'" in bad.output

@@ -96,7 +96,7 @@ def test_coding_theme_tables_and_workbook_print_18_of_32_as_56_3(session: Sessio
     assert (time.n_units, tables.n_units, time.pct_units, time.pct_respondents) == (18, 32, 56.3, 56.3)
     export_project(session, project, tmp_path / "coding.xlsx", bootstrap=10)
     found = cells_of(tmp_path / "coding.xlsx")
-    assert "18 (56.3%)" in found and 56.3 in found
+    assert "18 (56.3%) of 32" in found and 56.3 in found
     assert not any(isinstance(v, str) and "56.2%" in v for v in found)
 
 

@@ -91,18 +91,21 @@ def test_satisfaction_compared_by_interaction(paper_workbook):
     assert rows["Median level"] == [5, 4, 3, 4]
 
 
-def test_likert_sheet_has_native_percent_stacked_charts(paper_workbook):
+def test_likert_sheet_has_native_stacked_charts_over_percentages(paper_workbook):
     ws = paper_workbook["Likert"]
     charts = ws._charts
-    assert len(charts) == 4  # helpfulness, agreement, likelihood, satisfaction scales
+    # One per likert question; helpfulness (32 answers, every count hidden at k = 5) gets a note instead.
+    assert len(charts) == 3
     for chart in charts:
         assert chart.type == "bar"
-        assert chart.grouping == "percentStacked"
+        assert chart.grouping == "stacked"  # over % of all who answered: nothing rescaled (test_chart_ranges)
         assert chart.overlap == 100
-        assert len(chart.series) == 5
+        assert len(chart.series) == 6  # five levels and the hidden share
     rows = list(ws.iter_rows(values_only=True))
-    recommend = next(r for r in rows if isinstance(r[0], str) and r[0].startswith("recommend:"))
-    assert recommend[1:7] == ("<5", "<5", 10, 25, 30, 65) or recommend[1:7] == (0, 0, 10, 25, 30, 65)
+    assert any(isinstance(r[0], str) and r[0].startswith("No chart: every count is hidden") for r in rows)
+    recommend = rows[next(i for i, r in enumerate(rows) if r[0] == "How likely are you to recommend POST to "
+                          "another department?") + 2]
+    assert recommend[:13] == ("All who answered (n = 65)", 0, 0, 10, 25, 30, 65, 0, 0, 15.4, 38.5, 46.2, 0)
 
 
 def test_raw_data_and_dictionary(paper_workbook):

@@ -1,7 +1,10 @@
 """Atomic saving: a file is written under a temporary name in its folder, then renamed over the target.
 
 ``os.replace`` within one folder is atomic, so a reader sees the old file or the new one, never half of
-one; on any error the temporary file is deleted and the target is left as it was.
+one; on any error the temporary file is deleted and the target is left as it was. ``mkstemp`` creates the
+temporary file readable by its owner only (0600); before the rename it is given the mode any new file of the
+user gets (0666 less the umask), or the mode of the file it replaces, so a colleague in the same group reads
+an export exactly as they would read one the user saved by hand.
 """
 
 from __future__ import annotations
@@ -15,6 +18,25 @@ from pathlib import Path
 from openpyxl import Workbook
 
 
+def _umask() -> int:
+    """Return the process umask without changing it (Linux reports it); else read it by setting it back."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # no way to read it otherwise; restored at once
+    os.umask(mask)
+    return mask
+
+
+def target_mode(target: Path) -> int:
+    """Return the permission bits a file saved at *target* gets: those of the file it replaces, else 0666 & ~umask."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 @contextlib.contextmanager
 def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to *path*; rename it over *path* when the block ends, delete it on error."""
@@ -23,6 +45,7 @@ def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(temporary)
+        os.chmod(temporary, target_mode(target))
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

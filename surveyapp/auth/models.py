@@ -128,3 +128,8 @@ def authenticate(db: Session, email: str, password: str, client: str, secret: by
         raise AuthError(FAILED)
     throttle.give_back(db, counters)  # commits the hash upgrade check_password may have made, too
     return user
+
+
+def account_names(db: Session) -> dict[str, str]:
+    """Return e-mail address -> name of every account that has a name (coding outputs show coders by it)."""
+    return {email: name for email, name in db.execute(select(User.email, User.name)) if name}

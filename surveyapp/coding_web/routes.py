@@ -15,8 +15,10 @@ from sqlalchemy import select
 from coding import applying, blindness, codings, evolution, navigation, projects, reconcile, rounds
 from coding.agreement_report import summarize
 from coding.codebook import stored as codebook_db
+from coding.coders import display_names
 from coding.store import ProjectError, Rereview, Unit
 
+from ..auth.models import account_names
 from ..auth.routes import login_required
 from ..db import get_session
 from .blueprint import bp
@@ -200,7 +202,9 @@ def agreement(name: str) -> Any:
             report = codings.project_agreement(session, proj, unit_ids=visible, round_id=round_id, bootstrap=500)
         except ProjectError:
             report = None
-    return render_template("coding/agreement.html", project=proj, summary=summarize(report) if report else None,
+    names = display_names(report["coders"], account_names(session)) if report else {}
+    return render_template("coding/agreement.html", project=proj,
+                           summary=summarize(report, names) if report else None,
                            round_id=round_id, rounds=rounds.rounds(session, proj))
 
 

@@ -13,12 +13,13 @@ import click
 
 from coding import codings, projects, rounds
 from coding.agreement_report import summarize
+from coding.coders import display_names
 from coding.errors import InvalidSpreadsheet
 from coding.spreadsheet import read_codings
 from coding.store import ProjectError
 
 from ...db import get_session
-from .common import group, load_app
+from .common import coder_names, group, load_app
 
 
 def _fmt(value: float | None, width: int = 8) -> str:
@@ -26,9 +27,9 @@ def _fmt(value: float | None, width: int = 8) -> str:
     return f"{round(value, 3) + 0.0:>{width}.3f}" if value is not None else f"{'-':>{width}}"
 
 
-def _table(report: dict[str, Any]) -> str:
-    """Render the agreement report for a terminal."""
-    summary = summarize(report)
+def _table(report: dict[str, Any], names: dict[str, str] | None = None) -> str:
+    """Render the agreement report for a terminal (coders by display name when *names* is given)."""
+    summary = summarize(report, names)
     lines = [f"{summary.units} units, {summary.pairable_units} coded by two or more of: {', '.join(summary.coders)}"]
     for figure in summary.figures:
         ci = f"  95% CI [{figure.ci[0]:.3f}, {figure.ci[1]:.3f}]" if figure.ci else ""
@@ -73,7 +74,8 @@ def agreement_command(ctx: click.Context, source: str, as_json: bool, round_name
                                                         seed=seed)
                 except ProjectError as exc:
                     raise click.ClickException(str(exc)) from None
-                click.echo(json.dumps(report, indent=2, allow_nan=False) if as_json else _table(report))
+                names = display_names(report["coders"], coder_names(session))
+                click.echo(json.dumps(report, indent=2, allow_nan=False) if as_json else _table(report, names))
                 return
     path = Path(source)
     if not path.is_file():

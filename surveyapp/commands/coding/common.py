@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from coding import projects
 from coding.store import Project, ProjectError
 
+from ...auth.models import account_names
+
 group = AppGroup("coding", help="Team coding: projects, blind coding, agreement, codebooks, theme tables.")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,3 +62,8 @@ def load_app(ctx: click.Context) -> Flask | None:
         return ctx.ensure_object(ScriptInfo).load_app()
     except NoAppException:
         return None
+
+
+def coder_names(session: Session) -> dict[str, str]:
+    """Return address -> account name for every account that has a name (coders are shown by it)."""
+    return account_names(session)

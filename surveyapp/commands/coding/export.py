@@ -1,4 +1,9 @@
-"""`surveykit coding export`: a project's theme workbook."""
+"""`surveykit coding export`: a project's theme workbook.
+
+Coders are shown by their account's name (`surveykit users`), else by the part of their address before "@":
+a name already stored, so no new setting or migration is needed. Per-question columns are labelled with the
+question's text from the survey's instrument.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,31 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from coding.reconcile import CONSENSUS_RULES, DEFAULT_RULE
+from coding.store import Project, Source
 
 from ...db import get_session
-from .common import get_project, group
+from ...models import Survey
+from ...surveys import instrument_of
+from .common import coder_names, get_project, group
+
+
+def question_texts(session: Session, project: Project) -> dict[str, str]:
+    """Return 'survey:question' -> the question's text for the project's survey sources."""
+    out: dict[str, str] = {}
+    for source in session.scalars(select(Source).where(Source.project_id == project.id)):
+        survey = session.get(Survey, source.survey)
+        if survey is None:
+            continue
+        try:
+            question = instrument_of(survey).question(source.question.partition(".")[0])
+        except KeyError:
+            continue
+        out[f"{source.survey}:{source.question}"] = question.text
+    return out
 
 
 @group.command("export")
@@ -21,7 +48,12 @@ from .common import get_project, group
               help="Denominator for '% of respondents' (default: respondents with coded answers).")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Bootstrap replicates for alpha's 95% interval.")
-def export_command(name: str, out: Path, quotes: int, respondents: int | None, bootstrap: int) -> None:
+@click.option("--without-consensus", "rule", type=click.Choice(list(CONSENSUS_RULES)), default=DEFAULT_RULE,
+              show_default=True,
+              help="What a unit without a recorded consensus counts: codes all its coders gave, a majority "
+                   "gave (two coders: both), or any gave. Printed on every theme sheet, with the units still "
+                   "awaiting consensus per code.")
+def export_command(name: str, out: Path, quotes: int, respondents: int | None, bootstrap: int, rule: str) -> None:
     """Write PROJECT's theme tables, agreement, matrices, co-occurrence and audit log to an .xlsx workbook."""
     if out.suffix.lower() != ".xlsx":
         raise click.ClickException(f"{out}: the workbook is written as .xlsx")
@@ -30,7 +62,8 @@ def export_command(name: str, out: Path, quotes: int, respondents: int | None, b
     from coding.workbook import gather, write_workbook  # NumPy: only for this command
 
     click.echo("computing tables and agreement ...", err=True)
-    data = gather(session, project, quotes=quotes, respondents=respondents, bootstrap=bootstrap)
+    data = gather(session, project, quotes=quotes, respondents=respondents, bootstrap=bootstrap, rule=rule,
+                  names=coder_names(session), question_texts=question_texts(session, project))
     count = 5 + len(data.tables.domains) + len(data.coder_matrices)  # see write_workbook
     with click.progressbar(length=count, label="writing sheets", file=sys.stderr) as bar:
         sheets = write_workbook(data, out, progress=lambda _sheet: bar.update(1))
