@@ -7,6 +7,9 @@ work there and leave the database untouched: no tables on PostgreSQL, no file at
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +121,19 @@ def test_the_hint_is_right_after_upgrade(database_url: str, tmp_path: Path):
         app.extensions["surveykit.engine"].dispose()
     assert listed.exit_code == 0, listed.output
     assert "db upgrade" not in listed.output
+
+
+def test_the_installed_command_prints_the_hint_not_a_traceback(tmp_path: Path):
+    database = tmp_path / "fresh.sqlite3"
+    env = {**os.environ, "SURVEYKIT_DATABASE_URL": f"sqlite:///{database}", "SURVEYKIT_SECRET_KEY": "x",
+           "SURVEYKIT_INSTRUMENTS_DIR": str(INSTRUMENTS)}
+    command = str(Path(sys.executable).parent / "surveykit")
+    sheet = str(_sheet(tmp_path / "codings.csv"))
+    agreement = subprocess.run([command, "coding", "agreement", sheet, "--bootstrap", "0"], env=env, cwd=tmp_path,
+                               capture_output=True, text=True, timeout=120)
+    assert agreement.returncode == 0, agreement.stderr
+    assert not database.exists()
+    listed = subprocess.run([command, "surveys", "list"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120)
+    assert listed.returncode == 1
+    assert listed.stderr.strip() == "Error: The database has no tables yet: run `surveykit db upgrade`."
