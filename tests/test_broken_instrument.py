@@ -99,3 +99,11 @@ def test_new_survey_page_lists_the_good_and_names_the_broken(admin: FlaskClient)
     response = admin.post("/admin/new", data={"csrf_token": csrf_from(page.text), "instrument": "nomination",
                                               "slug": "nom", "title": "", "mode": "open", "reminder_days": "7"})
     assert response.status_code == 302, response.text
+
+
+def test_demo_opens_the_good_and_skips_the_broken(app: Flask):
+    result = app.test_cli_runner().invoke(args=["surveys", "demo"])
+    assert result.exit_code == 0, result.output
+    for name in GOOD:
+        assert f"opened /s/{name}" in result.output
+    assert result.output.count("skipped: ") == len(BROKEN)
