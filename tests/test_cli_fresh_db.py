@@ -137,3 +137,19 @@ def test_the_installed_command_prints_the_hint_not_a_traceback(tmp_path: Path):
                             timeout=120)
     assert listed.returncode == 1
     assert listed.stderr.strip() == "Error: The database has no tables yet: run `surveykit db upgrade`."
+
+
+def test_an_older_schema_is_told_to_upgrade_too(database_url: str, tmp_path: Path):
+    from alembic import command
+
+    from surveyapp.db import alembic_config
+
+    command.upgrade(alembic_config(database_url), "0005_merge")  # before the log-in sessions' columns
+    app = _fresh_app(database_url, tmp_path)
+    try:
+        result = app.test_cli_runner().invoke(args=["users", "list"])
+    finally:
+        app.extensions["surveykit.engine"].dispose()
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: The database is not up to date (")
+    assert result.output.rstrip().endswith("run `surveykit db upgrade`.")
