@@ -12,9 +12,11 @@ from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from instrument_fuzz import SPECIAL_TEXTS, instrument_texts
+from instrument_fuzz import SPECIAL_TEXTS, _laughs, _many_choices, instrument_texts
 
-from instrument import InvalidInstrument, parse_instrument
+from instrument import InvalidInstrument, load_instrument, parse_instrument
+
+from conftest import INSTRUMENTS
 
 
 def _fuzz(examples: int) -> tuple[int, list[str], list[tuple[float, str]]]:
@@ -68,3 +70,42 @@ def test_ten_thousand_fuzzed_instruments_raise_only_invalid_instrument() -> None
     tried, uncaught, _ = _fuzz(10_000)
     assert tried >= 10_000
     assert not uncaught, "\n".join(uncaught[:10])
+
+
+def _refusal(text: str) -> str:
+    with pytest.raises(InvalidInstrument) as caught:
+        parse_instrument(text, "x.yaml")
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("title: " + "[" * 65 + "]" * 65 + "\n", "x.yaml:1: nested more than 64 levels deep"),
+    (_laughs(10, 9), "x.yaml:6: more than 100,000 values (aliases counted each time they are used)"),
+    ("id: x\nversion: " + "9" * 4301 + "\n", "x.yaml:2: a number of more than 100 characters"),
+    ("id: x\nversion: !!int abc\n", "x.yaml:2: tags such as 'tag:yaml.org,2002:int' are not allowed"),
+    ("id: x\ntitle: !!binary AAAA\n", "x.yaml:2: tags such as 'tag:yaml.org,2002:binary' are not allowed"),
+    ("id: x\nversion: 0b_\n", "x.yaml:2: '0b_' is not a valid whole number"),
+    ("x" * 1_000_001, "x.yaml:1: 1,000,001 characters; the limit is 1,000,000"),
+    (_many_choices(1_001), "x.yaml:10: question 'q': 1001 choices; the limit is 1000"),
+    ("id: big\nversion: 1000001\n", "x.yaml:2: 'version' is required: a whole number from 1 to 1000000"),
+])
+def test_each_bound_is_named_with_its_line(text: str, message: str):
+    assert _refusal(text).startswith(message)
+
+
+def test_a_duplicate_is_found_at_the_end_of_a_long_list():
+    text = _many_choices(1_000).replace("{code: c999,", "{code: c0,")
+    assert "duplicate choice code 'c0'" in _refusal(text)
+
+
+def test_a_date_like_value_is_text():
+    text = (INSTRUMENTS / "nomination.yaml").read_text(encoding="utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    assert parse_instrument(text.replace(title, "title: 2023-02-30"), "x.yaml").title == "2023-02-30"
+
+
+def test_a_file_over_the_limit_is_not_read_whole(tmp_path):
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * 3_000_000)
+    with pytest.raises(InvalidInstrument, match="big.yaml:1: larger than 1,000,000 bytes"):
+        load_instrument(big, "big.yaml")
