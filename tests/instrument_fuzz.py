@@ -86,6 +86,10 @@ SPECIAL_TEXTS = [
 ]
 
 
+random_tags = st.builds(lambda tag, value: f"{tag} {value}", st.from_regex(r"\A!!?[a-z/:.<>]{0,12}\Z"),
+                        st.sampled_from(["x", "1", "-1.5", "[]", "{}", "", "2023-02-30", "AAAA"]))
+tokens = st.sampled_from(RAW_TOKENS) | random_tags | st.text(max_size=12)
+
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.integers(min_value=-(10 ** 120), max_value=10 ** 120),
     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20), st.sampled_from(WORDS),
@@ -150,7 +154,7 @@ def mutated_text(draw: st.DrawFn) -> str:
         index = draw(st.integers(0, len(lines) - 1))
         line = lines[index]
         action = draw(st.sampled_from(["value", "value", "drop", "double", "indent", "insert"]))
-        token = draw(st.sampled_from(RAW_TOKENS) | st.text(max_size=12))
+        token = draw(tokens)
         if action == "value" and ": " in line:
             lines[index] = line[: line.index(": ") + 2] + token
         elif action == "value" and line.lstrip().startswith("- "):
@@ -172,12 +176,12 @@ def mutated_text(draw: st.DrawFn) -> str:
 def raw_document(draw: st.DrawFn) -> str:
     """A few `key: token` lines, or a random tree dumped with a raw token spliced in."""
     if draw(st.booleans()):
-        parts = [f"{draw(st.sampled_from(KEYS))}: {draw(st.sampled_from(RAW_TOKENS))}"
+        parts = [f"{draw(st.sampled_from(KEYS))}: {draw(tokens)}"
                  for _ in range(draw(st.integers(1, 4)))]
         return "\n".join(parts) + "\n"
     text = yaml.safe_dump(draw(trees))
     cut = draw(st.integers(0, len(text)))
-    return text[:cut] + draw(st.sampled_from(RAW_TOKENS)) + text[cut:]
+    return text[:cut] + draw(tokens) + text[cut:]
 
 
 instrument_texts = st.one_of(
