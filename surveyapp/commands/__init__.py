@@ -25,7 +25,7 @@ def _schema_message(exc: DBAPIError) -> str | None:
         app = click.get_current_context().ensure_object(ScriptInfo).load_app()
         with app.extensions["surveykit.engine"].connect() as conn:
             empty = not inspect(conn).has_table("alembic_version")
-    except (SQLAlchemyError, click.ClickException, RuntimeError):
+    except (SQLAlchemyError, click.ClickException, RuntimeError, KeyError):
         empty = False
     if empty:
         return f"The database has no tables yet: {UPGRADE_HINT}."
