@@ -23,6 +23,7 @@ from typing import Any
 from openpyxl import Workbook
 
 from instrument import Option
+from instrument.types.free import FIRST_DAY, LAST_DAY
 
 from .charts import month_chart
 from .model import Answers, SurveyInfo
@@ -105,10 +106,13 @@ class ReachReport:
     length: Spread | None
     length_recorded: int
     undated: int = 0
+    implausible: int = 0  # dated before FIRST_DAY or after LAST_DAY (imported data, a placeholder like 9999-12-31)
     notes: list[str] = field(default_factory=list)
 
 
 def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
     if isinstance(value, dt.date):
         return value
     try:
@@ -124,15 +128,24 @@ def reach_report(records: Iterable[Answers], departments: Sequence[Option], *, s
     """Tabulate interaction records over [start, end] (default: the first to the last record's date)."""
     if start is not None and end is not None and end < start:
         raise ValueError(f"the period ends ({end}) before it starts ({start})")
+    for bound in (start, end):
+        if bound is not None and not FIRST_DAY <= bound <= LAST_DAY:
+            raise ValueError(f"the period ({bound}) must lie within {FIRST_DAY} to {LAST_DAY}")
     months: Counter[dt.date] = Counter()
     by_department: Counter[str] = Counter()
     lengths = array("d")
-    outside = undated = 0
+    outside = undated = implausible = 0
+    implausible_days: set[dt.date] = set()
     first = last = None
     for answers in records:
         day = _date(answers.get(date_question))
         if day is None:
             undated += 1
+            continue
+        if not FIRST_DAY <= day <= LAST_DAY:
+            implausible += 1
+            if len(implausible_days) < 3:
+                implausible_days.add(day)
             continue
         if (start is not None and day < start) or (end is not None and day > end):
             outside += 1
@@ -163,11 +176,15 @@ def reach_report(records: Iterable[Answers], departments: Sequence[Option], *, s
     report = ReachReport(
         start=period_start, end=period_end, interactions=total, outside_period=outside, by_department=rows,
         by_month=by_month, per_month=Spread.of([float(n) for _, n in by_month]), by_year=years,
-        length=Spread.of(sorted(lengths)), length_recorded=len(lengths), undated=undated)
+        length=Spread.of(sorted(lengths)), length_recorded=len(lengths), undated=undated, implausible=implausible)
     if outside:
         report.notes.append(f"{outside} records dated outside {period_start} to {period_end} are left out.")
     if undated:
         report.notes.append(f"{undated} records without a valid date are left out.")
+    if implausible:
+        shown = ", ".join(d.isoformat() for d in sorted(implausible_days))
+        report.notes.append(f"{implausible} records dated before {FIRST_DAY} or after {LAST_DAY} (such as {shown}) "
+                            "are left out: correct their date in the data.")
     if years and years[-1].months < 12:
         report.notes.append(f"Program year {years[-1].number} covers only {years[-1].months} months so far.")
     return report

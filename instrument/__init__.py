@@ -4,6 +4,7 @@ This package imports neither Flask nor the database, so the CLI, the web pages a
 """
 
 from .answers import condition_holds, is_shown, parse_section, settle, visible_sections
+from .folder import Broken, Shelf, read_instruments
 from .model import Condition, Instrument, Item, Option, Question, Scale, Section
 from .parser import instrument_files, load_instrument, parse_instrument
 from .qtype import QuestionType, UnsupportedType
@@ -11,8 +12,8 @@ from .types import TYPES, question_type
 from .yamlcheck import InvalidInstrument
 
 __all__ = [
-    "TYPES", "Condition", "Instrument", "InvalidInstrument", "Item", "Option", "Question", "QuestionType", "Scale",
-    "Section", "UnsupportedType", "question_type",
+    "TYPES", "Broken", "Condition", "Instrument", "InvalidInstrument", "Item", "Option", "Question", "QuestionType",
+    "Scale", "Section", "Shelf", "UnsupportedType", "question_type", "read_instruments",
     "condition_holds", "instrument_files", "is_shown", "load_instrument", "parse_instrument", "parse_section",
     "settle", "visible_sections",
 ]

@@ -13,9 +13,20 @@ from .model import Condition, Instrument, Option, Question, Scale, Section
 from .qtype import Catalog
 from .scales import BUILTIN_CHOICES, BUILTIN_SCALES
 from .types import TYPES, question_type
-from .yamlcheck import ID_RE, Ctx, InvalidInstrument, as_mapping, flag, options, unknown_keys
+from .yamlcheck import (
+    ID_RE,
+    MAX_QUESTIONS,
+    MAX_SECTIONS,
+    MAX_VERSION,
+    Ctx,
+    InvalidInstrument,
+    as_mapping,
+    flag,
+    options,
+    unknown_keys,
+)
 from .yamlcheck import text as text_of
-from .yamlsource import load_yaml
+from .yamlsource import MAX_CHARS, YamlLimit, load_yaml
 
 INSTRUMENT_ID_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 
@@ -25,7 +36,8 @@ _COMMON_KEYS = frozenset({"id", "type", "text", "help", "required", "show_if"})
 _OPS = ("equals", "not_equals", "in", "includes", "answered")
 
 
-def _condition(ctx: Ctx, raw: Any, line: int, qid: str, earlier: dict[str, Question]) -> Condition:
+def _condition(ctx: Ctx, raw: Any, line: int, qid: str, earlier: dict[str, Question],
+               codes: dict[str, set[str]]) -> Condition:
     node = as_mapping(ctx, raw, line, "show_if", qid)
     for combiner in ("all", "any"):
         if combiner in node:
@@ -34,7 +46,7 @@ def _condition(ctx: Ctx, raw: Any, line: int, qid: str, earlier: dict[str, Quest
             parts = node[combiner]
             if not isinstance(parts, list) or not parts:
                 raise ctx.fail(node.line, f"show_if '{combiner}' needs a list of conditions", qid)
-            return Condition(combiner, parts=tuple(_condition(ctx, p, node.line, qid, earlier) for p in parts))
+            return Condition(combiner, parts=tuple(_condition(ctx, p, node.line, qid, earlier, codes) for p in parts))
     unknown_keys(ctx, node, {"question", *_OPS}, "show_if", qid)
     target = text_of(ctx, node, "question", required=True, qid=qid)
     if target not in earlier:
@@ -60,7 +72,10 @@ def _condition(ctx: Ctx, raw: Any, line: int, qid: str, earlier: dict[str, Quest
     if ref.items:
         raise ctx.fail(node.line_of(op), f"show_if cannot test the likert matrix '{target}'", qid)
     if ref.choices:
-        known = {o.code for o in ref.choices} | ({"other"} if ref.other else set())
+        # Kept per file: many conditions may test one long choice list, and each check must stay cheap.
+        known = codes.get(target)
+        if known is None:
+            known = codes[target] = {o.code for o in ref.choices} | ({"other"} if ref.other else set())
         for value in values:
             if value not in known:
                 raise ctx.fail(node.line_of(op), f"show_if value '{value}' is not an option of '{target}'", qid)
@@ -68,7 +83,7 @@ def _condition(ctx: Ctx, raw: Any, line: int, qid: str, earlier: dict[str, Quest
 
 
 def _question(ctx: Ctx, raw: Any, line: int, section: str, catalog: Catalog,
-              earlier: dict[str, Question]) -> Question:
+              earlier: dict[str, Question], codes: dict[str, set[str]]) -> Question:
     node = as_mapping(ctx, raw, line, "each question")
     qid = text_of(ctx, node, "id", required=True)
     if not ID_RE.match(qid):
@@ -88,7 +103,7 @@ def _question(ctx: Ctx, raw: Any, line: int, section: str, catalog: Catalog,
         "required": flag(ctx, node, "required", qid),
     }
     if "show_if" in node:
-        fields["show_if"] = _condition(ctx, node["show_if"], node.line_of("show_if"), qid, earlier)
+        fields["show_if"] = _condition(ctx, node["show_if"], node.line_of("show_if"), qid, earlier, codes)
     fields.update(qtype.read(ctx, node, qid, catalog))
     return Question(**fields)
 
@@ -101,17 +116,16 @@ def parse_instrument(text: str, source: str = "<instrument>") -> Instrument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        raise ctx.fail(line, f"not valid YAML: {exc.problem or exc.context}") from None
-    except yaml.YAMLError as exc:
-        raise ctx.fail(1, f"not valid YAML: {exc}") from None
+        what = exc.problem if isinstance(exc, YamlLimit) else f"not valid YAML: {exc.problem or exc.context}"
+        raise ctx.fail(line, str(what)) from None
     top = as_mapping(ctx, data, 1, "an instrument file")
     unknown_keys(ctx, top, _TOP_KEYS, "the instrument")
     iid = text_of(ctx, top, "id", required=True)
     if not INSTRUMENT_ID_RE.match(iid):
         raise ctx.fail(top.line_of("id"), f"instrument id '{iid}' must be lower-case letters, digits and '-'")
     version = top.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ctx.fail(top.line_of("version"), "'version' is required: a whole number from 1")
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+        raise ctx.fail(top.line_of("version"), f"'version' is required: a whole number from 1 to {MAX_VERSION}")
 
     lists = dict(BUILTIN_CHOICES)
     if "choices" in top:
@@ -129,20 +143,27 @@ def parse_instrument(text: str, source: str = "<instrument>") -> Instrument:
     raw_sections = top.get("sections")
     if not isinstance(raw_sections, list) or not raw_sections:
         raise ctx.fail(top.line_of("sections"), "'sections' must be a non-empty list")
+    if len(raw_sections) > MAX_SECTIONS:
+        raise ctx.fail(top.line_of("sections"), f"{len(raw_sections)} sections; the limit is {MAX_SECTIONS}")
     earlier: dict[str, Question] = {}
+    codes: dict[str, set[str]] = {}
     sections: list[Section] = []
+    section_ids: set[str] = set()
     for raw_section in raw_sections:
         snode = as_mapping(ctx, raw_section, top.line_of("sections"), "each section")
         unknown_keys(ctx, snode, _SECTION_KEYS, "a section")
         sid = text_of(ctx, snode, "id", required=True)
-        if not ID_RE.match(sid) or any(s.id == sid for s in sections):
+        if not ID_RE.match(sid) or sid in section_ids:
             raise ctx.fail(snode.line_of("id"), f"section id '{sid}' is malformed or repeated")
+        section_ids.add(sid)
         raw_questions = snode.get("questions")
         if not isinstance(raw_questions, list) or not raw_questions:
             raise ctx.fail(snode.line, f"section '{sid}' needs a non-empty list of questions")
+        if len(earlier) + len(raw_questions) > MAX_QUESTIONS:
+            raise ctx.fail(snode.line, f"more than {MAX_QUESTIONS} questions; that is the limit")
         questions = []
         for raw_q in raw_questions:
-            q = _question(ctx, raw_q, snode.line, sid, catalog, earlier)
+            q = _question(ctx, raw_q, snode.line, sid, catalog, earlier, codes)
             earlier[q.id] = q
             questions.append(q)
         sections.append(Section(sid, text_of(ctx, snode, "title") or sid.replace("_", " ").capitalize(),
@@ -160,7 +181,11 @@ def load_instrument(path: Path, display: str | None = None) -> Instrument:
     """Read and parse the instrument file at *path*."""
     source = display or str(path)
     try:
-        content = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CHARS + 1)  # never more, whatever the file's size
+        if len(raw) > MAX_CHARS:
+            raise InvalidInstrument(f"{source}:1: larger than {MAX_CHARS:,} bytes, the limit for an instrument")
+        content = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInstrument(f"{source}:1: cannot be read: {exc}") from None
     return parse_instrument(content, source)

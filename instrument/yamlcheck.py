@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -10,6 +11,14 @@ from .yamlsource import LineDict
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+# Bounds on one instrument, far above any real questionnaire, so a mistaken or hostile file is refused early
+# (instruments/README.md lists them; the YAML text itself is bounded in yamlsource).
+MAX_SECTIONS = 200
+MAX_QUESTIONS = 2_000
+MAX_CHOICES = 1_000  # per list, scale or question
+MAX_ITEMS = 200  # statements of one likert matrix
+MAX_VERSION = 1_000_000
 
 
 class InvalidInstrument(ValueError):
@@ -62,7 +71,7 @@ def number(ctx: Ctx, node: LineDict, key: str, qid: str) -> float | None:
     value = node.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ctx.fail(node.line_of(key), f"'{key}' must be a number", qid)
     return float(value)
 
@@ -79,7 +88,10 @@ def options(ctx: Ctx, raw: Any, line: int, qid: str | None) -> tuple[Option, ...
     """Read a list of options: plain labels, or mappings with code and label."""
     if not isinstance(raw, list) or not raw:
         raise ctx.fail(line, "choices must be a non-empty list or the name of a choice list", qid)
+    if len(raw) > MAX_CHOICES:
+        raise ctx.fail(line, f"{len(raw)} choices; the limit is {MAX_CHOICES}", qid)
     found: list[Option] = []
+    codes: set[str] = set()
     for entry in raw:
         if isinstance(entry, LineDict):
             unknown_keys(ctx, entry, {"code", "label"}, "a choice", qid)
@@ -96,7 +108,8 @@ def options(ctx: Ctx, raw: Any, line: int, qid: str | None) -> tuple[Option, ...
             raise ctx.fail(where, f"choice code '{code}' must be letters, digits, '_', '-' or '.'", qid)
         if code == "other":
             raise ctx.fail(where, "the code 'other' is reserved: use 'other: true' instead", qid)
-        if any(o.code == code for o in found):
+        if code in codes:
             raise ctx.fail(where, f"duplicate choice code '{code}'", qid)
+        codes.add(code)
         found.append(Option(code, label))
     return tuple(found)

@@ -13,8 +13,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from instrument import Instrument, InvalidInstrument, load_instrument, parse_instrument
-from instrument.parser import instrument_files
+from instrument import Instrument, InvalidInstrument, parse_instrument, read_instruments
 
 from .invitations.storage import reshuffle_storage
 from .models import Delivery, InstrumentVersion, Invitation, Response, Survey
@@ -27,16 +26,17 @@ class SurveyError(ValueError):
 
 
 def find_instrument(instruments_dir: Path, instrument_id: str) -> Instrument:
-    """Return the instrument *instrument_id* from the folder, or raise SurveyError."""
-    for path in instrument_files([instruments_dir]):
-        try:
-            inst = load_instrument(path)
-        except InvalidInstrument:
-            if path.stem == instrument_id:
-                raise
-            continue
-        if inst.id == instrument_id:
-            return inst
+    """Return the instrument *instrument_id* from the folder, or raise SurveyError.
+
+    Other files in the folder may be broken; only a broken file named after *instrument_id* is an error here.
+    """
+    shelf = read_instruments([instruments_dir])
+    found = shelf.find(instrument_id)
+    if found is not None:
+        return found
+    for bad in shelf.broken:
+        if bad.path.stem == instrument_id:
+            raise InvalidInstrument(bad.message)
     raise SurveyError(f"no instrument '{instrument_id}' in {instruments_dir}")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from ..model import Item, Option, Question, Scale
 from ..qtype import Catalog, FormData, QuestionType
 from ..scales import BUILTIN_SCALES
-from ..yamlcheck import ID_RE, Ctx, as_mapping, flag, options, text, unknown_keys
+from ..yamlcheck import ID_RE, MAX_ITEMS, Ctx, as_mapping, flag, options, text, unknown_keys
 from ..yamlsource import LineDict
 
 COMPARE = frozenset({"equals", "not_equals", "in", "answered"})
@@ -41,13 +41,17 @@ def _read_likert(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[s
     items = node.get("items", [])
     if not isinstance(items, list):
         raise ctx.fail(node.line_of("items"), "items must be a list", qid)
+    if len(items) > MAX_ITEMS:
+        raise ctx.fail(node.line_of("items"), f"{len(items)} items; the limit is {MAX_ITEMS}", qid)
     parsed: list[Item] = []
+    seen: set[str] = set()
     for raw_item in items:
         item = as_mapping(ctx, raw_item, node.line_of("items"), "each item", qid)
         unknown_keys(ctx, item, {"id", "text"}, "an item", qid)
         iid = text(ctx, item, "id", required=True, qid=qid)
-        if not ID_RE.match(iid) or any(i.id == iid for i in parsed):
+        if not ID_RE.match(iid) or iid in seen:
             raise ctx.fail(item.line, f"item id '{iid}' is malformed or repeated", qid)
+        seen.add(iid)
         parsed.append(Item(iid, text(ctx, item, "text", required=True, qid=qid)))
     fields["items"] = tuple(parsed)
     return fields

@@ -13,6 +13,10 @@ from ..yamlsource import LineDict
 from .choice import COMPARE
 
 DEFAULT_TEXT_LIMIT = 2000
+# The days a date answer may hold: anything else is a typo or another system's placeholder (9999-12-31), and one
+# such record would stretch every month-by-month table to millennia.
+FIRST_DAY = dt.date(1990, 1, 1)
+LAST_DAY = dt.date(2100, 12, 31)
 
 
 def _read_text(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[str, Any]:
@@ -70,9 +74,12 @@ def _parse_date(q: Question, form: FormData) -> tuple[Any, str]:
     if not raw:
         return None, ""
     try:
-        return dt.date.fromisoformat(raw).isoformat(), ""
+        day = dt.date.fromisoformat(raw)
     except ValueError:
         return raw, "Enter a date as YYYY-MM-DD."
+    if not FIRST_DAY <= day <= LAST_DAY:
+        return raw, f"Enter a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}."
+    return day.isoformat(), ""
 
 
 TEXT = QuestionType("text", frozenset({"long", "max_length", "coding"}), _read_text, _parse_text, COMPARE,

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from instrument import InvalidInstrument, instrument_files, load_instrument
+from instrument import Broken, InvalidInstrument, read_instruments
 
 from ..auth.routes import login_required
 from ..db import get_session
@@ -55,15 +55,11 @@ def surveys() -> Any:
     return render_template("admin/surveys.html", rows=[(s, survey_status(db, s, _min_cell())) for s in rows])
 
 
-def _instrument_choices() -> list[SelectChoice]:
-    choices = []
-    for path in instrument_files([Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"])]):
-        try:
-            inst = load_instrument(path)
-        except InvalidInstrument:
-            continue
-        choices.append(SelectChoice(inst.id, f"{inst.title} ({inst.id} v{inst.version})"))
-    return sorted(choices, key=lambda c: c.label)
+def _instrument_choices() -> tuple[list[SelectChoice], list[Broken]]:
+    """Return the choices of instruments that load, and the files that do not (named on the page)."""
+    shelf = read_instruments([Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"])], lambda p: p.name)
+    choices = [SelectChoice(i.id, f"{i.title} ({i.id} v{i.version})") for i in shelf.instruments]
+    return sorted(choices, key=lambda c: c.label), list(shelf.broken)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -71,7 +67,7 @@ def _instrument_choices() -> list[SelectChoice]:
 def new_survey() -> Any:
     """Open a new survey of an instrument."""
     form = CreateSurveyForm()
-    form.instrument.choices = _instrument_choices()
+    form.instrument.choices, broken = _instrument_choices()
     if form.validate_on_submit():
         db = get_session()
         try:
@@ -82,11 +78,11 @@ def new_survey() -> Any:
         except (SurveyError, InvalidInstrument) as exc:
             db.rollback()
             flash(str(exc), "error")
-            return render_template("admin/new.html", form=form), 422
+            return render_template("admin/new.html", form=form, broken=broken), 422
         db.commit()
         flash(f"Survey '{survey.slug}' created.", "info")
         return redirect(url_for("admin.survey", slug=survey.slug))
-    return render_template("admin/new.html", form=form), 422 if form.is_submitted() else 200
+    return render_template("admin/new.html", form=form, broken=broken), 422 if form.is_submitted() else 200
 
 
 @bp.get("/s/<slug>")

@@ -108,7 +108,9 @@ def add_evaluate_command(group: click.Group) -> click.Command:
         # The note goes to stderr, but test runners mix the streams: keep --json output pure JSON.
         note = (lambda _what: None) if as_json else (lambda what: click.echo(
             f"cross-validating suggestions on {what} ({folds} folds) ...", err=True))
-        report = _evaluate_project(ctx, source, coder, consensus_name, folds, seed, note)
+        # An existing file is read as a file, without touching the database (which may not be set up).
+        report = None if Path(source).is_file() else _evaluate_project(ctx, source, coder, consensus_name, folds,
+                                                                         seed, note)
         if report is None:
             report = _evaluate_file(source, coder, consensus_name, folds, seed, note)
         click.echo(json.dumps(report, indent=2, allow_nan=False) if as_json else _table(report))

@@ -216,8 +216,11 @@ def reach_command(slug: str, out: Path, start: dt.date | None, end: dt.date | No
         raise click.ClickException(f"the period ends ({end}) before it starts ({start})")
     total = response_count(session, slug)
     with _bar(total, f"reading {total} records") as bar:
-        report = reach_report(stream_answers(session, slug, bar.update if bar is not None else None),
-                              instrument.question(DEPARTMENT_QUESTION).choices, start=start, end=end)
+        try:
+            report = reach_report(stream_answers(session, slug, bar.update if bar is not None else None),
+                                  instrument.question(DEPARTMENT_QUESTION).choices, start=start, end=end)
+        except ValueError as exc:  # a period outside the dates answers may hold
+            raise click.ClickException(str(exc)) from None
     if not out.parent.is_dir():
         raise click.ClickException(f"{out.parent}: no such folder")
     write_reach_workbook(out, report, survey_info(session, survey, total), suppression_rule(no_suppression))

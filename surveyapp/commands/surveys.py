@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from instrument import InvalidInstrument, instrument_files, load_instrument
+from instrument import InvalidInstrument, read_instruments
 
 from ..db import get_session
 from ..invitations.rates import survey_status
@@ -90,12 +90,10 @@ def demo() -> None:
     """Open one public survey per shipped instrument, named after it, unless it exists (for `make run`)."""
     session = get_session()
     folder = Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"])
-    for path in instrument_files([folder]):
-        try:
-            inst = load_instrument(path)
-        except InvalidInstrument as exc:
-            click.echo(f"skipped: {exc}", err=True)
-            continue
+    shelf = read_instruments([folder])
+    for bad in shelf.broken:
+        click.echo(f"skipped: {bad.message}", err=True)
+    for inst in shelf.instruments:
         if session.get(Survey, inst.id) is not None:
             continue
         try:

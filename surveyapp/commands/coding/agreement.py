@@ -60,9 +60,9 @@ def agreement_command(ctx: click.Context, source: str, as_json: bool, round_name
                       seed: int) -> None:
     """Report agreement between the coders of a project, or of a .csv/.xlsx with unit, coder, codes columns.
 
-    SOURCE is the project of that name when one exists, else a file.
+    SOURCE is a file when one exists at that path (read without touching the database), else a project.
     """
-    app = load_app(ctx)
+    app = None if Path(source).is_file() else load_app(ctx)
     if app is not None:
         with app.app_context():
             session = get_session()
