@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..tabular.text import csv_text
+from ..tabular.csvwrite import CsvWriter
 
 MAX_LISTED = 20
 
@@ -57,12 +56,12 @@ class ImportReport:
     def write(self, path: str | Path) -> None:
         """Write the report as CSV: one line per skipped row problem, dropped column or dropped answer."""
         with Path(path).open("w", encoding="utf-8-sig", newline="") as out:
-            writer = csv.writer(out)
+            writer = CsvWriter(out)
             writer.writerow(["where", "question", "what", "action"])
             writer.writerow([self.source, "", f"{self.imported} responses imported", "summary"])
             for header, reason in self.dropped_columns:
-                writer.writerow([csv_text(f"column '{header}'"), "", csv_text(reason), "column dropped"])
+                writer.writerow([f"column '{header}'", "", reason, "column dropped"])
             for note in self.notes:
-                writer.writerow([self.source, "", csv_text(note), "note"])
+                writer.writerow([self.source, "", note, "note"])
             for p in [*self.left_out, *self.skipped, *self.dropped_answers]:
-                writer.writerow([csv_text(p.where), p.question, csv_text(p.what), p.action])
+                writer.writerow([p.where, p.question, p.what, p.action])
