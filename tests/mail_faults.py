@@ -42,7 +42,7 @@ def settle_by_log(app: Flask, slug: str, smtp: SmtpServer) -> tuple[int, int]:
     return len(taken), len(again)
 
 
-def operate(app: Flask, slug: str, smtp: SmtpServer, today: dt.date, rounds: int = 4) -> dict[str, int]:
+def operate(app: Flask, slug: str, smtp: SmtpServer, today: dt.date, rounds: int = 8) -> dict[str, int]:
     """Rerun and settle as an operator would until nothing waits or is in doubt; return what it took."""
     figures = Counter[str]()
     for _ in range(rounds):
