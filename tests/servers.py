@@ -39,6 +39,15 @@ class Served:
 
     base: str
     log: Path
+    pid: int = 0  # gunicorn's master process
+
+    def workers(self) -> list[int]:
+        """Return the process ids of the master's workers now."""
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text(encoding="ascii")
+        except OSError:
+            return []
+        return [int(p) for p in children.split()]
 
     @property
     def output(self) -> str:
@@ -62,7 +71,7 @@ def gunicorn(env: Mapping[str, str], folder: Path, *options: str, ready: str = "
                                    *options, factory],
                                   env=dict(env), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
-        served = Served(_wait_until_ready(server, log, ready, timeout), log)
+        served = Served(_wait_until_ready(server, log, ready, timeout), log, server.pid)
         yield served
     finally:
         stop(server)
