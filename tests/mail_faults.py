@@ -42,13 +42,16 @@ def settle_by_log(app: Flask, slug: str, smtp: SmtpServer) -> tuple[int, int]:
     return len(taken), len(again)
 
 
-def operate(app: Flask, slug: str, smtp: SmtpServer, today: dt.date, rounds: int = 8) -> dict[str, int]:
-    """Rerun and settle as an operator would until nothing waits or is in doubt; return what it took."""
+def operate(app: Flask, slug: str, smtp: SmtpServer, today: dt.date, rounds: int = 8,
+            settle: bool = True) -> dict[str, int]:
+    """Rerun and settle as an operator would until nothing waits or is in doubt; return what it took.
+
+    Without *settle*, the operator only reruns (the control: what is in doubt then stays unsent)."""
     figures = Counter[str]()
     for _ in range(rounds):
         result = remind(app, slug, today)
         figures["reruns"] += 1
-        found, again = settle_by_log(app, slug, smtp)
+        found, again = settle_by_log(app, slug, smtp) if settle else (0, 0)
         figures["settled as sent"] += found
         figures["settled to resend"] += again
         if result.exit_code == 0 and not found and not again and "no reminders due" in result.output:

@@ -254,6 +254,8 @@ def test_a_lost_answer_stops_the_run_and_is_held_for_the_servers_log(database_ur
     assert sorted(smtp.handler.to()) == ["em.000@hospital.example", "em.001@hospital.example",
                                          "em.004@hospital.example"]
     assert deliveries(app) == Counter({"sent": 3, "uncertain": 1, "refused": 1})
+    wrong = app.test_cli_runner().invoke(args=["surveys", "uncertain", SLUG, "--sent", "<nope@x>"])
+    assert wrong.exit_code == 1 and "no message in doubt with Message-ID or address <nope@x>" in wrong.output
     # Not in the server's log: the operator sends it again, once.
     assert settle_by_log(app, SLUG, smtp) == (0, 1)
     assert "reminders: 1 sent" in remind(app, "--due").output
