@@ -44,10 +44,16 @@ class Served:
     def workers(self) -> list[int]:
         """Return the process ids of the master's workers now."""
         try:
-            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text(encoding="ascii")
-        except OSError:
-            return []
-        return [int(p) for p in children.split()]
+            return [int(p) for p in Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()]
+        except OSError:  # a kernel without that file: find the children by their parent
+            found = []
+            for stat in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    if int(stat.read_text().rpartition(")")[2].split()[1]) == self.pid:
+                        found.append(int(stat.parent.name))
+                except (OSError, ValueError, IndexError):
+                    continue
+            return found
 
     @property
     def output(self) -> str:
