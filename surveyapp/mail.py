@@ -1,19 +1,24 @@
-"""Sending e-mail over SMTP, telling apart "not accepted" (safe to retry) from "maybe accepted" (never retry).
+"""Sending e-mail over SMTP, telling apart "not taken" (safe to send again) from "maybe taken" (a person decides).
 
 Every message goes out through one seam, :meth:`Mailer.send` (one connection for a batch, opened on first use);
 its one caller is :func:`surveyapp.invitations.sending.send_pending`, which claims, sends and marks. A message
-counts as sent only when the server answered 250 to the end of its DATA; a refusal before that point means the
-server has not taken it, so a later run may try again; a connection lost while the message was being handed over
-leaves it *uncertain*, and the callers never send an uncertain message again (at most once).
+counts as sent only when the server answered 250 to the end of its DATA (the line with a single dot). The
+server cannot take a message whose end it never received, so everything that fails before that line was
+written, the body included, is *not taken* and may be sent again; the body and the end are written apart, and
+just before the end the connection is looked at once more, so a server that went away during the body is seen
+as such. Only a reply lost after the end was written is *maybe taken*: no SMTP client can know (RFC 1047), and
+the caller holds that one message for a person to check in the mail server's log by its Message-ID.
 """
 
 from __future__ import annotations
 
 import re
+import select
 import smtplib
+import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -54,6 +59,7 @@ class Email:
     subject: str
     text: str
     html: str | None = None
+    message_id: str | None = None  # given by the caller, to find the message in the server's log; else made here
 
 
 class MailError(Exception):
@@ -66,7 +72,11 @@ class MailError(Exception):
 
 
 class MaybeSent(Exception):
-    """The connection broke while the message was being handed over: the server may have accepted it."""
+    """The whole message, its end included, was written and no reply came: the server may have taken it."""
+
+
+class Abandoned(MailError):
+    """The caller withdrew the message just before its end (its claim was lost): the server did not take it."""
 
 
 def build_message(email: Email, sender: str) -> EmailMessage:
@@ -75,7 +85,7 @@ def build_message(email: Email, sender: str) -> EmailMessage:
     msg["From"] = sender
     msg["To"] = email.to
     msg["Subject"] = email.subject
-    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
+    msg["Message-ID"] = email.message_id or new_message_id(sender)
     msg.set_content(email.text)
     if email.html:
         msg.add_alternative(email.html, subtype="html")
@@ -83,6 +93,11 @@ def build_message(email: Email, sender: str) -> EmailMessage:
 
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def new_message_id(sender: str) -> str:
+    """Return a fresh Message-ID in the sender's domain."""
+    return make_msgid(domain=sender.rpartition("@")[2] or "localhost")
 
 
 class Mailer:
@@ -136,13 +151,20 @@ class Mailer:
                 time.sleep(wait)
         self._last = time.monotonic()
 
-    def send(self, email: Email) -> None:
-        """Hand *email* to the server; raise MailError (not taken) or MaybeSent (taken or not, unknown)."""
+    def send(self, email: Email, before_end: Callable[[], bool] | None = None) -> None:
+        """Hand *email* to the server; raise MailError (not taken) or MaybeSent (taken or not, unknown).
+
+        *before_end* is called once the body is written and just before its end is: it records that the message
+        may be taken from now on, and returns False to withdraw it (the server then never sees its end).
+        """
         self._pace()
         if self._conn is None:
             self._conn = self._connect()
         conn = self._conn
         msg = build_message(email, self.settings.sender)
+        data = _LEADING_DOT.sub(b"..", msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
         try:
             code, reply = conn.mail(self.settings.sender)
             if code != 250:
@@ -159,21 +181,34 @@ class Mailer:
                 self._reset()
                 raise MailError(f"the mail server refused the message: {code} {reply.decode(errors='replace')}",
                                 permanent=code >= 500)
+            conn.send(data)
+            if _peer_gone(conn.sock):
+                raise smtplib.SMTPServerDisconnected("the server closed the connection during the message")
         except (smtplib.SMTPException, OSError) as exc:
-            # Nothing of the message was handed over yet: the server cannot have accepted it.
+            # The end of the message was not written: the server cannot have taken it.
             self._drop()
-            raise MailError(f"the mail server {self.settings.where} dropped the connection: {_reason(exc)}",
-                            connection=True) from None
-        data = _LEADING_DOT.sub(b"..", msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))
-        if not data.endswith(b"\r\n"):
-            data += b"\r\n"
+            raise MailError(f"the mail server {self.settings.where} dropped the connection before the message to "
+                            f"{email.to} was complete (not taken): {_reason(exc)}", connection=True) from None
         try:
-            conn.send(data + b".\r\n")
+            keep = before_end() if before_end is not None else True
+        except BaseException:
+            self._drop()  # the end was never written: the server discards the message
+            raise
+        if not keep:
+            self._drop()
+            raise Abandoned(f"the message to {email.to} was withdrawn before its end (not taken)")
+        try:
+            conn.send(b".\r\n")
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()  # a write that failed put nothing on the wire: the end never reached the server
+            raise MailError(f"the mail server {self.settings.where} dropped the connection before the end of the "
+                            f"message to {email.to} (not taken): {_reason(exc)}", connection=True) from None
+        try:
             code, reply = conn.getreply()
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
-            raise MaybeSent(f"the connection to {self.settings.where} broke while handing over the message to "
-                            f"{email.to}: {_reason(exc)}") from None
+            raise MaybeSent(f"the connection to {self.settings.where} broke after the whole message to {email.to} "
+                            f"was handed over, before the server's answer: {_reason(exc)}") from None
         if code != 250:
             raise MailError(f"the mail server refused the message to {email.to}: {code} "
                             f"{reply.decode(errors='replace')}", permanent=code >= 500)
@@ -189,6 +224,19 @@ class Mailer:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+
+
+def _peer_gone(sock: socket.socket | None) -> bool:
+    """Say whether the server has closed the connection or spoken out of turn (it says nothing during DATA)."""
+    if sock is None:
+        return True
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    try:
+        readable, _, failed = select.select([sock], [], [sock], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable or failed)
 
 
 def _reply(exc: smtplib.SMTPResponseException) -> str:

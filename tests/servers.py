@@ -39,6 +39,21 @@ class Served:
 
     base: str
     log: Path
+    pid: int = 0  # gunicorn's master process
+
+    def workers(self) -> list[int]:
+        """Return the process ids of the master's workers now."""
+        try:
+            return [int(p) for p in Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()]
+        except OSError:  # a kernel without that file: find the children by their parent
+            found = []
+            for stat in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    if int(stat.read_text().rpartition(")")[2].split()[1]) == self.pid:
+                        found.append(int(stat.parent.name))
+                except (OSError, ValueError, IndexError):
+                    continue
+            return found
 
     @property
     def output(self) -> str:
@@ -62,7 +77,7 @@ def gunicorn(env: Mapping[str, str], folder: Path, *options: str, ready: str = "
                                    *options, factory],
                                   env=dict(env), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
-        served = Served(_wait_until_ready(server, log, ready, timeout), log)
+        served = Served(_wait_until_ready(server, log, ready, timeout), log, server.pid)
         yield served
     finally:
         stop(server)

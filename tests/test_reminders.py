@@ -30,9 +30,10 @@ from invite_scenario import (
     run_scenario,
     write_roster,
 )
+from mail_faults import kept_by_address, operate, settle_by_log
 from servers import stop
 from smtp_server import SmtpServer, body, link_in, smtp  # noqa: F401  (fixture)
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from surveyapp.db import new_session
 from surveyapp.models import Delivery, Invitation
@@ -137,7 +138,7 @@ def test_two_workers_at_once_send_each_reminder_once(database_url, tmp_path, smt
     app.extensions["surveykit.engine"].dispose()
 
 
-def test_worker_killed_mid_batch_never_causes_a_second_reminder(database_url, tmp_path, smtp):  # noqa: F811
+def test_worker_killed_mid_batch_is_released_at_once_and_nobody_gets_two(database_url, tmp_path, smtp):  # noqa: F811
     app = mail_app(database_url, tmp_path, smtp)
     create_survey(app)
     invite(app, write_roster(tmp_path, roster_csv({"EM": (40, 0)})), today=TODAY)
@@ -153,22 +154,45 @@ def test_worker_killed_mid_batch_never_causes_a_second_reminder(database_url, tm
         stop(proc)
     before = len(smtp.handler.messages)
     assert 8 <= before < 40
-    # The rerun sends the rest; the one the killed worker held (if any) stays claimed, never sent twice.
+    held = deliveries(app)
+    assert held["sending"] + held["handing"] <= 1  # the killed worker held one claim, unless killed between two
+    # The rerun releases the dead worker's claim at once (no 10-minute lease), and sends it and the rest.
     result = remind(app, "--due")
     assert result.exit_code == 0, result.output
-    reminded = smtp.handler.to()
-    assert len(reminded) == len(set(reminded))
-    states = deliveries(app)
-    assert states["sending"] <= 1 and states["pending"] == 0
-    # Once its lease has run out, the orphaned claim turns "uncertain" and is still never sent.
+    # Killed between writing a message's end and recording the answer, the claim is held in doubt: the
+    # operator settles it by the server's log.
+    settle_by_log(app, SLUG, smtp)
+    operate(app, SLUG, smtp, WEEK_LATER)
+    received = kept_by_address(smtp)
+    assert len(received) == 40 and set(received.values()) == {1}, received
+    assert deliveries(app) == Counter({"sent": 40})
+    assert status(app)["reminders_sent"] == 40
+    app.extensions["surveykit.engine"].dispose()
+
+
+def test_a_dead_workers_claim_is_released_by_the_next_run(database_url, tmp_path, smtp):  # noqa: F811
+    from surveyapp.invitations.claims import LEASE, claim_gone, recover_stale, worker_id
+    from surveyapp.models import utcnow
+
+    app = mail_app(database_url, tmp_path, smtp)
+    create_survey(app)
+    invite(app, write_roster(tmp_path, roster_csv({"EM": (3, 0)})), today=TODAY)
+    dead = subprocess.run([sys.executable, "-c", "from surveyapp.invitations.claims import worker_id; "
+                           "print(worker_id())"], capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
+    alive = worker_id()
+    assert claim_gone(dead) and not claim_gone(alive)
+    lease = utcnow() + LEASE  # far from over: only the worker's death can release these
     with app.app_context(), new_session() as s:
-        s.execute(update(Delivery).where(Delivery.state == "sending").values(lease_until=dt.datetime(2000, 1, 1)))
+        keys = sorted(s.scalars(select(Invitation.key)))
+        for key, state, claim in zip(keys, ["sending", "handing", "sending"], [dead, dead, alive], strict=True):
+            s.add(Delivery(invitation_key=key, kind="reminder", survey_slug=SLUG, state=state, claim=f"{claim}:0",
+                           lease_until=lease, attempts=1, last_error="<m1@x>" if state == "handing" else None))
         s.commit()
-    assert "no reminders due" in remind(app, "--due").output
-    states = deliveries(app)
-    assert states["sent"] + states["uncertain"] == 40 and states["uncertain"] <= 1
-    assert len(smtp.handler.messages) in (39, 40) and len(set(smtp.handler.to())) == len(smtp.handler.messages)
-    assert status(app)["uncertain"] == states["uncertain"]
+        released = recover_stale(s)
+        assert (released.pending, released.uncertain) == (1, 1)
+        states = dict(s.execute(select(Delivery.invitation_key, Delivery.state)).all())
+    # Dead before the end was written: sent again. Dead after: held for the log. Alive: untouched.
+    assert [states[k] for k in keys] == ["pending", "uncertain", "sending"]
     app.extensions["surveykit.engine"].dispose()
 
 
@@ -207,23 +231,57 @@ def test_server_busy_refusals_are_retried_later(database_url, tmp_path, smtp):  
     app.extensions["surveykit.engine"].dispose()
 
 
-def test_lost_connection_after_data_is_uncertain_and_never_resent(database_url, tmp_path, smtp):  # noqa: F811
+def test_a_lost_answer_stops_the_run_and_is_held_for_the_servers_log(database_url, tmp_path, smtp):  # noqa: F811
     app = mail_app(database_url, tmp_path, smtp)
     create_survey(app)
     invite(app, write_roster(tmp_path, roster_csv({"EM": (5, 0)})), today=TODAY)
     smtp.handler.clear()
-    smtp.handler.drop = {"em.002@hospital.example"}
+    smtp.handler.drop = {"em.002@hospital.example"}  # read to its end, not kept, no answer: a crash
     smtp.handler.reject = {"em.003@hospital.example"}
     result = remind(app, "--due")
-    assert "reminders: 3 sent" in result.output
-    assert "1 uncertain" in result.output and "1 refused for good" in result.output
+    # The run stops at the message in doubt; the rest wait, untouched (claims go in random key order).
+    assert result.exit_code == 1 and "1 uncertain" in result.output, result.output
+    assert "Run the same command again later" in result.output
+    states = deliveries(app)
+    assert states["uncertain"] == 1 and states["sent"] + states["refused"] + states["pending"] == 4
     smtp.handler.drop = set()
-    smtp.handler.reject = set()
+    again = remind(app, "--due")
+    assert again.exit_code == 0, again.output
+    # Held, never sent again by itself; listed with its Message-ID for the operator.
+    listed = app.test_cli_runner().invoke(args=["surveys", "uncertain", SLUG]).output
+    assert "em.002@hospital.example" in listed and "<" in listed
     assert "no reminders due" in remind(app, "--due").output
     assert sorted(smtp.handler.to()) == ["em.000@hospital.example", "em.001@hospital.example",
                                          "em.004@hospital.example"]
+    assert deliveries(app) == Counter({"sent": 3, "uncertain": 1, "refused": 1})
+    wrong = app.test_cli_runner().invoke(args=["surveys", "uncertain", SLUG, "--sent", "<nope@x>"])
+    assert wrong.exit_code == 1 and "no message in doubt with Message-ID or address <nope@x>" in wrong.output
+    # Not in the server's log: the operator sends it again, once.
+    assert settle_by_log(app, SLUG, smtp) == (0, 1)
+    assert "reminders: 1 sent" in remind(app, "--due").output
+    assert kept_by_address(smtp) == Counter({f"em.00{i}@hospital.example": 1 for i in (0, 1, 2, 4)})
     data = status(app, "--exact")
-    assert (data["reminders_sent"], data["uncertain"], data["refused"]) == (3, 1, 1)
+    assert (data["reminders_sent"], data["uncertain"], data["refused"]) == (4, 0, 1)
+    app.extensions["surveykit.engine"].dispose()
+
+
+@pytest.mark.parametrize("fault", ["drop_in_data", "drop_after_data", "drop_before_mail"])
+def test_a_dropped_connection_loses_no_reminder_and_gives_none_twice(database_url, tmp_path, smtp,  # noqa: F811
+                                                                      fault):
+    app = mail_app(database_url, tmp_path, smtp)
+    create_survey(app)
+    invite(app, write_roster(tmp_path, roster_csv({"EM": (8, 0)})), today=TODAY)
+    smtp.handler.clear()
+    smtp.handler.fail(fault, 3)  # the server fails three messages in a row, then recovers
+    first = remind(app, "--due")
+    assert first.exit_code == 1 and "reminders: 0 sent" in first.output, first.output
+    # The run stopped at once: one message at most is in doubt, the other seven (or eight) wait.
+    states = deliveries(app)
+    assert states["pending"] >= 7 and states["uncertain"] <= 1 and states["sent"] == 0
+    operate(app, SLUG, smtp, WEEK_LATER)
+    received = kept_by_address(smtp)
+    assert len(received) == 8 and set(received.values()) == {1}, received
+    assert status(app)["reminders_sent"] == 8
     app.extensions["surveykit.engine"].dispose()
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..tabular.text import csv_text
+from ..tabular.csvwrite import CsvWriter
 
 MAX_LISTED = 20
 
@@ -68,17 +67,16 @@ class ImportReport:
     def write(self, path: str | Path) -> None:
         """Write the report as CSV: one line per skipped row problem, dropped column or dropped answer."""
         with Path(path).open("w", encoding="utf-8-sig", newline="") as out:
-            writer = csv.writer(out)
+            writer = CsvWriter(out)
             writer.writerow(["where", "question", "what", "action"])
             writer.writerow([self.source, "", f"{self.imported} responses imported", "summary"])
             for header, reason in self.dropped_columns:
-                writer.writerow([csv_text(f"column '{header}'"), "", csv_text(reason), "column dropped"])
+                writer.writerow([f"column '{header}'", "", reason, "column dropped"])
             if self.layout:
-                writer.writerow([self.source, "", csv_text(f"read as: {self.layout}"), "note"])
+                writer.writerow([self.source, "", f"read as: {self.layout}", "note"])
             for note in self.notes:
-                writer.writerow([self.source, "", csv_text(note), "note"])
+                writer.writerow([self.source, "", note, "note"])
             for question, column, text, count in self.other_summary():
-                writer.writerow([csv_text(f"{self.source}, {column}"), question,
-                                 csv_text(f"{text!r} x{count}"), "stored as Other"])
+                writer.writerow([f"{self.source}, {column}", question, f"{text!r} x{count}", "stored as Other"])
             for p in [*self.left_out, *self.skipped, *self.dropped_answers]:
-                writer.writerow([csv_text(p.where), p.question, csv_text(p.what), p.action])
+                writer.writerow([p.where, p.question, p.what, p.action])

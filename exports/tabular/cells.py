@@ -1,4 +1,4 @@
-"""Safe xlsx cells (formula-looking text kept as text, see ``text.py``), styled cells and valid sheet titles."""
+"""Safe xlsx cells (active-looking text kept as text, ``text.looks_active``), styled cells, valid sheet titles."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import re
 from typing import Any
 
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, Cell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from .text import FORMULA_STARTS, xml_clean
+from .text import looks_active, xml_clean
 
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 SHEET_TITLE_LIMIT = 31  # characters Excel allows in a sheet title
@@ -19,7 +19,7 @@ SHEET_TITLE_LIMIT = 31  # characters Excel allows in a sheet title
 def xlsx_text(ws: WriteOnlyWorksheet, text: str) -> Any:
     """Return what to append for *text* in a write-only sheet: the text, or a text cell when it looks active."""
     text = xml_clean(text)
-    if text and (text[0] in FORMULA_STARTS or text in ERROR_CODES):
+    if looks_active(text):
         cell = WriteOnlyCell(ws, value=text)
         cell.data_type = "s"  # openpyxl would store '=...' as a formula and '#N/A' as an error
         cell.quotePrefix = True

@@ -167,7 +167,8 @@ def _flash_report(what: str, report: SendReport) -> None:
     if report.refused:
         flash(f"{report.refused} refused for good by the mail server (not retried).", "error")
     if report.uncertain:
-        flash(f"{report.uncertain} uncertain (the connection broke mid-message); not sent again.", "error")
+        flash(f"{report.uncertain} uncertain: handed over, and the server's answer never came. Held, not sent "
+              "again: look its Message-ID up in the mail server's log ('surveykit surveys uncertain').", "error")
     if report.stopped:
         flash(f"Stopped: {report.stopped}. Nothing the server did not accept counts as sent; the rest wait for the "
               "next try.", "error")

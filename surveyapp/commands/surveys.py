@@ -14,6 +14,8 @@ from sqlalchemy import select
 from instrument import InvalidInstrument, read_instruments
 
 from ..db import get_session
+from ..invitations.claims import recover_stale
+from ..invitations.held import held_messages, settle
 from ..invitations.rates import survey_status
 from ..invitations.roster import RosterError, import_roster, read_roster
 from ..invitations.sending import (
@@ -22,7 +24,6 @@ from ..invitations.sending import (
     invitations_sent,
     pending_count,
     prepare_reminders,
-    recover_stale,
     send_invitations,
     send_pending,
 )
@@ -122,13 +123,17 @@ def _smtp() -> SmtpSettings:
 
 def _report(what: str, report: SendReport) -> None:
     click.echo(f"{what}: {report.sent} sent")
+    if report.released:
+        click.echo(f"  {report.released} left by a stopped run before the message's end (not taken): sent now",
+                   err=True)
     for line in report.errors[:20]:
         click.echo(f"  {line}", err=True)
     if report.refused:
         click.echo(f"  {report.refused} refused for good by the mail server (not retried)", err=True)
     if report.uncertain:
-        click.echo(f"  {report.uncertain} uncertain: the connection broke while handing the message over, so it "
-                   "is not sent again (at most one message each)", err=True)
+        click.echo(f"  {report.uncertain} uncertain: the whole message was handed over and the server's answer "
+                   "never came, so it may or may not have been taken; it is held, not sent again, until you "
+                   "settle it (see 'surveykit surveys uncertain')", err=True)
     if report.stopped:
         raise click.ClickException(f"{report.stopped}; nothing was counted as sent that the server did not accept. "
                                    "Run the same command again later to send the rest.")
@@ -184,7 +189,7 @@ def remind(slug: str | None, due: bool, today: dt.date | None) -> None:
         raise click.UsageError("name a survey, or use --due to send every survey's due reminders")
     session = get_session()
     today = today or dt.date.today()
-    recover_stale(session)
+    released = recover_stale(session).pending
     if slug is not None:
         survey = _survey(slug)
         if not session.scalar(select(Invitation.key).where(Invitation.survey_slug == slug).limit(1)):
@@ -201,7 +206,7 @@ def remind(slug: str | None, due: bool, today: dt.date | None) -> None:
         surveys = [s for s in session.scalars(select(Survey).where(Survey.slug.in_(with_invitees))
                                               .order_by(Survey.slug)) if s.state(today) == "open"]
     settings = _smtp()
-    total = SendReport()
+    total = SendReport(released=released)
     for survey in surveys:
         prepare_reminders(session, survey, today, due_only=due)
         waiting = pending_count(session, survey.slug, "reminder")
@@ -213,10 +218,45 @@ def remind(slug: str | None, due: bool, today: dt.date | None) -> None:
         total.add(report)
         if report.stopped:
             break
-    if not total.sent and not total.stopped and not total.errors:
+    if not total.sent and not total.stopped and not total.errors and not total.released:
         click.echo("no reminders due")
         return
     _report("reminders", total)
+
+
+@group.command("uncertain")
+@click.argument("slug")
+@click.option("--sent", "taken", multiple=True, metavar="MESSAGE-ID",
+              help="This message is in the mail server's log: count it as sent (by Message-ID or address).")
+@click.option("--resend", multiple=True, metavar="MESSAGE-ID",
+              help="This message is not in the mail server's log: send it with the next run.")
+@click.option("--today", callback=parse_date, hidden=True, help="Pretend today is this day (tests).")
+def uncertain(slug: str, taken: tuple[str, ...], resend: tuple[str, ...], today: dt.date | None) -> None:
+    """List the messages in doubt of SLUG (handed over, no answer from the server), or settle them.
+
+    Look each Message-ID up in the mail server's log: found, settle it with --sent; not found, with --resend
+    and run 'invite' or 'remind' again. Nothing in doubt is ever sent twice by itself.
+    """
+    session = get_session()
+    _survey(slug)
+    today = today or dt.date.today()
+    unknown = []
+    for which, was_taken in [*((t, True) for t in taken), *((r, False) for r in resend)]:
+        found = settle(session, slug, which, was_taken, today)
+        if found is None:
+            unknown.append(which)
+        else:
+            click.echo(f"{found.kind} to {found.email or '(address erased)'} {found.message_id}: "
+                       + ("counted as sent" if was_taken else "waits for the next run"))
+    held = held_messages(session, slug)
+    if not taken and not resend:
+        if not held:
+            click.echo(f"no messages in doubt for '{slug}'")
+        for h in held:
+            click.echo(f"{h.kind}\t{h.email or '(address erased)'}\t{h.message_id or '(no Message-ID)'}\t{h.note}")
+    if unknown:
+        raise click.ClickException(f"no message in doubt with Message-ID or address {', '.join(unknown)} "
+                                   f"(list them with 'surveykit surveys uncertain {slug}')")
 
 
 @group.command("status")

@@ -1,18 +1,27 @@
 """Sending invitations and the one reminder: claim a message, send it, mark the outcome, one at a time.
 
 A claim is a conditional UPDATE (with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so two workers never take the
-same row. A worker killed while it held a claim leaves at most one row in ``sending``; once its lease runs out
-that row becomes ``uncertain`` and is never sent again: the issue asks for at most one reminder "whatever
-happens".
+same row. A row moves ``pending`` -> ``sending`` (claimed) -> ``handing`` (recorded just before the end of the
+message is written) -> ``sent``. What can go wrong, and what becomes of the message:
+
+* not taken (server unreachable, connection dropped before the end of the message was written, 4xx): back to
+  ``pending``. A dropped connection or server trouble **stops the run**; the rest stay ``pending``, untouched,
+  for the next run (the operator's rerun, cron's next turn).
+* refused for good (5xx for this recipient): ``refused``, never sent.
+* the end was written and the answer lost (the one window no SMTP client can close, RFC 1047): ``uncertain``.
+  Sending it again could give two reminders, not sending it could give none; it is **held** with its
+  Message-ID for a person to look up in the mail server's log and settle (:mod:`surveyapp.invitations.held`).
+  The run stops there too, so at most one message per run is ever in doubt.
+* the worker was killed: its claim is released on the next run (:mod:`surveyapp.invitations.claims`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import itertools
-import os
 import secrets
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,12 +32,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..mail import Mailer, MailError, MaybeSent, SmtpSettings
+from ..mail import Abandoned, Mailer, MailError, MaybeSent, SmtpSettings, new_message_id
 from ..models import Delivery, Invitation, MailCount, Survey, utcnow
+from .claims import LEASE, recover_stale, worker_id
 from .storage import hash_token
 from .wording import render_email, survey_template
 
-LEASE = dt.timedelta(minutes=10)
 # Stop a batch after this many messages in a row were not taken: the server is down or throttling us.
 MAX_FAILURES_IN_A_ROW = 3
 
@@ -41,6 +50,7 @@ class SendReport:
     not_taken: int = 0
     refused: int = 0
     uncertain: int = 0
+    released: int = 0  # claims of stopped workers put back to pending before the run
     stopped: str = ""
     out_of_time: bool = False  # the time budget ran out; the rest wait, untouched, for the next run
     errors: list[str] = field(default_factory=list)
@@ -50,27 +60,13 @@ class SendReport:
         self.not_taken += other.not_taken
         self.refused += other.refused
         self.uncertain += other.uncertain
+        self.released += other.released
         self.stopped = self.stopped or other.stopped
         self.errors += other.errors
 
 
 class InvitationError(ValueError):
     """An invitation action that cannot be done; the message says why."""
-
-
-def _worker_id() -> str:
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def recover_stale(db: Session, now: dt.datetime | None = None) -> int:
-    """Turn claims whose worker vanished into 'uncertain' (never resent); return how many."""
-    now = now or utcnow()
-    result = db.execute(update(Delivery).where(Delivery.state == "sending", Delivery.lease_until < now)
-                        .values(state="uncertain", lease_until=None, claim=None,
-                                last_error="the sending worker stopped before recording the outcome")
-                        .execution_options(synchronize_session=False))
-    db.commit()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def prepare_reminders(db: Session, survey: Survey, today: dt.date, due_only: bool = True) -> int:
@@ -141,14 +137,15 @@ def send_pending(db: Session, survey: Survey, kind: str, settings: SmtpSettings,
                  budget_seconds: float | None = None) -> SendReport:
     """Send every pending message of *kind* for *survey*: claim one, send it, record the outcome, repeat.
 
-    With *budget_seconds*, stop claiming once that much time has passed (a web request must end before the
-    server's timeout); what is left stays pending for the next run.
+    Stops at the first dropped connection or message in doubt (the rest stay pending). With *budget_seconds*,
+    stops claiming once that much time has passed (a web request must end before the server's timeout); what is
+    left stays pending for the next run.
     """
     report = SendReport()
     stop_at = None if budget_seconds is None else time.monotonic() + budget_seconds
     slug = survey.slug
     subject, text, html = survey_template(db, slug, kind)
-    worker = _worker_id()
+    worker = worker_id()
     failures_in_a_row = 0
     base = base_url.rstrip("/")
     with Mailer(settings) as mailer:
@@ -165,7 +162,7 @@ def send_pending(db: Session, survey: Survey, kind: str, settings: SmtpSettings,
                             .execution_options(populate_existing=True))
             if inv is None or inv.email is None or (kind == "reminder" and inv.answered):
                 db.execute(delete(Delivery).where(Delivery.invitation_key == row.invitation_key,
-                                                  Delivery.kind == kind))
+                                                  Delivery.kind == kind, Delivery.claim == claim))
                 db.commit()
                 continue
             if survey.mode == "invitation":
@@ -179,18 +176,25 @@ def send_pending(db: Session, survey: Survey, kind: str, settings: SmtpSettings,
                     inv.reminder_token_hash = hash_token(token)
             else:
                 link = f"{base}/s/{slug}"
-            email = render_email(subject, text, html, inv.email, _context(survey, inv, link))
+            message_id = new_message_id(settings.sender)
+            email = dataclasses.replace(render_email(subject, text, html, inv.email, _context(survey, inv, link)),
+                                        message_id=message_id)
+            key = inv.key
             db.commit()
             try:
-                mailer.send(email)
+                mailer.send(email, before_end=functools.partial(_handing, db, key, kind, claim, message_id))
             except MaybeSent as exc:
-                _finish(db, row.invitation_key, kind, claim, "uncertain", str(exc))
+                _finish(db, key, kind, claim, "uncertain", f"{message_id} {exc}")
                 report.uncertain += 1
-                report.errors.append(str(exc))
-                failures_in_a_row = 0
+                report.errors.append(f"{exc}; held as uncertain: look for Message-ID {message_id} in the mail "
+                                     f"server's log, then 'surveykit surveys uncertain {slug}'")
+                report.stopped = f"the mail server {settings.where} stopped answering"
+                break
+            except Abandoned:
+                continue  # the claim was released under us (the lease ran out); whoever holds it now sends it
             except MailError as exc:
                 state = "refused" if exc.permanent else "pending"
-                _finish(db, row.invitation_key, kind, claim, state, str(exc))
+                _finish(db, key, kind, claim, state, str(exc))
                 if exc.permanent:
                     report.refused += 1
                     report.errors.append(str(exc))
@@ -202,12 +206,22 @@ def send_pending(db: Session, survey: Survey, kind: str, settings: SmtpSettings,
                         report.stopped = str(exc)
                         break
             else:
-                _mark_sent(db, survey, inv.key, kind, claim, today)
+                record_sent(db, slug, key, kind, today, claim)
                 report.sent += 1
                 failures_in_a_row = 0
             if progress is not None:
                 progress(1)
     return report
+
+
+def _handing(db: Session, key: str, kind: str, claim: str, message_id: str) -> bool:
+    """Record that the message's end is about to be written; False when the claim is no longer ours."""
+    done = db.execute(update(Delivery).where(Delivery.invitation_key == key, Delivery.kind == kind,
+                                             Delivery.claim == claim, Delivery.state == "sending")
+                      .values(state="handing", last_error=message_id)
+                      .execution_options(synchronize_session=False))
+    db.commit()
+    return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
 def _finish(db: Session, key: str, kind: str, claim: str, state: str, error: str) -> None:
@@ -218,20 +232,24 @@ def _finish(db: Session, key: str, kind: str, claim: str, state: str, error: str
     db.commit()
 
 
-def _mark_sent(db: Session, survey: Survey, key: str, kind: str, claim: str, today: dt.date) -> None:
-    # The row may have gone (answered meanwhile) or turned uncertain (lease ran out); the server took the
-    # message all the same, so it counts.
-    db.execute(update(Delivery).where(Delivery.invitation_key == key, Delivery.kind == kind,
-                                      Delivery.claim == claim)
-               .values(state="sent", claim=None, lease_until=None, last_error=None)
-               .execution_options(synchronize_session=False))
-    if kind == "invitation":
-        db.execute(update(Invitation).where(Invitation.key == key, Invitation.answered.is_(False))
-                   .values(invited_on=today).execution_options(synchronize_session=False))
-    column = MailCount.invitations_sent if kind == "invitation" else MailCount.reminders_sent
-    db.execute(update(MailCount).where(MailCount.survey_slug == survey.slug).values({column: column + 1})
-               .execution_options(synchronize_session=False))
+def record_sent(db: Session, slug: str, key: str, kind: str, today: dt.date, claim: str | None = None) -> bool:
+    """Mark a message the server took as sent and count it (once); with *claim*, only if that claim holds it."""
+    # The row may have gone (answered meanwhile) or turned uncertain (a run saw our lease run out, keeping the
+    # claim); the server took the message all the same, so it counts.
+    where = [Delivery.invitation_key == key, Delivery.kind == kind]
+    where += [Delivery.claim == claim] if claim else [Delivery.state == "uncertain"]
+    done = db.execute(update(Delivery).where(*where, Delivery.state != "sent")
+                      .values(state="sent", claim=None, lease_until=None, last_error=None)
+                      .execution_options(synchronize_session=False))
+    if claim is not None or done.rowcount:  # type: ignore[attr-defined]
+        if kind == "invitation":
+            db.execute(update(Invitation).where(Invitation.key == key, Invitation.answered.is_(False))
+                       .values(invited_on=today).execution_options(synchronize_session=False))
+        column = MailCount.invitations_sent if kind == "invitation" else MailCount.reminders_sent
+        db.execute(update(MailCount).where(MailCount.survey_slug == slug).values({column: column + 1})
+                   .execution_options(synchronize_session=False))
     db.commit()
+    return claim is not None or bool(done.rowcount)  # type: ignore[attr-defined]
 
 
 def send_invitations(db: Session, survey: Survey, settings: SmtpSettings, base_url: str, today: dt.date,
@@ -241,17 +259,21 @@ def send_invitations(db: Session, survey: Survey, settings: SmtpSettings, base_u
     if survey.state(today) != "open":
         raise InvitationError(f"survey '{survey.slug}' is {survey.state(today).replace('_', ' ')}: "
                               "invitations go out only while it is open")
-    recover_stale(db)
-    return send_pending(db, survey, "invitation", settings, base_url, today, progress, budget_seconds)
+    released = recover_stale(db)
+    report = send_pending(db, survey, "invitation", settings, base_url, today, progress, budget_seconds)
+    report.released = released.pending
+    return report
 
 
 def send_reminders(db: Session, survey: Survey, settings: SmtpSettings, base_url: str, today: dt.date,
                    due_only: bool = True, progress: Callable[[int], None] | None = None,
                    budget_seconds: float | None = None) -> SendReport:
     """Send the survey's one reminder to every invitee it is due for (all not yet reminded if not *due_only*)."""
-    recover_stale(db)
+    released = recover_stale(db)
     prepare_reminders(db, survey, today, due_only)
-    return send_pending(db, survey, "reminder", settings, base_url, today, progress, budget_seconds)
+    report = send_pending(db, survey, "reminder", settings, base_url, today, progress, budget_seconds)
+    report.released = released.pending
+    return report
 
 
 def invitations_sent(db: Session, slug: str) -> int:
