@@ -82,6 +82,16 @@ def _condition(ctx: Ctx, raw: Any, line: int, qid: str, earlier: dict[str, Quest
     return Condition(op, target, values)
 
 
+def parse_condition(ctx: Ctx, raw: Any, line: int, instrument: Instrument) -> Condition:
+    """Read a condition in the ``show_if`` language about any question of *instrument* (report files use it)."""
+    earlier = {q.id: q for q in instrument.questions}
+    try:
+        return _condition(ctx, raw, line, "", earlier, {})
+    except InvalidInstrument as exc:
+        raise InvalidInstrument(str(exc).replace(", which is not an earlier question",
+                                                 f", which is not a question of '{instrument.id}'")) from None
+
+
 def _question(ctx: Ctx, raw: Any, line: int, section: str, catalog: Catalog,
               earlier: dict[str, Question], codes: dict[str, set[str]]) -> Question:
     node = as_mapping(ctx, raw, line, "each question")
@@ -196,7 +206,9 @@ def instrument_files(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml")))
+            # A report file (<id>.report.yaml, instrument.reportfile) lives beside its instrument; it is not one.
+            found.extend(sorted(p for p in path.iterdir()
+                                if p.suffix in (".yaml", ".yml") and not p.name.endswith(".report.yaml")))
         else:
             found.append(path)
     return found
