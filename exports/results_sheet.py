@@ -89,21 +89,21 @@ def write_results(wb: Any, sheet: RowSheet, results: Results, rule: Suppression)
 
 
 def _chart(sheet: RowSheet, chart: Any, wb: Any) -> str:
+    """Write a chart's table in the Likert sheet's layout (counts, n answered, %, % hidden), the chart under it."""
     levels = chart.chart.levels
     sheet.append([chart.chart.title], TITLE)
-    header = sheet.append(["Question (n answered)", *chart.legend, "% hidden", *[f"n {label}" for label in
-                                                                                   chart.legend], "Scale"],
-                          BOLD, wrap=True)
+    header = sheet.append(["Statement (n answered)", *chart.legend, "n answered",
+                           *[f"% {label}" for label in chart.legend], "% hidden", "Scale"], BOLD, wrap=True)
     for question, answered, counts in chart.bars:
         pcts, hidden_share = shares(counts, [False] * levels, answered)
         scale = " / ".join(o.label for o in question.choices)
-        sheet.append([f"{question.text} (n = {answered})", *pcts, hidden_share, *counts, scale])
+        sheet.append([f"{question.text} (n = {answered})", *counts, answered, *pcts, hidden_share, scale])
     last = sheet.row
     sheet.append(["Each bar is 100% of its n (those who answered the question); levels line up by position, "
                   "most negative first."], ITALIC)
-    _name(wb, chart.chart.id, _ref(sheet, 1, header, 2 + 2 * levels + 1, last))
+    _name(wb, chart.chart.id, _ref(sheet, 1, header, 2 * levels + 4, last))
     if any(answered for _, answered, _ in chart.bars):
-        drawn = likert_chart(sheet.ws, chart.chart.title, header, header + 1, last, 2, levels)
+        drawn = likert_chart(sheet.ws, chart.chart.title, header, header + 1, last, levels + 3, levels)
         sheet.ws.add_chart(drawn, f"A{sheet.row + 2}")
         sheet.blank(math.ceil(drawn.height / ROW_CM) + 3)
     else:

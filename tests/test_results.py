@@ -156,11 +156,22 @@ def test_fig4_one_chart_four_scales_n_per_bar_each_bar_100(paper_results):
                       "How likely are you to recommend POST to another department? (n = 65)",
                       "Overall, how satisfied are you with the POST program? (n = 64)"]
     for row in rows[1:]:
-        pcts = row[1:6]
-        assert abs(sum(pcts) + row[6] - 100) <= 0.2, row
-    assert bars[labels[0]][1:6] == [3.1, 0.0, 0.0, 34.4, 62.5]
+        pcts = row[7:12]
+        assert abs(sum(pcts) + row[12] - 100) <= 0.2, row
+    assert bars[labels[0]][1:7] == [1, 0, 0, 11, 20, 32]  # counts per level, n answered
+    assert bars[labels[0]][7:12] == [3.1, 0.0, 0.0, 34.4, 62.5]
+    assert rows[0][1:6] == ["Level 1 of 5 (most negative)", "Level 2 of 5", "Level 3 of 5", "Level 4 of 5",
+                            "Level 5 of 5 (most positive)"]  # four scales: levels line up by position
     sheet = wb["Results"]
     assert len(sheet._charts) == 1  # noqa: SLF001  (openpyxl keeps a sheet's charts there)
+
+
+def test_results_chart_plots_its_percentage_cells(tmp_path, instrument, report):
+    from test_chart_ranges import check_charts
+
+    write(tmp_path, instrument, report)
+    figures = check_charts(tmp_path / "results.xlsx")  # every chart: no text cell, each bar 100% of its n
+    assert figures["charts"] == 5 and figures["bars"] == 4 + 4  # Results (Fig 4: 4 bars), four Likert charts
 
 
 def test_without_a_report_file_the_workbook_is_unchanged(tmp_path, instrument):
