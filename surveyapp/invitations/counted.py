@@ -73,11 +73,7 @@ def read_invited(data: bytes, source: str, instrument: Instrument) -> dict[str, 
         table = open_table(data, source)
         for line, cells in table.text_rows():
             if header is None:
-                header = {c.lower(): i for i, c in enumerate(cells) if c}
-                missing = [c for c in ("department", "invited") if c not in header]
-                if missing:
-                    raise table.error("the first row must name the columns 'department' and 'invited' "
-                                      f"(missing: {', '.join(missing)}; found: {', '.join(cells)})", line)
+                header = table.header(cells, line, ("department", "invited"))
                 continue
             name = _cell(cells, header["department"])
             number = _cell(cells, header["invited"])
