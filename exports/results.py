@@ -77,10 +77,11 @@ class TableResult:
 
 @dataclass
 class ChartResult:
-    """A chart's bars: per question its text, n answered, level counts (lowest level first) and labels."""
+    """A chart's bars: per statement (a question, or one item of a matrix) its text, n answered, level counts
+    (lowest level first), and the question it belongs to."""
 
     chart: ReportChart
-    bars: list[tuple[Question, int, list[int]]]
+    bars: list[tuple[Question, str, int, list[int]]]
     legend: list[str]
 
 
@@ -120,7 +121,11 @@ class ResultsCollector:
                 continue
             for qid in chart.questions:
                 value = answers.get(qid)
-                if not _empty(value):
+                if isinstance(value, dict):  # a matrix: one bar per statement
+                    for item, level in value.items():
+                        if not _empty(level):
+                            self.levels[chart.id][f"{qid}.{item}", str(level)] += 1
+                elif not _empty(value):
                     self.levels[chart.id][qid, str(value)] += 1
 
     def _add_table(self, table: ReportTable, answers: Answers) -> None:
@@ -186,8 +191,11 @@ class ResultsCollector:
         questions = [self.instrument.question(qid) for qid in chart.questions]
         bars = []
         for q in questions:
-            counts = [self.levels[chart.id][q.id, o.code] for o in q.choices]
-            bars.append((q, sum(counts), counts))
+            statements = [(f"{q.id}.{i.id}", f"{q.text} {i.text}".replace("… ", "")) for i in q.items] or \
+                [(q.id, q.text)]
+            for key, text in statements:
+                counts = [self.levels[chart.id][key, o.code] for o in q.choices]
+                bars.append((q, text, sum(counts), counts))
         label_sets = {tuple(o.label for o in q.choices) for q in questions}
         if len(label_sets) == 1:
             legend = list(label_sets.pop())

@@ -94,15 +94,15 @@ def _chart(sheet: RowSheet, chart: Any, wb: Any) -> str:
     sheet.append([chart.chart.title], TITLE)
     header = sheet.append(["Statement (n answered)", *chart.legend, "n answered",
                            *[f"% {label}" for label in chart.legend], "% hidden", "Scale"], BOLD, wrap=True)
-    for question, answered, counts in chart.bars:
+    for question, text, answered, counts in chart.bars:
         pcts, hidden_share = shares(counts, [False] * levels, answered)
         scale = " / ".join(o.label for o in question.choices)
-        sheet.append([f"{question.text} (n = {answered})", *counts, answered, *pcts, hidden_share, scale])
+        sheet.append([f"{text} (n = {answered})", *counts, answered, *pcts, hidden_share, scale])
     last = sheet.row
     sheet.append(["Each bar is 100% of its n (those who answered the question); levels line up by position, "
                   "most negative first."], ITALIC)
     _name(wb, chart.chart.id, _ref(sheet, 1, header, 2 * levels + 4, last))
-    if any(answered for _, answered, _ in chart.bars):
+    if any(answered for _q, _t, answered, _c in chart.bars):
         drawn = likert_chart(sheet.ws, chart.chart.title, header, header + 1, last, levels + 3, levels)
         sheet.ws.add_chart(drawn, f"A{sheet.row + 2}")
         sheet.blank(math.ceil(drawn.height / ROW_CM) + 3)

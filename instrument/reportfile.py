@@ -9,8 +9,8 @@ format) holds
   worked out by hand; one figure may be the response rate (``response_rate: true``);
 - **tables**: rows are questions, columns the options of a grouping question (some merged), n (%) per
   column and overall (the paper's Table 1);
-- **charts**: several single-statement Likert questions, even on different scales of the same length, as one
-  100% stacked chart with n per bar (the paper's Figs 3 and 4).
+- **charts**: several Likert questions (a matrix gives a bar per statement), even on different scales of the
+  same length, as one 100% stacked chart with n per bar (the paper's Figs 3 and 4).
 
 Pure: read with the one YAML loader and the instrument's own condition parser; every error is one
 :class:`InvalidReport` reading ``file:line: what``.
@@ -74,7 +74,7 @@ class ReportTable:
 
 @dataclass(frozen=True)
 class ReportChart:
-    """Likert questions (one statement each) in one 100% stacked chart, a bar per question."""
+    """Likert questions in one 100% stacked chart: a bar per question, or per statement of a matrix."""
 
     id: str
     title: str
@@ -250,9 +250,6 @@ def _chart(ctx: Ctx, node: LineDict, instrument: Instrument, taken: dict[str, in
     unknown_keys(ctx, node, _CHART_KEYS, "a chart")
     name = _name(ctx, node, taken)
     questions = [_question(ctx, node, "questions", q, instrument, ("likert",)) for q in _ids(ctx, node, "questions")]
-    for q in questions:
-        if q.items:
-            raise ctx.fail(node.line_of("questions"), f"'{q.id}' is a likert matrix; a chart bar is one statement")
     lengths = {len(q.choices) for q in questions}
     if len(lengths) != 1:
         raise ctx.fail(node.line_of("questions"), "the questions' scales differ in length "

@@ -301,3 +301,30 @@ def test_records_figures_with_a_merged_category(tmp_path):
     assert [named(wb, f"records_em_{s}") for s in ("n", "base", "pct")] == [213, 306, 69.6]
     assert [named(wb, f"records_anesthesia_icu_{s}") for s in ("n", "base", "pct")] == [49, 306, 16.0]
     assert [named(wb, f"records_hospitalists_{s}") for s in ("n", "base", "pct")] == [22, 306, 7.2]
+
+
+def test_training_figures_and_fig3_one_bar_per_statement(tmp_path):
+    # The paper: 37 of 38 answered (97%); 100% good or excellent; 100% agreed on the framework; 32 (86.5%) rated
+    # the virtual platform positively; Fig 3: confidence per component, n = 37.
+    training = load_instrument(INSTRUMENTS / "supporter-training.yaml")
+    report = load_report(INSTRUMENTS, training)
+    assert report is not None
+    items = [i.id for i in training.question("confidence").items]
+    forms = [{"overall_rating": "5" if i < 25 else "4" if i < 33 else "3",
+              "framework": "5" if i < 20 else "4",
+              "virtual_platform": "4" if i < 32 else "2",
+              **{f"confidence__{item}": "5" if (i + k) % 3 else "4" for k, item in enumerate(items)}}
+             for i in range(37)]
+    info = SurveyInfo("training", "Training", training.id, training.version, invited=38, answered=37)
+    path = tmp_path / "training.xlsx"
+    write_workbook(path, training, info, [submit(training, f) for f in forms], OFF, report=report)
+    wb = load_workbook(path)
+    assert [named(wb, f"response_rate_{s}") for s in ("n", "base", "pct")] == [37, 38, 97.4]
+    assert [named(wb, f"good_or_excellent_{s}") for s in ("n", "base", "pct")] == [37, 37, 100.0]
+    assert [named(wb, f"framework_agreed_{s}") for s in ("n", "base", "pct")] == [37, 37, 100.0]
+    assert [named(wb, f"virtual_positive_{s}") for s in ("n", "base", "pct")] == [32, 37, 86.5]
+    ((title, ref),) = list(wb.defined_names["fig3"].destinations)
+    rows = [[c.value for c in r] for r in wb[title][ref.replace("$", "")]]
+    assert len(rows) == 1 + len(items) and all(r[0].endswith("(n = 37)") for r in rows[1:])
+    assert rows[1][0] == "After the training, I feel confident in understanding my role as a peer supporter (n = 37)"
+    assert rows[0][1:6] == ["Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree"]
