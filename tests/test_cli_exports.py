@@ -125,7 +125,8 @@ def test_download_workbook_and_csv(app, dept):
     # Investigators hold the raw answers: their download is exact, with the raw data.
     rows = [r for r in wb["Your view of the program"].iter_rows(values_only=True) if r[0] == "Medical-legal concerns"]
     assert rows[0][1] == 2 and "Raw data" in wb.sheetnames
-    _, _, data = fetch(client, f"/admin/surveys/{dept}/export.xlsx?shared=1")
+    _, headers, data = fetch(client, f"/admin/surveys/{dept}/export.xlsx?shared=1")
+    assert headers["Content-Disposition"].startswith(f"attachment; filename={dept}-shared-")
     shared = load_workbook(io.BytesIO(data))
     rows = [r for r in shared["Your view of the program"].iter_rows(values_only=True)
             if r[0] == "Medical-legal concerns"]

@@ -39,7 +39,7 @@ def _survey(slug: str) -> Survey:
     return survey
 
 
-def _send(slug: str, suffix: str, mimetype: str, write: Callable[[Path], Any]) -> Any:
+def _send(slug: str, suffix: str, mimetype: str, write: Callable[[Path], Any], tag: str = "") -> Any:
     handle, name = tempfile.mkstemp(prefix="surveykit-download-", suffix=suffix)
     os.close(handle)
     path = Path(name)
@@ -50,7 +50,7 @@ def _send(slug: str, suffix: str, mimetype: str, write: Callable[[Path], Any]) -
         # Unlinked now, the file lives on only as the open handle send_file streams and closes.
         path.unlink(missing_ok=True)
     response = send_file(data, mimetype=mimetype, as_attachment=True,
-                         download_name=f"{slug}-{dt.date.today().isoformat()}{suffix}")
+                         download_name=f"{slug}{tag}-{dt.date.today().isoformat()}{suffix}")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -75,7 +75,7 @@ def survey_xlsx(slug: str) -> Any:
     def write(path: Path) -> None:
         write_workbook(path, instrument, info, stream_answers(db, slug), rule, raw=not shared, report=report)
 
-    return _send(slug, ".xlsx", XLSX, write)
+    return _send(slug, ".xlsx", XLSX, write, "-shared" if shared else "")
 
 
 @bp.get("/<slug>/export.csv")
