@@ -82,7 +82,8 @@ def _bar(total: int, label: str) -> AbstractContextManager[Any]:
               help="Exact counts: the default for the research team's export (kept for old scripts).")
 @click.option("--by", multiple=True, metavar="QUESTION",
               help="Also compare every question across the answers to this single-choice question (repeatable).")
-@click.option("--no-raw", is_flag=True, help="Leave out the raw data and data dictionary sheets (tables only).")
+@click.option("--no-raw", is_flag=True, help="Leave out the raw data and data dictionary sheets (tables only, still "
+              "exact: to share outside the team, use --shared).")
 @with_appcontext
 def export_command(slug: str, out: Path, fmt: str | None, shared: bool, no_suppression: bool, by: tuple[str, ...],
                    no_raw: bool) -> None:
