@@ -8,6 +8,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from .scores import mean_sd
 from .tables import Table
 from .tabular.errors import TableError
 from .tabular.percent import n_pct
@@ -62,10 +63,6 @@ def p_text(p: float | None) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def _mean_sd(mean: float, sd: float) -> str:
-    return f"{mean:.2f} ({'-' if sd != sd else f'{sd:.2f}'})"
-
-
 def _pct(value: float | None) -> str:
     return "not defined (baseline mean 0)" if value is None else f"{value:+.1f}%"
 
@@ -85,10 +82,10 @@ def comparison_table(result: Comparison, outcome: str) -> Table:
         ["Scored at follow-up, n", one.n_follow_up, two.n_follow_up, None, None],
         ["Both waves (analysed), n", one.n_both, two.n_both, None, None],
         ["Attrition, n (%)", n_pct(one.attrition, one.randomised), n_pct(two.attrition, two.randomised), None, None],
-        ["Baseline, mean (SD)", _mean_sd(one.baseline_mean, one.baseline_sd),
-         _mean_sd(two.baseline_mean, two.baseline_sd), None, None],
-        ["Follow-up, mean (SD)", _mean_sd(one.follow_up_mean, one.follow_up_sd),
-         _mean_sd(two.follow_up_mean, two.follow_up_sd), None, None],
+        ["Baseline, mean (SD)", mean_sd(one.baseline_mean, one.baseline_sd),
+         mean_sd(two.baseline_mean, two.baseline_sd), None, None],
+        ["Follow-up, mean (SD)", mean_sd(one.follow_up_mean, one.follow_up_sd),
+         mean_sd(two.follow_up_mean, two.follow_up_sd), None, None],
         ["Mean change (95% CI)", one.change.text(), two.change.text(), diff.text(), p_text(diff.p)],
         ["Change of the mean, %", _pct(one.percent_change), _pct(two.percent_change), None, None],
         ["Baseline-adjusted difference (ANCOVA)", None, None, adjusted.text(), p_text(adjusted.p)],
@@ -108,8 +105,8 @@ def pre_post_table(result: PrePost, outcome: str) -> Table:
         ["Scored at baseline, n", s.n_baseline, None],
         ["Scored at follow-up, n", s.n_follow_up, None],
         ["Linked at both waves, n", s.n_both, None],
-        ["Baseline, mean (SD)", _mean_sd(s.baseline_mean, s.baseline_sd), None],
-        ["Follow-up, mean (SD)", _mean_sd(s.follow_up_mean, s.follow_up_sd), None],
+        ["Baseline, mean (SD)", mean_sd(s.baseline_mean, s.baseline_sd), None],
+        ["Follow-up, mean (SD)", mean_sd(s.follow_up_mean, s.follow_up_sd), None],
         [f"Mean change (95% CI), {result.method}", s.change.text(), p_text(s.change.p)],
         ["Change of the mean, %", _pct(s.percent_change), None],
     ]

@@ -260,3 +260,32 @@ def test_few_scores_are_suppressed_and_shown_without_the_rule(tmp_path: Path):
     assert rows["n scored"][0] == "<5" and "Mean (SD)" not in rows
     write_workbook(book, pfi, info, _pfi_responses(3), rule=OFF)
     assert "Mean (SD)" in table(load_workbook(book)["Scores"], "burnout")["rows"]
+
+
+def test_exported_scores_round_trip_through_import(app, runner, tmp_path: Path):
+    from survey_setup import open_survey
+
+    from surveyapp.db import new_session
+    from surveyapp.models import Response
+
+    def stored(slug: str) -> list[dict]:
+        from sqlalchemy import select
+
+        with app.app_context(), new_session() as session:
+            return sorted((r.answers for r in session.scalars(select(Response).where(Response.survey_slug == slug))),
+                          key=repr)
+
+    open_survey(runner, "pfi", "pfi-a")
+    rows = tmp_path / "answers.csv"
+    responses = _pfi_responses(6)
+    write_csv(rows, load_instrument(INSTRUMENTS / "pfi.yaml"), responses)
+    first = runner.invoke(args=["import", "pfi-a", str(rows)])
+    assert first.exit_code == 0, first.output
+    assert ("dropped columns (a score of the instrument, computed again from its items): 'fulfillment', "
+            "'exhaustion', 'disengagement', 'burnout'") in first.output
+    out = tmp_path / "export.csv"
+    assert runner.invoke(args=["export", "pfi-a", "--out", str(out)]).exit_code == 0
+    open_survey(runner, "pfi", "pfi-b")
+    again = runner.invoke(args=["import", "pfi-b", str(out)])
+    assert again.exit_code == 0, again.output
+    assert stored("pfi-b") == stored("pfi-a") and len(stored("pfi-a")) == 6
