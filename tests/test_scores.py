@@ -289,3 +289,27 @@ def test_exported_scores_round_trip_through_import(app, runner, tmp_path: Path):
     again = runner.invoke(args=["import", "pfi-b", str(out)])
     assert again.exit_code == 0, again.output
     assert stored("pfi-b") == stored("pfi-a") and len(stored("pfi-a")) == 6
+
+
+@pytest.mark.parametrize("fmt", ["sav", "dta"])
+def test_scores_in_spss_and_stata_files(tmp_path: Path, fmt):
+    import pyreadstat
+
+    from exports.statfiles import write_statfile
+
+    pfi = load_instrument(INSTRUMENTS / "pfi.yaml")
+    responses = [*_pfi_responses(5), {}]  # the last: nothing shown
+    path = tmp_path / f"pfi.{fmt}"
+    write_statfile(path, pfi, responses, fmt)
+    read = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+    frame, meta = read(str(path), user_missing=True)
+    expected = [score_value(pfi.scores[2], r) for r in responses]
+    assert expected[0] is None and expected[1] is not None  # disengagement: response 0 has 2 of 6 items missing
+    got = list(frame["disengagement"])
+    assert got[1:5] == pytest.approx(expected[1:5])
+    if fmt == "sav":
+        assert got[0] == -9 and got[5] == -8
+        assert meta.variable_value_labels["disengagement"][-9.0] == "Shown, not answered"
+    else:
+        assert (got[0], got[5]) == ("b", "a")
+    assert meta.column_names_to_labels["burnout"] == "Overall burnout"
