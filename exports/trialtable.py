@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .scores import mean_sd
@@ -53,6 +54,65 @@ def read_participants(path: str | os.PathLike[str], baseline: str, follow_up: st
                                  _number(table, cells, header[follow_up], line, follow_up)))
     if header is None or not found:
         raise TableError("no participants: the file needs a header row and one row per participant", file=str(path))
+    return found
+
+
+@dataclass(frozen=True)
+class WaveRow:
+    """One response of one wave's file: where it is, whose it is (when linked), its arm and its score."""
+
+    where: str
+    id: str
+    arm: str
+    value: float | None
+
+
+def _cell(cells: list[str], header: dict[str, int], name: str | None) -> str:
+    index = header[name] if name is not None else len(cells)
+    return cells[index].strip() if index < len(cells) else ""
+
+
+def read_wave(path: str | os.PathLike[str], outcome: str, id_column: str | None = None,
+              arm_column: str | None = None) -> list[WaveRow]:
+    """Read one wave's export (a score column, and an id and arm column when linked); fail naming file:line."""
+    table = open_table(path)
+    header: dict[str, int] | None = None
+    found: list[WaveRow] = []
+    seen: dict[str, int] = {}
+    for line, cells in table.text_rows():
+        if header is None:
+            header = {c: i for i, c in enumerate(cells) if c}
+            missing = [c for c in (outcome, id_column, arm_column) if c is not None and c not in header]
+            if missing:
+                raise table.error(f"no column {', '.join(repr(m) for m in missing)} in the header "
+                                  f"(found: {', '.join(cells)})", line)
+            continue
+        key = _cell(cells, header, id_column)
+        if id_column is not None:
+            if not key:
+                raise table.error("no id given", line, header[id_column], id_column)
+            if key in seen:
+                raise table.error(f"id '{key}' is also on line {seen[key]}: one response per participant and wave",
+                                  line, header[id_column], id_column)
+            seen[key] = line
+        found.append(WaveRow(f"{table.name}:{line}", key, _cell(cells, header, arm_column) or "All",
+                             _number(table, cells, header[outcome], line, outcome)))
+    if header is None:
+        raise TableError("the file is empty: it needs a header row", file=str(path))
+    return found
+
+
+def link_waves(baseline: Sequence[WaveRow], follow_up: Sequence[WaveRow]) -> list[Participant]:
+    """Return one participant per id found at either wave; an arm given differently at the two waves is an error."""
+    later = {row.id: row for row in follow_up}
+    found = []
+    for row in baseline:
+        other = later.pop(row.id, None)
+        if other is not None and other.arm != row.arm:
+            raise TableError(f"id '{row.id}' is in arm '{row.arm}' at baseline ({row.where}) and '{other.arm}' at "
+                             f"follow-up ({other.where})")
+        found.append(Participant(row.arm, row.value, other.value if other is not None else None))
+    found += [Participant(row.arm, None, row.value) for row in later.values()]
     return found
 
 

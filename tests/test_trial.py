@@ -186,3 +186,44 @@ def test_compare_command_over_a_file(runner, tmp_path):
                               "--follow-up", "burnout_w2"])
     assert bad.exit_code == 1 and "trial.csv:2" in bad.output and "'high' is not a number" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_waves_command_links_two_exports_by_study_id_or_compares_them_unpaired(runner, tmp_path):
+    import random
+
+    rows = generated_trial()
+    ids = [f"S{i:03}" for i in range(len(rows))]
+    order = list(range(len(rows)))
+    random.Random(4).shuffle(order)  # the follow-up export lists participants in another order
+
+    def cell(value):
+        return "" if value is None else repr(value)
+
+    first = tmp_path / "wave1.csv"
+    first.write_text("study_id,arm,burnout\n" + "".join(f"{ids[i]},{rows[i].arm},{cell(rows[i].baseline)}\n"
+                                                        for i in range(len(rows))))
+    second = tmp_path / "wave2.csv"
+    second.write_text("burnout,study_id,arm\n" + "".join(f"{cell(rows[i].follow_up)},{ids[i]},{rows[i].arm}\n"
+                                                         for i in order if i % 10 != 3 or rows[i].follow_up))
+    expected = compare(rows, ["coaching", "control"])
+    result = runner.invoke(args=["trial", "waves", str(first), str(second), "--outcome", "burnout", "--id",
+                                 "study_id", "--arm", "arm", "--arms", "coaching,control"])
+    assert result.exit_code == 0, result.output
+    assert expected.adjusted_difference.text() in result.output
+    assert expected.difference_in_change.text() in result.output
+
+    paired = runner.invoke(args=["trial", "waves", str(first), str(second), "--outcome", "burnout", "--id",
+                                 "study_id"])
+    assert paired.exit_code == 0 and "(paired)" in paired.output
+    unpaired = runner.invoke(args=["trial", "waves", str(first), str(second), "--outcome", "burnout"])
+    assert unpaired.exit_code == 0 and "(unpaired (Welch))" in unpaired.output
+    before = [p.baseline for p in rows if p.baseline is not None]
+    after = [p.follow_up for p in rows if p.follow_up is not None]
+    assert pre_post(baseline_only=before, follow_up_only=after).summary.change.text() in unpaired.output
+
+    refused = runner.invoke(args=["trial", "waves", str(first), str(second), "--outcome", "burnout", "--arm", "arm"])
+    assert refused.exit_code == 1 and "--arm needs --id" in refused.output
+    second.write_text(second.read_text() + f"1.5,{ids[0]},{rows[0].arm}\n")
+    twice = runner.invoke(args=["trial", "waves", str(first), str(second), "--outcome", "burnout", "--id",
+                                "study_id"])
+    assert twice.exit_code == 1 and f"id '{ids[0]}' is also on line" in twice.output and "wave2.csv:" in twice.output
