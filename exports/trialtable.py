@@ -12,7 +12,7 @@ from typing import Any
 from .scores import mean_sd
 from .tables import Table
 from .tabular.errors import TableError
-from .tabular.percent import n_pct
+from .tabular.percent import n_pct, percent
 from .tabular.reading import TableFile, open_table
 from .trial import Comparison, Participant, PrePost
 
@@ -123,8 +123,10 @@ def p_text(p: float | None) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def _pct(value: float | None) -> str:
-    return "not defined (baseline mean 0)" if value is None else f"{value:+.1f}%"
+def _pct(before: float, after: float) -> str:
+    """Return the change of a mean in % of the baseline mean, half up to 0.1 like every percentage."""
+    share = percent(after - before, abs(before))
+    return "not defined (baseline mean 0)" if share is None else f"{share:+.1f}%"
 
 
 def comparison_table(result: Comparison, outcome: str) -> Table:
@@ -147,7 +149,8 @@ def comparison_table(result: Comparison, outcome: str) -> Table:
         ["Follow-up, mean (SD)", mean_sd(one.follow_up_mean, one.follow_up_sd),
          mean_sd(two.follow_up_mean, two.follow_up_sd), None, None],
         ["Mean change (95% CI)", one.change.text(), two.change.text(), diff.text(), p_text(diff.p)],
-        ["Change of the mean, %", _pct(one.percent_change), _pct(two.percent_change), None, None],
+        ["Change of the mean, %", _pct(one.baseline_mean, one.follow_up_mean),
+         _pct(two.baseline_mean, two.follow_up_mean), None, None],
         ["Baseline-adjusted difference (ANCOVA)", None, None, adjusted.text(), p_text(adjusted.p)],
         ["Effect size (Cohen's d of change)", None, None, None if result.cohens_d != result.cohens_d
          else round(result.cohens_d, 2), None],
@@ -168,7 +171,7 @@ def pre_post_table(result: PrePost, outcome: str) -> Table:
         ["Baseline, mean (SD)", mean_sd(s.baseline_mean, s.baseline_sd), None],
         ["Follow-up, mean (SD)", mean_sd(s.follow_up_mean, s.follow_up_sd), None],
         [f"Mean change (95% CI), {result.method}", s.change.text(), p_text(s.change.p)],
-        ["Change of the mean, %", _pct(s.percent_change), None],
+        ["Change of the mean, %", _pct(s.baseline_mean, s.follow_up_mean), None],
     ]
     return table
 

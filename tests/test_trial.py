@@ -227,3 +227,16 @@ def test_waves_command_links_two_exports_by_study_id_or_compares_them_unpaired(r
     twice = runner.invoke(args=["trial", "waves", str(first), str(second), "--outcome", "burnout", "--id",
                                 "study_id"])
     assert twice.exit_code == 1 and f"id '{ids[0]}' is also on line" in twice.output and "wave2.csv:" in twice.output
+
+
+def test_tables_round_the_change_of_the_mean_half_up_like_every_percentage():
+    from exports.trialtable import comparison_table, pre_post_table
+
+    rows = {r[0]: r for r in comparison_table(compare(worked_rows(), ["coaching", "control"]), "burnout").rows}
+    assert rows["Change of the mean, %"][1:3] == ["-66.7%", "+100.0%"]
+    assert rows["Attrition, n (%)"][1:3] == ["0 (0.0%)", "0 (0.0%)"]
+    # Welch t = -3.674 on 4 df: p between .02 and .025 (t tables)
+    assert rows["Mean change (95% CI)"][3:] == ["-3.00 (-5.27 to -0.73)", "0.021"]
+    # baseline mean 32, follow-up mean 50: +56.25% exactly, printed +56.3% (round() would give 56.2)
+    table = pre_post_table(pre_post([(31, 49), (33, 52), (32, 49)]), "burnout")
+    assert {r[0]: r for r in table.rows}["Change of the mean, %"][1] == "+56.3%"
