@@ -240,3 +240,31 @@ def test_tables_round_the_change_of_the_mean_half_up_like_every_percentage():
     # baseline mean 32, follow-up mean 50: +56.25% exactly, printed +56.3% (round() would give 56.2)
     table = pre_post_table(pre_post([(31, 49), (33, 52), (32, 49)]), "burnout")
     assert {r[0]: r for r in table.rows}["Change of the mean, %"][1] == "+56.3%"
+
+
+def test_waves_command_with_several_outcomes_writes_one_table_each(runner, tmp_path):
+    from openpyxl import load_workbook
+
+    rows = generated_trial()
+
+    def cell(value, scale=1):
+        return "" if value is None else repr(value * scale)
+
+    for name, attr in (("w1.csv", "baseline"), ("w2.csv", "follow_up")):
+        (tmp_path / name).write_text("study_id,arm,burnout,burnout100\n" + "".join(
+            f"S{i},{p.arm},{cell(getattr(p, attr))},{cell(getattr(p, attr), 25)}\n" for i, p in enumerate(rows)))
+    out = tmp_path / "waves.xlsx"
+    result = runner.invoke(args=["trial", "waves", str(tmp_path / "w1.csv"), str(tmp_path / "w2.csv"), "--outcome",
+                                 "burnout", "--outcome", "burnout100", "--id", "study_id", "--arm", "arm", "--arms",
+                                 "coaching,control", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    cells = [r for r in load_workbook(out)["Comparison"].iter_rows(values_only=True)]
+    titles = [r[0] for r in cells if r[0] and str(r[0]).endswith("change from baseline by arm")]
+    assert titles == ["burnout: change from baseline by arm", "burnout100: change from baseline by arm"]
+    adjusted = [r[3] for r in cells if r[0] == "Baseline-adjusted difference (ANCOVA)"]
+    expected = compare(rows, ["coaching", "control"]).adjusted_difference
+    scaled = compare([Participant(p.arm, None if p.baseline is None else p.baseline * 25,
+                                  None if p.follow_up is None else p.follow_up * 25) for p in rows],
+                     ["coaching", "control"]).adjusted_difference
+    assert adjusted == [expected.text(), scaled.text()]
+    assert scaled.value == pytest.approx(25 * expected.value)  # the rescaled outcome: 25 times the difference
