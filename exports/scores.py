@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from .stats import ScoreSummary
+from .stats import CrossTab, Descriptives, ScoreSummary
 from .suppress import Suppression, hidden_cells
-from .tables import Table, count_cells
+from .tables import Table, _group_label, count_cells
+from .tabular.percent import n_pct
 
 
 def mean_sd(mean: float, sd: float) -> str:
@@ -45,4 +46,33 @@ def score_table(s: ScoreSummary, rule: Suppression) -> Table:
         cells: list[Any] = count_cells(n, scored, "met" in hidden_cells(split, [(scored, ["met", "not"])], rule),
                                        rule)
         table.rows.append([cut.describe(), *cells])
+    return table
+
+
+def _group_row(label: str, s: ScoreSummary, rule: Suppression) -> list[Any]:
+    scored = len(s.values)
+    if rule.hides(scored):
+        return [label, rule.mark, s.missing, None, None, *[None for _ in s.score.cutoffs]]
+    stats = s.describe()
+    row: list[Any] = [label, scored, s.missing]
+    row += [None, None] if stats is None else [mean_sd(stats["mean"], stats["sd"]), round(stats["median"], 2)]
+    for n in s.meeting():
+        split: dict[Hashable, int] = {"met": n, "not": scored - n}
+        hidden = "met" in hidden_cells(split, [(scored, ["met", "not"])], rule)
+        row.append(rule.mark_for(n) if hidden else n_pct(n, scored))
+    return row
+
+
+def score_by_group_table(index: int, crosstab: CrossTab, total: Descriptives, rule: Suppression) -> Table:
+    """Return the *index*-th score compared across a cross-tabulation's groups, with the total last."""
+    overall = total.scores[index]
+    score = overall.score
+    table = Table(score.id, f"{score.id}: {score.label} (score) by {crosstab.by.id}",
+                  f"{score.describe()}. Per group: n scored, n missing, mean (SD), median, and each cut-off as n (% "
+                  "of those scored)" + (f"; statistics of fewer than {rule.k} scores are not shown." if rule.enabled
+                                        else "."),
+                  ["Group", "n scored", "n missing", "Mean (SD)", "Median", *[c.describe() for c in score.cutoffs]])
+    for code in crosstab.group_codes():
+        table.rows.append(_group_row(_group_label(crosstab.by, code), crosstab.groups[code].scores[index], rule))
+    table.rows.append(_group_row("Total", overall, rule))
     return table

@@ -298,6 +298,7 @@ class Descriptives:
         self.instrument = instrument
         self.respondents = 0
         self.summaries: dict[str, Summary] = {q.id: summary_for(q) for q in instrument.questions}
+        self.scores = [ScoreSummary(s) for s in instrument.scores]
         self._plan = [(qid, s, s.take if s.counts_values else None) for qid, s in self.summaries.items()]
 
     def add(self, answers: Answers) -> None:
@@ -315,6 +316,8 @@ class Descriptives:
             summary.answered += 1
             if take is not None:
                 take(value)
+        for score in self.scores:
+            score.add(answers)
 
     def __getitem__(self, question_id: str) -> Summary:
         return self.summaries[question_id]
@@ -356,7 +359,6 @@ class Collector:
     def __init__(self, instrument: Instrument, by: Iterable[str] = ()) -> None:
         self.instrument = instrument
         self.total = Descriptives(instrument)
-        self.scores = [ScoreSummary(s) for s in instrument.scores]
         self.crosstabs: list[CrossTab] = []
         known = {q.id: q for q in instrument.questions}
         for qid in by:
@@ -367,8 +369,6 @@ class Collector:
     def add(self, answers: Answers) -> None:
         """Count one response everywhere."""
         self.total.add(answers)
-        for score in self.scores:
-            score.add(answers)
         for crosstab in self.crosstabs:
             crosstab.add(answers)
 

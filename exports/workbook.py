@@ -24,7 +24,7 @@ from .charts import CM_PER_BAR, likert_chart, shares
 from .columns import Column, export_columns, row_reader
 from .model import Answers, SurveyInfo
 from .printing import ROWS_PER_PAGE, page_break_after, print_ready
-from .scores import score_table
+from .scores import score_by_group_table, score_table
 from .stats import Collector, LevelCounts, LikertSummary
 from .suppress import Suppression
 from .tables import Table, crosstab_tables, likert_hidden, question_tables
@@ -297,13 +297,15 @@ class _SurveyWorkbook:
         if self.scores is not None:
             self.scores.append(["Scored scales"], TITLE)
             self.scores.blank()
-            for score in self.collector.scores:
+            for score in total.scores:
                 write_table(self.scores, score_table(score, rule))
         for sheet, crosstab in zip(self.crosses, self.collector.crosstabs, strict=True):
             sheet.append([f"Answers by {crosstab.by.id}: {crosstab.by.text}"], TITLE)
             sheet.blank()
             for table in crosstab_tables(crosstab, total, rule):
                 write_table(sheet, table)
+            for index in range(len(total.scores)):
+                write_table(sheet, score_by_group_table(index, crosstab, total, rule))
         _likert_sheet(self.likert, self.collector, rule)
         described = [(self.summary.title, "this page")]
         described += [(sheet.title, f"tables of section '{section.id}'") for sheet, section in self.sections]

@@ -313,3 +313,41 @@ def test_scores_in_spss_and_stata_files(tmp_path: Path, fmt):
     else:
         assert (got[0], got[5]) == ("b", "a")
     assert meta.column_names_to_labels["burnout"] == "Overall burnout"
+
+
+def test_scores_by_group_on_the_crosstab_sheet(tmp_path: Path):
+    text = SIX.replace('''sections:
+  - id: s
+    questions:
+''', '''sections:
+  - id: s
+    questions:
+      - id: dept
+        type: single_choice
+        text: Department
+        choices: [Emergency, Surgery]
+''')
+    scored = inst(text)
+    answers = [{"dept": "emergency", **matrix(a=v, b=6 - v, c=v, d=v, e=v, f=v)} for v in (1, 2, 3, 4, 5, 5)]
+    answers += [{"dept": "surgery", **matrix(a=4, b=2, c=4, d=4, e=4, f=4)} for _ in range(3)]
+    answers.append({"dept": "surgery", **matrix(a=4)})  # 5 of 6 missing: not scored
+    book = tmp_path / "by.xlsx"
+    info = SurveyInfo("s", "S", scored.id, scored.version, exported_on=dt.date(2026, 1, 1))
+    write_workbook(book, scored, info, answers, rule=Suppression(k=5), by=["dept"])
+    sheet = load_workbook(book)["By dept"]
+    rows = list(sheet.iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r[0] == "total: Total (score) by dept")
+    assert rows[start + 2][:6] == ("Group", "n scored", "n missing", "Mean (SD)", "Median", "high (score >= 4)")
+    emergency, surgery, total = rows[start + 3:start + 6]
+    values = [1, 2, 3, 4, 5, 5]  # b reversed: every item of a response equals v
+    assert emergency[:5] == ("Emergency", 6, 0, f"{statistics.fmean(values):.2f} ({statistics.stdev(values):.2f})",
+                             3.5)
+    assert emergency[5] == "<5"  # 3 of 6 at or above the cut-off
+    assert surgery[:5] == ("Surgery", "<5", 1, None, None)  # 3 scored: hidden
+    all_values = [*values, 4, 4, 4]
+    assert total[:4] == ("Total", 9, 1, f"{statistics.fmean(all_values):.2f} ({statistics.stdev(all_values):.2f})")
+    assert total[5] == "x"  # 6 of 9: the 3 below would follow from it
+    write_workbook(book, scored, info, answers, rule=OFF, by=["dept"])
+    rows = list(load_workbook(book)["By dept"].iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r[0] == "total: Total (score) by dept")
+    assert [r[5] for r in rows[start + 3:start + 6]] == ["3 (50.0%)", "3 (100.0%)", "6 (66.7%)"]
