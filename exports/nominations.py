@@ -15,7 +15,8 @@ tally says the number is not known rather than guessing from the respondents. No
 (ties share a rank); where the last place to invite falls inside a tie, every tied nominee is marked so.
 
 Anonymity: a nomination is counted once per nominator (naming a colleague twice on one form counts once) and no
-output holds anything about the nominators besides their department's count: no row, order, answer or time.
+output holds anything about the nominators besides their department's count: no row, order, answer or time,
+and the spellings merged are listed normalised (lower case, no titles), not as each nominator typed them.
 """
 
 from __future__ import annotations
@@ -57,11 +58,9 @@ def normalise(name: str) -> str:
     return _DEGREE.sub("", text).strip()
 
 
-def _display(spellings: Counter[str]) -> str:
-    """Return how a nominee is shown: the most frequent spelling with its title removed, title-cased."""
-    best = max(sorted(spellings), key=lambda s: spellings[s])
-    words = normalise(best).split()
-    return " ".join(w[:1].upper() + w[1:] for w in words)
+def _display(key: str) -> str:
+    """Return how a nominee is shown: the kept spelling, each word capitalised ("o'brien" -> "O'brien")."""
+    return " ".join(w[:1].upper() + w[1:] for w in key.split())
 
 
 def parse_merge(text: str, where: str) -> tuple[str, str]:
@@ -198,7 +197,8 @@ def tally(ballots: Iterable[tuple[str, list[str]]], merges: Mapping[str, str] | 
             if not name or not normalise(name):
                 continue
             key = normalise(name)
-            keys.setdefault(merges.get(key, key), name.strip())
+            # The normalised spelling, never the typed one: an idiosyncratic spelling could point to its writer.
+            keys.setdefault(merges.get(key, key), key)
         if not keys:
             continue
         voters[department] += 1
@@ -214,7 +214,7 @@ def tally(ballots: Iterable[tuple[str, list[str]]], merges: Mapping[str, str] | 
             dept.physicians = physicians[department]
         for key, n in counts.get(department, Counter()).items():
             forms = spellings[department][key]
-            dept.nominees.append(Nominee(key, _display(forms), n, sorted(forms)))
+            dept.nominees.append(Nominee(key, _display(key), n, sorted(forms)))
         _rank(dept.nominees, dept.to_invite)
         dept.proposals = propose(dept.nominees, decided)
         tallies.append(dept)
