@@ -168,10 +168,10 @@ sections:
 def test_one_survey_for_several_departments_counts_physicians_from_its_invitations(database_url, tmp_path: Path):
     import shutil
 
-    from conftest import INSTRUMENTS, make_test_app
-
     from surveyapp.db import new_session
     from surveyapp.models import Invitation
+
+    from conftest import INSTRUMENTS, make_test_app
 
     folder = tmp_path / "instruments"
     shutil.copytree(INSTRUMENTS, folder)
