@@ -177,23 +177,26 @@ def test_one_survey_for_several_departments_counts_physicians_from_its_invitatio
     shutil.copytree(INSTRUMENTS, folder)
     (folder / "nomination-multi.yaml").write_text(MULTI)
     app = make_test_app(database_url, tmp_path, SURVEYKIT_INSTRUMENTS_DIR=str(folder))
-    runner = app.test_cli_runner()
-    slug = open_survey(runner, "nomination-multi", "nom-all")
-    with app.app_context(), new_session() as session:
-        session.add_all([Invitation(survey_slug=slug, department="Emergency Medicine") for _ in range(23)]
-                        + [Invitation(survey_slug=slug, department="Surgery") for _ in range(9)])
-        session.commit()
-    store(app, slug, [{"department": "em", "nominee_1": "Ana Ruiz", "nominee_2": "Bo Chen"},
-                      {"department": "em", "nominee_1": "ana ruiz"},
-                      {"department": "surg", "nominee_1": "Bo Chen"},
-                      {"nominee_1": "Cy Diaz"}])
-    out = tmp_path / "all.csv"
-    result = runner.invoke(args=["nominations", "tally", slug, "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "Emergency Medicine: 2 nominating forms; 23 physicians (invitations): invite 3" in result.output
-    assert "Surgery: 1 nominating forms; 9 physicians (invitations): invite 1" in result.output
-    with out.open(encoding="utf-8-sig", newline="") as handle:
-        got = [(r[0], r[2], r[3], r[4]) for r in list(csv.reader(handle))[1:]]
-    # Bo Chen is counted in each department that nominated him; a form without a department is its own group
-    assert got == [("Emergency Medicine", "Ana Ruiz", "2", "yes"), ("Emergency Medicine", "Bo Chen", "1", "yes"),
-                   ("No department given", "Cy Diaz", "1", ""), ("Surgery", "Bo Chen", "1", "yes")]
+    try:
+        runner = app.test_cli_runner()
+        slug = open_survey(runner, "nomination-multi", "nom-all")
+        with app.app_context(), new_session() as session:
+            session.add_all([Invitation(survey_slug=slug, department="Emergency Medicine") for _ in range(23)]
+                            + [Invitation(survey_slug=slug, department="Surgery") for _ in range(9)])
+            session.commit()
+        store(app, slug, [{"department": "em", "nominee_1": "Ana Ruiz", "nominee_2": "Bo Chen"},
+                          {"department": "em", "nominee_1": "ana ruiz"},
+                          {"department": "surg", "nominee_1": "Bo Chen"},
+                          {"nominee_1": "Cy Diaz"}])
+        out = tmp_path / "all.csv"
+        result = runner.invoke(args=["nominations", "tally", slug, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "Emergency Medicine: 2 nominating forms; 23 physicians (invitations): invite 3" in result.output
+        assert "Surgery: 1 nominating forms; 9 physicians (invitations): invite 1" in result.output
+        with out.open(encoding="utf-8-sig", newline="") as handle:
+            got = [(r[0], r[2], r[3], r[4]) for r in list(csv.reader(handle))[1:]]
+        # Bo Chen is counted in each department that nominated him; a form without a department is its own group
+        assert got == [("Emergency Medicine", "Ana Ruiz", "2", "yes"), ("Emergency Medicine", "Bo Chen", "1", "yes"),
+                       ("No department given", "Cy Diaz", "1", ""), ("Surgery", "Bo Chen", "1", "yes")]
+    finally:
+        app.extensions["surveykit.engine"].dispose()
