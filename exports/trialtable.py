@@ -30,6 +30,16 @@ def _number(table: TableFile, cells: list[str], index: int, line: int, name: str
     return number
 
 
+def _header(table: TableFile, line: int, cells: list[str], wanted: Sequence[str | None]) -> dict[str, int]:
+    """Return column name -> index of a header row; fail naming every wanted column it lacks."""
+    header = {c: i for i, c in enumerate(cells) if c}
+    missing = [c for c in wanted if c is not None and c not in header]
+    if missing:
+        raise table.error(f"no column {', '.join(repr(m) for m in missing)} in the header "
+                          f"(found: {', '.join(cells)})", line)
+    return header
+
+
 def read_participants(path: str | os.PathLike[str], baseline: str, follow_up: str, arm: str | None = None
                       ) -> list[Participant]:
     """Read one row per participant (CSV or XLSX, a header row naming the columns); fail naming file:line, column."""
@@ -38,11 +48,7 @@ def read_participants(path: str | os.PathLike[str], baseline: str, follow_up: st
     found: list[Participant] = []
     for line, cells in table.text_rows():
         if header is None:
-            header = {c: i for i, c in enumerate(cells) if c}
-            missing = [c for c in (arm, baseline, follow_up) if c is not None and c not in header]
-            if missing:
-                raise table.error(f"no column {', '.join(repr(m) for m in missing)} in the header "
-                                  f"(found: {', '.join(cells)})", line)
+            header = _header(table, line, cells, (arm, baseline, follow_up))
             continue
         group = "All"
         if arm is not None:
@@ -81,11 +87,7 @@ def read_wave(path: str | os.PathLike[str], outcome: str, id_column: str | None 
     seen: dict[str, int] = {}
     for line, cells in table.text_rows():
         if header is None:
-            header = {c: i for i, c in enumerate(cells) if c}
-            missing = [c for c in (outcome, id_column, arm_column) if c is not None and c not in header]
-            if missing:
-                raise table.error(f"no column {', '.join(repr(m) for m in missing)} in the header "
-                                  f"(found: {', '.join(cells)})", line)
+            header = _header(table, line, cells, (outcome, id_column, arm_column))
             continue
         key = _cell(cells, header, id_column)
         if id_column is not None:

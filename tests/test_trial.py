@@ -268,3 +268,11 @@ def test_waves_command_with_several_outcomes_writes_one_table_each(runner, tmp_p
                      ["coaching", "control"]).adjusted_difference
     assert adjusted == [expected.text(), scaled.text()]
     assert scaled.value == pytest.approx(25 * expected.value)  # the rescaled outcome: 25 times the difference
+
+
+def test_a_missing_column_is_named(runner, tmp_path):
+    path = tmp_path / "w.csv"
+    path.write_text("study_id,arm,burnout\nS1,a,1.5\n")
+    result = runner.invoke(args=["trial", "waves", str(path), str(path), "--outcome", "burnot", "--id", "study_id"])
+    assert result.exit_code == 1
+    assert "w.csv:1: no column 'burnot' in the header (found: study_id, arm, burnout)" in result.output
