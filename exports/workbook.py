@@ -23,13 +23,14 @@ from instrument import Instrument, Question, question_type
 from instrument.reportfile import ReportFile
 
 from .charts import CM_PER_BAR, likert_chart, shares
-from .columns import Column, raw_columns, row_reader
+from .columns import Column, export_columns, row_reader
 from .joint import joint_hidden
 from .model import Answers, SurveyInfo
 from .printing import ROWS_PER_PAGE, page_break_after, print_ready
 from .results import ResultsCollector
 from .results_sheet import WIDTHS as RESULTS_WIDTHS
 from .results_sheet import write_results
+from .scores import score_by_group_table, score_table
 from .stats import Collector, LevelCounts, LikertSummary
 from .suppress import Suppression
 from .tables import Table, crosstab_tables, likert_hidden, question_tables
@@ -42,7 +43,7 @@ ITALIC = Font(italic=True, color="555555")
 TITLE = Font(bold=True, size=13)
 WRAP = Alignment(wrap_text=True, vertical="top")
 SUMMARY_SHEET, LIKERT_SHEET, RAW_SHEET, DICTIONARY_SHEET = "Summary", "Likert", "Raw data", "Data dictionary"
-RESULTS_SHEET = "Results"
+RESULTS_SHEET, SCORES_SHEET = "Results", "Scores"
 DEFAULT_RULE = Suppression()
 HIDDEN_CELL = re.compile(r"^(<\d+|x)$")  # what exports.suppress writes for a hidden count
 ROW_CM = 0.53  # a default-height row (15 pt), to leave room under a Likert block for its chart
@@ -232,8 +233,8 @@ def _dictionary(sheet: Sheet, instrument: Instrument, columns: Sequence[Column])
         if col.kind == "item":
             text += " — " + next((i.text for i in q.items if i.id == col.key), col.key)
         shown_if = q.show_if.describe() if q.show_if is not None else "always"
-        sheet.append([col.header, q.id, q.section, q.type, text, col.codes(), shown_if,
-                      "yes" if q.required else "no"])
+        kind = "score" if col.kind == "score" else q.type
+        sheet.append([col.header, q.id, q.section, kind, text, col.codes(), shown_if, "yes" if q.required else "no"])
 
 
 def _cell_of(ws: WriteOnlyWorksheet, column: Column, value: Any) -> Any:
@@ -283,9 +284,10 @@ class _SurveyWorkbook:
             if report is not None else None
         self.sections = [(Sheet(wb, sheet_title(s.title, taken), (70, 14, 16, 18, 18, 18, 18, 18)), s)
                          for s in instrument.sections]
+        self.scores = Sheet(wb, sheet_title(SCORES_SHEET, taken), (60, 14, 10, 18)) if instrument.scores else None
         self.crosses = [Sheet(wb, sheet_title(f"By {qid}", taken), (60, 24, 24, 24, 24, 24, 24, 24)) for qid in by]
         self.likert = Sheet(wb, sheet_title(LIKERT_SHEET, taken), (50, *[13] * 24))
-        self.columns = raw_columns(instrument)
+        self.columns = export_columns(instrument)
         self.raw = Sheet(wb, sheet_title(RAW_SHEET, taken), [16] * len(self.columns)) if raw else None
         self.dictionary = Sheet(wb, sheet_title(DICTIONARY_SHEET, taken), (24, 20, 16, 16, 60, 60, 40, 9)) \
             if raw else None
@@ -331,11 +333,18 @@ class _SurveyWorkbook:
             for q in section.questions:
                 for table in question_tables(total[q.id], total.respondents, rule, joint):
                     write_table(sheet, table)
+        if self.scores is not None:
+            self.scores.append(["Scored scales"], TITLE)
+            self.scores.blank()
+            for score in total.scores:
+                write_table(self.scores, score_table(score, rule))
         for sheet, crosstab in zip(self.crosses, self.collector.crosstabs, strict=True):
             sheet.append([f"Answers by {crosstab.by.id}: {crosstab.by.text}"], TITLE)
             sheet.blank()
             for table in crosstab_tables(crosstab, total, rule, joint):
                 write_table(sheet, table)
+            for index in range(len(total.scores)):
+                write_table(sheet, score_by_group_table(index, crosstab, total, rule))
         _likert_sheet(self.likert, self.collector, rule)
         described = [(self.summary.title, "this page")]
         if self.results is not None and self.results_sheet is not None:
@@ -345,6 +354,8 @@ class _SurveyWorkbook:
                               f"{computed.report.source.rsplit('/', 1)[-1]}: sentences ready to paste, "
                               "each figure in named cells"))
         described += [(sheet.title, f"tables of section '{section.id}'") for sheet, section in self.sections]
+        if self.scores is not None:
+            described.append((self.scores.title, "scored scales: n scored / missing, mean (SD), median, cut-offs"))
         described += [(sheet.title, f"every question by {qid}") for sheet, qid in zip(self.crosses, self.by,
                                                                                       strict=True)]
         described.append((self.likert.title, "Likert distributions with stacked bar charts of % of those who "
@@ -353,7 +364,7 @@ class _SurveyWorkbook:
             _dictionary(self.dictionary, self.instrument, self.columns)
             described.append((self.raw.title, "one row per response, one column per question (anonymous)"))
             described.append((self.dictionary.title, "what each raw-data column holds"))
-        sheets = [self.results_sheet, *(sheet for sheet, _ in self.sections), *self.crosses, self.likert]
+        sheets = [self.results_sheet, *(sheet for sheet, _ in self.sections), self.scores, *self.crosses, self.likert]
         result = ExportResult(total.respondents, [name for name, _ in described],
                               len(self.columns) if self.raw is not None else 0,
                               sum(sheet.hidden for sheet in sheets if sheet is not None))

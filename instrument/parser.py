@@ -12,6 +12,7 @@ import yaml
 from .model import Condition, Instrument, Option, Question, Scale, Section
 from .qtype import Catalog
 from .scales import BUILTIN_CHOICES, BUILTIN_SCALES
+from .scores import read_scores
 from .types import TYPES, question_type
 from .yamlcheck import (
     ID_RE,
@@ -30,7 +31,7 @@ from .yamlsource import MAX_CHARS, YamlLimit, load_yaml
 
 INSTRUMENT_ID_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 
-_TOP_KEYS = {"id", "version", "title", "intro", "consent", "thanks", "choices", "scales", "sections", "meta"}
+_TOP_KEYS = {"id", "version", "title", "intro", "consent", "thanks", "choices", "scales", "sections", "meta", "scores"}
 _SECTION_KEYS = {"id", "title", "intro", "questions"}
 _COMMON_KEYS = frozenset({"id", "type", "text", "help", "required", "show_if"})
 _OPS = ("equals", "not_equals", "in", "includes", "answered")
@@ -179,11 +180,13 @@ def parse_instrument(text: str, source: str = "<instrument>") -> Instrument:
         sections.append(Section(sid, text_of(ctx, snode, "title") or sid.replace("_", " ").capitalize(),
                                 tuple(questions), text_of(ctx, snode, "intro")))
     meta = top.get("meta", {})
+    scores = read_scores(ctx, top, earlier)
     return Instrument(
         id=iid, version=version, title=text_of(ctx, top, "title", required=True), sections=tuple(sections),
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), source=source,
         intro=text_of(ctx, top, "intro"), consent=text_of(ctx, top, "consent"),
         thanks=text_of(ctx, top, "thanks") or Instrument.thanks, meta=dict(meta) if isinstance(meta, dict) else {},
+        scores=scores,
     )
 
 
