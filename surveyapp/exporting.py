@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,8 +14,19 @@ from sqlalchemy.orm import Session
 from exports.model import SurveyInfo
 from exports.suppress import OFF, Suppression
 
+from .invitations.parking import ParkingError, mix_for_reading
 from .invitations.sending import invitations_sent
 from .models import Response, Survey
+
+logger = logging.getLogger(__name__)
+
+
+def mix_waiting(session: Session, survey: Survey) -> None:
+    """Before reading answers: mix parked answers into responses (all of them once the survey is closed)."""
+    try:
+        mix_for_reading(session, survey)
+    except ParkingError as exc:  # the export goes on with what is mixed; closing names the problem too
+        logger.error("%s", exc)
 
 
 def stream_answers(session: Session, slug: str, step: Callable[[int], None] | None = None

@@ -21,7 +21,7 @@ from exports.workbook import write_workbook
 
 from ..auth.routes import login_required
 from ..db import get_session
-from ..exporting import stream_answers, suppression_rule, survey_info
+from ..exporting import mix_waiting, stream_answers, suppression_rule, survey_info
 from ..models import Survey
 from ..surveys import instrument_of, response_count
 
@@ -34,6 +34,7 @@ def _survey(slug: str) -> Survey:
     survey = get_session().get(Survey, slug)
     if survey is None:
         abort(404, f"There is no survey '{slug}'.")
+    mix_waiting(get_session(), survey)
     return survey
 
 

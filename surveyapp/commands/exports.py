@@ -21,7 +21,7 @@ from exports.workbook import write_workbook
 from instrument import question_type
 
 from ..db import get_session
-from ..exporting import stream_answers, suppression_rule, survey_info
+from ..exporting import mix_waiting, stream_answers, suppression_rule, survey_info
 from ..importing import import_answers
 from ..models import Survey
 from ..surveys import instrument_of, response_count
@@ -85,6 +85,7 @@ def export_command(slug: str, out: Path, fmt: str | None, no_suppression: bool, 
     """Write survey SLUG's tables, charts and raw data to an Excel workbook (or raw data to CSV, SPSS, Stata)."""
     session = get_session()
     survey = survey_or_fail(session, slug)
+    mix_waiting(session, survey)
     instrument = instrument_of(survey)
     fmt = output_format(out, fmt)
     if not out.parent.is_dir():
@@ -198,6 +199,7 @@ def reach_command(slug: str, out: Path, start: dt.date | None, end: dt.date | No
     """Write the reach report of interaction-record survey SLUG (by department, month, program year, length)."""
     session = get_session()
     survey = survey_or_fail(session, slug)
+    mix_waiting(session, survey)
     instrument = instrument_of(survey)
     # The report reads a day, one option code and a number: any type summarised as such will do.
     needed = {DATE_QUESTION: ("date", "date"), DEPARTMENT_QUESTION: ("choice", "single_choice"),

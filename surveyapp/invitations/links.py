@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, make_response, redirect, render_template, session, url_for
+from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as WebResponse
 
 from ..db import get_session
@@ -57,5 +57,9 @@ def gate(survey: Survey) -> WebResponse | None:
     if inv is None or inv.survey_slug != survey.slug:
         return make_response(render_template("invite/need_link.html", survey=survey), 403)
     if inv.answered:
+        if request.method == "POST":
+            # This browser's own invitation was answered while the form was in flight: a double-clicked (or
+            # resent) last page. Its answers are in; it gets the thank-you page like the first click did.
+            return redirect(url_for("respond.thanks", slug=survey.slug))
         return make_response(render_template("invite/answered.html", survey=survey), 410)
     return None
