@@ -45,7 +45,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from smtp_server import link_in, smtp  # noqa: F401  (fixture)
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 import surveyapp.drafts
 import surveyapp.invitations.parking
@@ -155,18 +155,25 @@ def hits(guess: dict[str, str], truth: Truth, marker_of_response: dict[str, str]
                marker_of_response.get(r) == truth.marker_of[inv])
 
 
-def raw_links(blobs: list[bytes], truth: Truth, page: int = 4096) -> dict[str, str]:
+def pages_of(db: bytes, wal: bytes) -> list[bytes]:
+    """Every page image in a SQLite file and its WAL, stale WAL frames (an older salt) included."""
+    size = struct.unpack(">H", db[16:18])[0] if len(db) >= 100 else 4096
+    size = 65536 if size == 1 else size
+    pages = [db[at:at + size] for at in range(0, len(db), size)]
+    pages += [wal[at + 24:at + 24 + size] for at in range(32, len(wal) - 24, 24 + size)]
+    return pages
+
+
+def raw_links(pages: list[bytes], truth: Truth) -> dict[str, str]:
     """Pages (of any file, any copy) that hold an invitation's identifier and an answer marker: invitation -> marker."""
     found: dict[str, str] = {}
-    for blob in blobs:
-        for start in range(0, len(blob), page):
-            chunk = blob[start:start + page + 64]
-            markers = set(MARKER_RE.findall(chunk))
-            if not markers:
-                continue
-            for inv, ids in truth.identifiers.items():
-                if any(i in chunk for i in ids):
-                    found.setdefault(inv, sorted(markers)[0].decode())
+    for page in pages:
+        markers = set(MARKER_RE.findall(page))
+        if not markers:
+            continue
+        for inv, ids in truth.identifiers.items():
+            if any(i in page for i in ids):
+                found.setdefault(inv, sorted(markers)[0].decode())
     return found
 
 
@@ -192,7 +199,7 @@ class Run:
         sent = runner.invoke(args=["surveys", "invite", SLUG, str(roster), "--today", dt.date.today().isoformat()])
         assert sent.exit_code == 0, sent.output
         with self.app.app_context(), new_session() as s:
-            for inv in s.query(Invitation):
+            for inv in s.scalars(select(Invitation)):
                 assert inv.email is not None
                 self.truth.key_of[inv.email] = inv.key
                 self.truth.identifiers[inv.key] = {inv.key.encode(), inv.email.encode(),
@@ -308,7 +315,7 @@ class SqliteAdversary:
         if wal:
             Path(f"{target}-wal").write_bytes(wal)
         self.states.append(sqlite_state(target))
-        for inv, marker in raw_links([db, wal], self.truth).items():
+        for inv, marker in raw_links(pages_of(db, wal), self.truth).items():
             self.raw.setdefault(inv, marker)
 
     def replay(self) -> tuple[int, list[State]]:
@@ -437,23 +444,27 @@ def wal_chain(adv: PgAdversary, records: list[dict[str, Any]]) -> tuple[dict[str
     linking = sum(1 for rs in by_xid.values()
                   if any(r["table"] == "invitations" and "UPDATE" in r["kind"] for r in rs)
                   and any(r["table"] == "responses" and r["kind"] == "INSERT" for r in rs))
+    place = {id(r): n for n, r in enumerate(records)}
     guess: dict[str, str] = {}
-    deleted_by = {(r["blk"], r["off"]): r["xid"] for r in records
-                  if r["table"] == "parked_answers" and r["kind"] == "DELETE"}
     for inv, xid in adv.xmin_of_invitation.items():
         own = by_xid.get(xid, [])
         inserts = [r for r in own if r["table"] == "responses" and r["kind"] == "INSERT"]
-        if inserts:
+        if inserts:  # the answering transaction wrote the response itself
             guess[inv] = adv.response_ctids.get((inserts[0]["node"], inserts[0]["blk"], inserts[0]["off"]), "")
             continue
         parked = [r for r in own if r["table"] == "parked_answers" and r["kind"] == "INSERT"]
-        if not parked or (parked[0]["blk"], parked[0]["off"]) not in deleted_by:
+        if not parked:
             continue
-        mixer = by_xid[deleted_by[(parked[0]["blk"], parked[0]["off"])]]
-        deletes = [(r["blk"], r["off"]) for r in mixer if r["table"] == "parked_answers" and r["kind"] == "DELETE"]
+        where = (parked[0]["node"], parked[0]["blk"], parked[0]["off"])
+        deletion = next((r for r in records[place[id(parked[0])]:] if r["kind"] == "DELETE"
+                         and (r["node"], r["blk"], r["off"]) == where), None)
+        if deletion is None:
+            continue
+        mixer = by_xid[deletion["xid"]]
+        deletes = [r for r in mixer if r["table"] == "parked_answers" and r["kind"] == "DELETE"]
         inserts = [r for r in mixer if r["table"] == "responses" and r["kind"] == "INSERT"]
         if inserts:
-            r = inserts[min(deletes.index((parked[0]["blk"], parked[0]["off"])), len(inserts) - 1)]
+            r = inserts[min(deletes.index(deletion), len(inserts) - 1)]
             guess[inv] = adv.response_ctids.get((r["node"], r["blk"], r["off"]), "")
     return guess, linking
 
@@ -532,7 +543,7 @@ def test_the_adversary_links_no_better_than_chance(database_url, tmp_path, smtp,
             figures["wal"] = (hits(wal_guess, truth, marker_of_response), max(base, chance(wal_batches, truth,
                                                                                             marker_of_response)))
             raw = dict(sqlite_adv.raw)
-            for inv, marker in raw_links(list(sqlite_adv.copy()), truth).items():
+            for inv, marker in raw_links(pages_of(*sqlite_adv.copy()), truth).items():
                 raw.setdefault(inv, marker)
             print(f"adversary [{kind}] {moment}: {sqlite_adv.copies} copies of the file and WAL read, "
                   f"{frames} valid WAL frames replayed into {len(commits)} commits")
