@@ -33,10 +33,10 @@ import datetime as dt
 import json
 import random
 import re
-import shutil
 import sqlite3
 import struct
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -269,29 +269,27 @@ def sqlite_state(path: Path) -> State:
     return State(answered, parked, responses)
 
 
-def wal_commits(db: bytes, wal: bytes) -> tuple[int, list[bytes]]:
-    """Replay the WAL's valid frames over the file: return the frames read and the database after each commit."""
+def wal_commits(db: bytes, wal: bytes, frames: list[int]) -> Iterator[bytes]:
+    """Replay the WAL's valid frames over the file: yield the database after each commit (count frames read)."""
     if len(wal) < 32:
-        return 0, []
+        return
     page_size = struct.unpack(">I", wal[8:12])[0]
     salts = wal[16:24]
     image = bytearray(db)
-    commits, frames, offset = [], 0, 32
+    offset = 32
     while offset + 24 + page_size <= len(wal):
         page_no, size_after = struct.unpack(">II", wal[offset:offset + 8])
         if wal[offset + 8:offset + 16] != salts:
             break
-        frames += 1
-        data = wal[offset + 24:offset + 24 + page_size]
+        frames.append(page_no)
         at = (page_no - 1) * page_size
         if len(image) < at + page_size:
             image.extend(b"\0" * (at + page_size - len(image)))
-        image[at:at + page_size] = data
+        image[at:at + page_size] = wal[offset + 24:offset + 24 + page_size]
         if size_after:
             del image[size_after * page_size:]
-            commits.append(bytes(image))
+            yield bytes(image)
         offset += 24 + page_size
-    return frames, commits
 
 
 class SqliteAdversary:
@@ -321,16 +319,16 @@ class SqliteAdversary:
     def replay(self) -> tuple[int, list[State]]:
         """Every commit the WAL still holds, replayed over the file as it is now."""
         db, wal = self.copy()
-        frames, images = wal_commits(db, wal)
+        frames: list[int] = []
         states = []
         path = self.folder / "commit.sqlite3"
-        for image in images:
+        for image in wal_commits(db, wal, frames):
             path.write_bytes(image)
             try:
                 states.append(sqlite_state(path))
             except sqlite3.DatabaseError:
                 continue  # a commit older than the file's checkpointed pages does not read back whole
-        return frames, states
+        return len(frames), states
 
 
 # --- the adversary on PostgreSQL ----------------------------------------------------------------------------
