@@ -183,8 +183,8 @@ def raw_links(pages: list[bytes], truth: Truth) -> dict[str, str]:
 class Run:
     """The invitation survey of the scenario, with a callback after each request (the adversary's copy)."""
 
-    def __init__(self, app: Flask, smtp: Any, tmp_path: Path, watch: Any) -> None:
-        self.app, self.smtp, self.tmp_path, self.watch = app, smtp, tmp_path, watch
+    def __init__(self, app: Flask, server: Any, tmp_path: Path, watch: Any) -> None:
+        self.app, self.smtp, self.tmp_path, self.watch = app, server, tmp_path, watch
         self.truth = Truth()
         self.rng = random.Random(10)
 
@@ -202,8 +202,9 @@ class Run:
             for inv in s.scalars(select(Invitation)):
                 assert inv.email is not None
                 self.truth.key_of[inv.email] = inv.key
+                hashes = (inv.token_hash, inv.reminder_token_hash)
                 self.truth.identifiers[inv.key] = {inv.key.encode(), inv.email.encode(),
-                                                   *(h.encode() for h in (inv.token_hash, inv.reminder_token_hash) if h)}
+                                                   *(h.encode() for h in hashes if h)}
         return [(str(m["To"]), link_in(m)) for m in self.smtp.handler.messages]
 
     def steps(self, address: str, link: str, abandon: bool) -> Any:

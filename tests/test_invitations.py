@@ -140,7 +140,8 @@ def test_link_leaves_the_address_bar_and_works_once(mapp, tmp_path, smtp):  # no
     r.answer({"department": "em"})
     thanks = r.answer({"aware": "no"})
     assert "Thank you" in thanks.text
-    assert count(mapp, ParkedAnswer) == 1 and count(mapp, Response) == 0 and count(mapp, Draft) == 0  # waits for a batch
+    # Parked until a batch of answers is ready (or the survey closes).
+    assert count(mapp, ParkedAnswer) == 1 and count(mapp, Response) == 0 and count(mapp, Draft) == 0
     # The link again, in this browser or another: a polite "already answered".
     for c in (client, mapp.test_client()):
         again = c.get(path_of(link))

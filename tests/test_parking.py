@@ -49,7 +49,7 @@ def papp(database_url, tmp_path, smtp):  # noqa: F811
     app.extensions["surveykit.engine"].dispose()
 
 
-def walk(app, entry: str, note: str, marker: str | None):  # type: ignore[no-untyped-def]
+def walk(app, entry: str, note: str, marker: str | None, thanked: bool = True):  # type: ignore[no-untyped-def]
     client = app.test_client()
     assert client.get(entry).status_code == 302
     intro = client.get(f"/s/{SLUG}")
@@ -59,7 +59,7 @@ def walk(app, entry: str, note: str, marker: str | None):  # type: ignore[no-unt
     if marker is not None:
         page = client.post(page.request.path, data={"csrf_token": csrf_from(page.text), "action": "next",
                                                      "marker": marker}, follow_redirects=True)
-        assert "Thank you" in page.text
+        assert ("Thank you" in page.text) is thanked
     return client
 
 
@@ -85,24 +85,23 @@ def test_a_draft_holds_ciphertext_only_and_opens_only_in_its_browser(papp):
 def test_answers_wait_parked_until_a_batch_and_a_crash_in_mixing_loses_none(papp, monkeypatch):
     links = papp.config["links"]
     for n in range(2):
-        walk(papp, links[n], "n", f"m{n}")
+        walk(papp, links[n], "n", f"answer-m{n}")
     assert len(rows(papp, ParkedAnswer)) == 2 and rows(papp, Response) == []
-    assert all(b"m0" not in bytes(p.sealed) and b"m1" not in bytes(p.sealed) for p in rows(papp, ParkedAnswer))
+    assert all(b"answer-m" not in bytes(p.sealed) for p in rows(papp, ParkedAnswer))
 
     # The third answer fills the batch, and the mixer dies half-way: its transaction goes, the parked stay.
     def broken_shuffle(sheets):  # type: ignore[no-untyped-def]
         raise RuntimeError("killed while mixing")
 
     monkeypatch.setattr(parking, "_shuffle", broken_shuffle)
-    with pytest.raises(RuntimeError):
-        walk(papp, links[2], "n", "m2")
+    walk(papp, links[2], "n", "answer-m2", thanked=False)  # the process died: no thank-you page
     assert len(rows(papp, ParkedAnswer)) == 3 and rows(papp, Response) == []
     monkeypatch.undo()
     # Idempotent: the next chance mixes the three, once.
     with papp.app_context(), new_session() as s:
         survey = s.get(Survey, SLUG)
         assert parking.mix(s, survey) == 3 and parking.mix(s, survey) == 0
-    assert sorted(r.answers["marker"] for r in rows(papp, Response)) == ["m0", "m1", "m2"]
+    assert sorted(r.answers["marker"] for r in rows(papp, Response)) == ["answer-m0", "answer-m1", "answer-m2"]
     assert rows(papp, ParkedAnswer) == []
     # A fourth waits; close stores it and retires the key.
     walk(papp, links[3], "n", "m3")
