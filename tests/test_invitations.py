@@ -203,6 +203,8 @@ def test_two_browsers_one_invitation_store_one_response(mapp, tmp_path, smtp):  
     assert "Thank you" in respondents[0].answer({"aware": "no"}).text
     second = respondents[1].answer({"aware": "yes"})
     assert "already been used" in second.text
+    assert count(mapp, ParkedAnswer) == 1
+    assert mapp.test_cli_runner().invoke(args=["surveys", "close", SLUG]).exit_code == 0  # stores what is parked
     assert count(mapp, Response) == 1
     with mapp.app_context(), new_session() as s:
         assert s.scalars(select(Invitation.answered)).all() == [True]
