@@ -100,16 +100,24 @@ def lsn(engine: Any) -> str:
 
 
 def written(engine: Any, start: str, rows: bool) -> int:
-    """Heap rows written (WAL records) since *start*, or WAL bytes when pg_walinspect is missing."""
+    """Heap rows written to this schema's tables (WAL records) since *start*, or WAL bytes without pg_walinspect.
+
+    The server may be shared: records of other databases' and schemas' tables are not counted.
+    """
     from sqlalchemy import text
 
     with engine.connect() as conn:
         if not rows:
             return int(conn.scalar(text("SELECT pg_current_wal_flush_lsn() - CAST(:s AS pg_lsn)"), {"s": start}))
-        return int(conn.scalar(text(
-            "SELECT count(*) FROM public.pg_get_wal_records_info(CAST(:s AS pg_lsn), pg_current_wal_flush_lsn()) "
+        nodes = set(conn.scalars(text(
+            "SELECT relfilenode::text FROM pg_class WHERE relkind = 'r' "
+            "AND relnamespace = to_regnamespace(current_schema())::oid")))
+        refs = conn.scalars(text(
+            "SELECT block_ref FROM public.pg_get_wal_records_info(CAST(:s AS pg_lsn), pg_current_wal_flush_lsn()) "
             "WHERE resource_manager IN ('Heap', 'Heap2') AND record_type ~ '^(INSERT|UPDATE|HOT_UPDATE|DELETE|"
-            "MULTI_INSERT)'"), {"s": start}))
+            "MULTI_INSERT)'"), {"s": start}).all()
+    found = (re.search(r"rel \d+/\d+/(\d+)", ref or "") for ref in refs)
+    return sum(1 for f in found if f and f.group(1) in nodes)
 
 
 def submit(app: Any, token: str, marker: str) -> Any:
