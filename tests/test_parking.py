@@ -136,3 +136,9 @@ def test_close_leaves_no_copy_of_erased_addresses_in_the_sqlite_files(papp, data
     assert b"@hospital.example" not in after
     assert not wal.exists() or wal.stat().st_size == 0
     assert b'"m0"' in after  # the answer itself stays
+
+
+def test_db_scrub_rewrites_the_database(papp):
+    walk(papp, papp.config["links"][0], "n", None)
+    done = papp.test_cli_runner().invoke(args=["db", "scrub"])
+    assert done.exit_code == 0 and "database scrubbed" in done.output, done.output
