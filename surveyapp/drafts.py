@@ -42,13 +42,10 @@ def _context(slug: str, draft_id: str, invitation_key: str | None) -> str:
 
 def current(db: Session, slug: str, invitation_key: str | None) -> OpenDraft | None:
     """Return this browser's draft of survey *slug*, or None (none, expired, or not for this invitation)."""
-    held = session.get(_cookie_name(slug))
-    if not isinstance(held, str) or "." not in held:
+    held = _held(slug)
+    if held is None:
         return None
-    draft_id, _, text = held.partition(".")
-    key = key_from_text(text)
-    if key is None:
-        return None
+    draft_id, key, _expires = held
     row = db.execute(select(Draft.survey_slug, Draft.sealed, Draft.expires_on).where(Draft.key == draft_id)).first()
     if row is None or row.survey_slug != slug or row.expires_on < dt.date.today():
         return None
@@ -60,6 +57,31 @@ def current(db: Session, slug: str, invitation_key: str | None) -> OpenDraft | N
     return OpenDraft(draft_id, slug, key, context, answers)
 
 
+def _held(slug: str) -> tuple[str, bytes, dt.date] | None:
+    """Return the draft id, key and expiry day this browser holds for *slug* (cookie "id.key.day")."""
+    held = session.get(_cookie_name(slug))
+    if not isinstance(held, str) or held.count(".") != 2:
+        return None
+    draft_id, text, day = held.split(".")
+    key = key_from_text(text)
+    try:
+        expires = dt.date.fromisoformat(day)
+    except ValueError:
+        return None
+    return (draft_id, key, expires) if key is not None else None
+
+
+def finished_elsewhere(db: Session, slug: str) -> bool:
+    """Say whether this browser's unexpired draft is gone: a concurrent request (a double click) finished it.
+
+    Expired drafts are the only ones deleted otherwise (and close, after which the survey is closed).
+    """
+    held = _held(slug)
+    if held is None or held[2] < dt.date.today():
+        return False
+    return db.scalar(select(Draft.key).where(Draft.key == held[0])) is None
+
+
 def start(db: Session, slug: str, invitation_key: str | None) -> OpenDraft:
     """Store a fresh, empty sealed draft, its key in the browser's session; drop expired drafts on the way."""
     db.commit()  # end the read snapshot: on SQLite a write after a stale read fails instead of waiting
@@ -68,10 +90,10 @@ def start(db: Session, slug: str, invitation_key: str | None) -> OpenDraft:
     draft_id, key = random_key(), new_key()
     draft = OpenDraft(draft_id, slug, key, _context(slug, draft_id, invitation_key))
     days = current_app.config["SURVEYKIT_DRAFT_DAYS"]
-    db.add(Draft(key=draft_id, survey_slug=slug, sealed=seal(key, {}, draft.context),
-                 expires_on=today + dt.timedelta(days=days)))
+    expires = today + dt.timedelta(days=days)
+    db.add(Draft(key=draft_id, survey_slug=slug, sealed=seal(key, {}, draft.context), expires_on=expires))
     db.commit()
-    session[_cookie_name(slug)] = f"{draft_id}.{key_text(key)}"
+    session[_cookie_name(slug)] = f"{draft_id}.{key_text(key)}.{expires.isoformat()}"
     return draft
 
 

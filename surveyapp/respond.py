@@ -26,7 +26,7 @@ from . import drafts
 from .db import get_session
 from .drafts import OpenDraft
 from .invitations import links as invite_links
-from .invitations.parking import mix_after_answer, park
+from .invitations.parking import mix_after_answer, park, still_open
 from .invitations.storage import mark_answered
 from .models import Response, Survey
 from .surveys import instrument_of
@@ -137,7 +137,7 @@ def submit_page(slug: str, section_id: str) -> Any:
     survey, inst = found
     draft = _draft(slug)
     if draft is None:
-        if session.get(f"done:{slug}"):
+        if session.get(f"done:{slug}") or drafts.finished_elsewhere(get_session(), slug):
             return redirect(url_for("respond.thanks", slug=slug))
         return redirect(url_for("respond.intro", slug=slug))
     section = _section(inst, section_id)
@@ -176,6 +176,9 @@ def _finish(survey: Survey, inst: Instrument, draft: OpenDraft) -> Any:
     if survey.mode == "invitation":
         # The invitation is burnt and the answers parked, sealed, in this one transaction; the mixer stores them
         # later in a shuffled batch (invitations/parking.py), so no transaction pairs the two readably.
+        if not still_open(db, survey.slug):
+            db.rollback()
+            return make_response(render_template("respond/closed.html", survey=survey, state="closed"), 410)
         if not mark_answered(db, invite_links.bound_key(survey.slug) or ""):
             db.rollback()
             drafts.forget(survey.slug)

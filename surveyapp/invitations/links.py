@@ -58,7 +58,7 @@ def gate(survey: Survey) -> WebResponse | None:
     if inv is None or inv.survey_slug != survey.slug:
         return make_response(render_template("invite/need_link.html", survey=survey), 403)
     if inv.answered:
-        if request.method == "POST" and drafts.current(get_session(), survey.slug, key) is None:
+        if request.method == "POST" and drafts.finished_elsewhere(get_session(), survey.slug):
             # Answered while this browser's form was in flight, and its draft is gone: the first click of a
             # double-clicked last page finished it. It gets the thank-you page like that first click did.
             # (Another browser with the same link still holds its own draft: it is told the link was used.)

@@ -88,6 +88,16 @@ def retire_key(slug: str) -> None:
         path.unlink()
 
 
+def still_open(db: Session, slug: str) -> bool:
+    """Say, inside the parking transaction, whether the survey is still open, holding it so close waits for us.
+
+    Close commits ``closed`` first, then mixes and retires the key: an answer parked after that could never be
+    opened. A share lock (PostgreSQL) or the write lock already held (SQLite) orders the two.
+    """
+    closed = db.scalar(select(Survey.closed).where(Survey.slug == slug).with_for_update(read=True))
+    return closed is False
+
+
 def park(db: Session, survey: Survey, answers: dict[str, Any]) -> None:
     """Add *answers*, sealed, to the survey's parked answers (inside the caller's transaction)."""
     key = parking_key(survey.slug, create=True)
