@@ -46,6 +46,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from smtp_server import link_in, smtp  # noqa: F401  (fixture)
 from sqlalchemy import select, text
+from survey_setup import marker_instruments
 
 import surveyapp.drafts
 import surveyapp.invitations.parking
@@ -61,18 +62,6 @@ INVITED, ANSWERING, ABANDONING, BATCH = 50, 20, 3, 8
 # less than once in a thousand runs, while a leak links nearly everyone.
 TOLERANCE = 7
 SLUG = "adversary"
-INSTRUMENT = """
-id: adversary
-version: 1
-title: The adversary's survey
-sections:
-  - id: first
-    questions:
-      - {id: note, type: text, text: Anything to say?}
-  - id: last
-    questions:
-      - {id: marker, type: text, text: The marker}
-"""
 MARKER_RE = re.compile(rb"mark-[0-9a-f]{12}")
 
 
@@ -503,7 +492,7 @@ def test_the_adversary_links_no_better_than_chance(database_url, tmp_path, smtp,
     if weakened:
         weaken(monkeypatch)
     app = make_test_app(database_url, tmp_path, SURVEYKIT_MIX_BATCH=1 if weakened else BATCH,
-                        SURVEYKIT_INSTRUMENTS_DIR=str(write_instrument(tmp_path)), **smtp.config())
+                        SURVEYKIT_INSTRUMENTS_DIR=str(marker_instruments(tmp_path, "adversary")), **smtp.config())
     kind = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     copies = tmp_path / "copies"
     copies.mkdir()
@@ -575,10 +564,3 @@ def test_the_adversary_links_no_better_than_chance(database_url, tmp_path, smtp,
     for moment, figures in results.items():
         for name, (linked, expected) in figures.items():
             assert linked <= expected + TOLERANCE, (moment, name, linked, expected)
-
-
-def write_instrument(tmp_path: Path) -> Path:
-    folder = tmp_path / "instruments"
-    folder.mkdir(exist_ok=True)
-    (folder / "adversary.yaml").write_text(INSTRUMENT, encoding="utf-8")
-    return folder

@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from smtp_server import link_in, smtp  # noqa: F401  (fixture)
 from sqlalchemy import func, select
+from survey_setup import marker_instruments
 
 from surveyapp.db import new_session
 from surveyapp.models import ParkedAnswer, Response
@@ -22,24 +23,10 @@ from surveyapp.models import ParkedAnswer, Response
 from conftest import csrf_from, make_test_app
 
 PAIRS = 8
-INSTRUMENT = """
-id: twoclicks
-version: 1
-title: Two clicks
-sections:
-  - id: first
-    questions:
-      - {id: note, type: text, text: A note}
-  - id: last
-    questions:
-      - {id: marker, type: text, text: The marker}
-"""
 
 
 def build(database_url: str, tmp_path: Path, **extra: Any) -> Flask:
-    folder = tmp_path / "instruments"
-    folder.mkdir(exist_ok=True)
-    (folder / "twoclicks.yaml").write_text(INSTRUMENT, encoding="utf-8")
+    folder = marker_instruments(tmp_path, "twoclicks")
     return make_test_app(database_url, tmp_path, SURVEYKIT_INSTRUMENTS_DIR=str(folder), **extra)
 
 

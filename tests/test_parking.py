@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from smtp_server import link_in, smtp  # noqa: F401  (fixture)
 from sqlalchemy import func, select
+from survey_setup import marker_instruments
 
 import surveyapp.invitations.parking as parking
 from surveyapp.db import new_session
@@ -15,26 +16,12 @@ from surveyapp.models import Draft, Invitation, ParkedAnswer, Response, Survey
 
 from conftest import csrf_from, make_test_app
 
-INSTRUMENT = """
-id: parked
-version: 1
-title: Parked
-sections:
-  - id: first
-    questions:
-      - {id: note, type: text, text: A note}
-  - id: last
-    questions:
-      - {id: marker, type: text, text: The marker}
-"""
 SLUG = "parked"
 
 
 @pytest.fixture
 def papp(database_url, tmp_path, smtp):  # noqa: F811
-    folder = tmp_path / "instruments"
-    folder.mkdir()
-    (folder / "parked.yaml").write_text(INSTRUMENT, encoding="utf-8")
+    folder = marker_instruments(tmp_path, "parked")
     app = make_test_app(database_url, tmp_path, SURVEYKIT_INSTRUMENTS_DIR=str(folder), SURVEYKIT_MIX_BATCH=3,
                         **smtp.config())
     runner = app.test_cli_runner()
