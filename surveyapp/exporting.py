@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,19 @@ from exports.suppress import Suppression, for_audience
 from instrument import Instrument
 from instrument.reportfile import ReportFile, load_report
 
+from .invitations.parking import ParkingError, mix_for_reading
 from .invitations.rates import survey_status
 from .models import Response, Survey
+
+logger = logging.getLogger(__name__)
+
+
+def mix_waiting(session: Session, survey: Survey) -> None:
+    """Before reading answers: mix parked answers into responses (all of them once the survey is closed)."""
+    try:
+        mix_for_reading(session, survey)
+    except ParkingError as exc:  # the export goes on with what is mixed; closing names the problem too
+        logger.error("%s", exc)
 
 
 def stream_answers(session: Session, slug: str, step: Callable[[int], None] | None = None

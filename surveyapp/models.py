@@ -13,8 +13,11 @@ What the invitation tables store, and why nothing links an invitation to a respo
   the message, or to uncertain/refused). Rows of an invitation are deleted when it is answered, so "was reminded,
   then answered" is never kept next to a person.
 - ``mail_counts``: per-survey totals of messages the server accepted.
-- ``invitations`` and ``responses`` are WITHOUT ROWID on SQLite and keyed randomly, so storage order is key
-  order; on PostgreSQL ``surveyapp.invitations.storage`` rewrites them after each answer (see there).
+- ``drafts`` and ``parked_answers`` hold ciphertext only (keys outside the database); the final page burns the
+  invitation and parks the sealed answers in one transaction, and a mixer moves parked answers into ``responses``
+  in shuffled batches (``surveyapp.invitations.parking``), so no transaction writes an invitation and a readable
+  response together.
+- Every table here is WITHOUT ROWID on SQLite and keyed randomly, so storage order is key order.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -113,9 +117,10 @@ class Response(Base):
 
 
 class Draft(Base):
-    """An answer sheet in progress, held server-side so long answers never sit in a cookie.
+    """An answer sheet in progress, sealed (:mod:`surveyapp.drafts`): a random id and ciphertext, nothing else.
 
-    Deleted in the same transaction that stores the response, which also makes a second submission a no-op.
+    The key is in the respondent's session cookie only; no invitation or token is stored with it. Deleted in the
+    transaction that parks the answers, which also makes a second submission a no-op.
     """
 
     __tablename__ = "drafts"
@@ -123,11 +128,21 @@ class Draft(Base):
 
     key: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_key)
     survey_slug: Mapped[str] = mapped_column(ForeignKey("surveys.slug", ondelete="CASCADE"), index=True)
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
     expires_on: Mapped[dt.date] = mapped_column(Date)
-    # In invitation mode, the invitation being answered (marked answered when the response is stored; the draft
-    # and this link go away in that same transaction).
-    invitation_key: Mapped[str | None] = mapped_column(String(32), nullable=True, default=None)
+
+
+class ParkedAnswer(Base):
+    """A finished answer sheet of an invitation-mode survey, sealed under the survey's parking key, waiting to be
+    mixed into ``responses`` (:mod:`surveyapp.invitations.parking`). A random key, the survey, ciphertext: no day,
+    no order, no invitation."""
+
+    __tablename__ = "parked_answers"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_key)
+    survey_slug: Mapped[str] = mapped_column(ForeignKey("surveys.slug", ondelete="CASCADE"), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Invitation(Base):

@@ -9,7 +9,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     make_response,
     redirect,
     render_template,
@@ -17,17 +16,19 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import delete
 from werkzeug.wrappers import Response as WebResponse
 
 from instrument import Instrument, Section, parse_section, settle, visible_sections
 from instrument.answers import is_shown, possible_sections, prune
 from instrument.types.ranking import ordinal
 
+from . import drafts
 from .db import get_session
+from .drafts import OpenDraft
 from .invitations import links as invite_links
-from .invitations.storage import mark_answered, reshuffle_storage
-from .models import Draft, Response, Survey
+from .invitations.parking import mix_after_answer, park, still_open
+from .invitations.storage import mark_answered
+from .models import Response, Survey
 from .surveys import instrument_of
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
@@ -48,16 +49,8 @@ def _survey_or_page(slug: str) -> tuple[Survey, Instrument] | WebResponse | str:
     return survey, instrument_of(survey)
 
 
-def _draft(slug: str) -> Draft | None:
-    key = session.get(f"draft:{slug}")
-    if not key:
-        return None
-    draft = get_session().get(Draft, key)
-    if draft is None or draft.survey_slug != slug or draft.expires_on < dt.date.today():
-        return None
-    if draft.invitation_key is not None and draft.invitation_key != invite_links.bound_key(slug):
-        return None
-    return draft
+def _draft(slug: str) -> OpenDraft | None:
+    return drafts.current(get_session(), slug, invite_links.bound_key(slug))
 
 
 @bp.get("/<slug>")
@@ -77,17 +70,9 @@ def start(slug: str) -> Any:
     if not isinstance(found, tuple):
         return found
     survey, inst = found
-    db = get_session()
     draft = _draft(slug)
     if draft is None:
-        today = dt.date.today()
-        db.execute(delete(Draft).where(Draft.expires_on < today))
-        days = current_app.config["SURVEYKIT_DRAFT_DAYS"]
-        draft = Draft(survey_slug=slug, answers={}, expires_on=today + dt.timedelta(days=days),
-                      invitation_key=invite_links.bound_key(slug) if survey.mode == "invitation" else None)
-        db.add(draft)
-        db.commit()
-        session[f"draft:{slug}"] = draft.key
+        draft = drafts.start(get_session(), slug, invite_links.bound_key(slug))
     first = visible_sections(inst, draft.answers)[0]
     return redirect(url_for("respond.page", slug=slug, section_id=first.id))
 
@@ -152,7 +137,7 @@ def submit_page(slug: str, section_id: str) -> Any:
     survey, inst = found
     draft = _draft(slug)
     if draft is None:
-        if session.get(f"done:{slug}"):
+        if session.get(f"done:{slug}") or drafts.finished_elsewhere(get_session(), slug):
             return redirect(url_for("respond.thanks", slug=slug))
         return redirect(url_for("respond.intro", slug=slug))
     section = _section(inst, section_id)
@@ -162,10 +147,9 @@ def submit_page(slug: str, section_id: str) -> Any:
     going_back = request.form.get("action") == "back"
     if errors and not going_back:
         return _render_page(inst, survey, section, {**earlier, **values}, errors, 422)
-    if not errors:
-        draft.answers = prune(inst, {**earlier, **values})
-    db = get_session()
-    db.commit()
+    if not errors and not drafts.save(get_session(), draft, prune(inst, {**earlier, **values})):
+        # Gone since this request read it: a concurrent submission of the last page (a double click) finished it.
+        return redirect(url_for("respond.thanks", slug=slug))
     sections = visible_sections(inst, draft.answers)
     ids = [s.id for s in sections]
     index = ids.index(section.id) if section.id in ids else 0
@@ -177,32 +161,39 @@ def submit_page(slug: str, section_id: str) -> Any:
     return _finish(survey, inst, draft)
 
 
-def _finish(survey: Survey, inst: Instrument, draft: Draft) -> Any:
+def _finish(survey: Survey, inst: Instrument, draft: OpenDraft) -> Any:
     answers, errors = settle(inst, draft.answers)
     if errors:
         first = next(q for q in inst.questions if q.id in errors)
         return redirect(url_for("respond.page", slug=survey.slug, section_id=first.section))
     db = get_session()
-    # Deleting the draft and storing the response commit together: a resent form finds no draft and stores
+    db.commit()
+    # Deleting the draft and storing the answers commit together: a resent form finds no draft and stores
     # nothing, and a concurrent second request waits on the row and then deletes zero rows.
-    gone = db.execute(delete(Draft).where(Draft.key == draft.key)).rowcount  # type: ignore[attr-defined]
-    if gone != 1:
+    if not drafts.discard(db, draft):
         db.rollback()
         return redirect(url_for("respond.thanks", slug=survey.slug))
-    # Invitation mode: the invitation is locked and marked answered in this same transaction (see invitations).
-    if survey.mode == "invitation" and not mark_answered(db, draft.invitation_key or ""):
-        db.rollback()
-        session.pop(f"draft:{survey.slug}", None)
-        return make_response(render_template("invite/answered.html", survey=survey), 410)
-    version = survey.instrument_version
-    db.add(Response(survey_slug=survey.slug, instrument_id=version.instrument_id,
-                    instrument_version=version.version, instrument_sha256=version.sha256,
-                    submitted_on=dt.date.today(), answers=answers))
+    if survey.mode == "invitation":
+        # The invitation is burnt and the answers parked, sealed, in this one transaction; the mixer stores them
+        # later in a shuffled batch (invitations/parking.py), so no transaction pairs the two readably.
+        if not still_open(db, survey.slug):
+            db.rollback()
+            return make_response(render_template("respond/closed.html", survey=survey, state="closed"), 410)
+        if not mark_answered(db, invite_links.bound_key(survey.slug) or ""):
+            db.rollback()
+            drafts.forget(survey.slug)
+            return make_response(render_template("invite/answered.html", survey=survey), 410)
+        park(db, survey, answers)
+    else:
+        version = survey.instrument_version
+        db.add(Response(survey_slug=survey.slug, instrument_id=version.instrument_id,
+                        instrument_version=version.version, instrument_sha256=version.sha256,
+                        submitted_on=dt.date.today(), answers=answers))
     db.commit()
     if survey.mode == "invitation":
-        reshuffle_storage(db, survey.slug)
         invite_links.forget(survey.slug)
-    session.pop(f"draft:{survey.slug}", None)
+        mix_after_answer(db, survey)
+    drafts.forget(survey.slug)
     session[f"done:{survey.slug}"] = True
     return redirect(url_for("respond.thanks", slug=survey.slug))
 

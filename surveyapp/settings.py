@@ -27,6 +27,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SURVEYKIT_MIN_CELL", 5, "Counts below this are shown as '<k' in rate pages and shared reports "
             "(export --shared; the team's own exports are exact)", int),
     Setting("SURVEYKIT_DRAFT_DAYS", 7, "Days an unfinished answer sheet is kept before it is deleted", int),
+    Setting("SURVEYKIT_MIX_BATCH", 10, "Invitation mode: finished answers wait, sealed, until this many can be "
+            "stored together in shuffled order (all are stored at close); 1 turns the mixing off", int),
     Setting("SURVEYKIT_SESSION_HOURS", 8, "Hours an investigator stays logged in without activity", int),
     Setting("SURVEYKIT_TRUSTED_PROXIES", 0, "Reverse proxies in front of the app whose X-Forwarded-For the log-in "
             "throttle trusts for the client address (Werkzeug's ProxyFix); 0 uses the connecting address", int),

@@ -1,12 +1,14 @@
 """Opening, listing and closing surveys; keeping the instrument text each survey serves.
 
-Closing erases the invitees' addresses: after that, the invitation tables hold only departments and yes/no.
+Closing mixes the answers still parked, erases the invitees' addresses and the drafts, deletes the parking key
+and scrubs the database's history: after that, the invitation tables hold only departments and yes/no.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from instrument import Instrument, InvalidInstrument, parse_instrument, read_instruments
 
-from .invitations.storage import reshuffle_storage
-from .models import Delivery, InstrumentVersion, Invitation, Response, Survey
+from .invitations.parking import mix, retire_key
+from .models import Delivery, Draft, InstrumentVersion, Invitation, Response, Survey
+from .scrub import scrub_history
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -101,14 +104,28 @@ def response_count(session: Session, slug: str) -> int:
     return session.scalar(select(func.count()).select_from(Response).where(Response.survey_slug == slug)) or 0
 
 
-def close_survey(db: Session, survey: Survey) -> int:
-    """Close a survey and erase its invitees' addresses (counts stay); return how many were erased."""
+@dataclass
+class Closed:
+    """What closing did: addresses erased, parked answers mixed, and a warning for the operator ("" if none)."""
+
+    erased: int
+    mixed: int
+    warning: str = ""
+
+
+def close_survey(db: Session, survey: Survey) -> Closed:
+    """Close a survey: mix every parked answer, erase addresses, drafts and unsent mail, scrub the history."""
     survey.closed = True
     erased = db.execute(update(Invitation).where(Invitation.survey_slug == survey.slug,
                                                  Invitation.email.is_not(None))
                         .values(email=None).execution_options(synchronize_session=False))
-    db.execute(delete(Delivery).where(Delivery.survey_slug == survey.slug,
-                                      Delivery.state.in_(("pending", "uncertain", "refused"))))
+    # Unsent, held or in-flight messages go: a closed survey sends nothing (a worker still sending finds its row
+    # gone and marks nothing). Sent rows stay for the counts.
+    db.execute(delete(Delivery).where(Delivery.survey_slug == survey.slug, Delivery.state != "sent")
+               .execution_options(synchronize_session=False))
+    db.execute(delete(Draft).where(Draft.survey_slug == survey.slug).execution_options(synchronize_session=False))
     db.commit()
-    reshuffle_storage(db, survey.slug)  # in case the last answer's rewrite was postponed
-    return int(erased.rowcount or 0)  # type: ignore[attr-defined]
+    mixed = mix(db, survey, everything=True)  # raises ParkingError (and keeps the key) when they cannot be opened
+    retire_key(survey.slug)
+    db.commit()
+    return Closed(int(erased.rowcount or 0), mixed, scrub_history(db.get_bind()))  # type: ignore[attr-defined,arg-type]

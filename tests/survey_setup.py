@@ -36,3 +36,14 @@ def export(runner, slug: str, out: Path, *extra: str) -> Path:
     result = runner.invoke(args=["export", slug, "--out", str(out), *extra])
     assert result.exit_code == 0, result.output
     return out
+
+
+def marker_instruments(tmp_path: Path, instrument_id: str) -> Path:
+    """Write a two-page instrument (a note, then a marker that tells each answer apart); return its folder."""
+    folder = tmp_path / "instruments"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{instrument_id}.yaml").write_text(
+        f"id: {instrument_id}\nversion: 1\ntitle: Two pages\nsections:\n"
+        "  - id: first\n    questions:\n      - {id: note, type: text, text: A note}\n"
+        "  - id: last\n    questions:\n      - {id: marker, type: text, text: The marker}\n", encoding="utf-8")
+    return folder

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from surveyapp.db import new_session
 from surveyapp.invitations.roster import RosterError, read_roster
-from surveyapp.models import Draft, Invitation, Response
+from surveyapp.models import Draft, Invitation, ParkedAnswer, Response
 
 from respondent import Respondent
 
@@ -140,7 +140,8 @@ def test_link_leaves_the_address_bar_and_works_once(mapp, tmp_path, smtp):  # no
     r.answer({"department": "em"})
     thanks = r.answer({"aware": "no"})
     assert "Thank you" in thanks.text
-    assert count(mapp, Response) == 1 and count(mapp, Draft) == 0
+    # Parked until a batch of answers is ready (or the survey closes).
+    assert count(mapp, ParkedAnswer) == 1 and count(mapp, Response) == 0 and count(mapp, Draft) == 0
     # The link again, in this browser or another: a polite "already answered".
     for c in (client, mapp.test_client()):
         again = c.get(path_of(link))
@@ -202,6 +203,8 @@ def test_two_browsers_one_invitation_store_one_response(mapp, tmp_path, smtp):  
     assert "Thank you" in respondents[0].answer({"aware": "no"}).text
     second = respondents[1].answer({"aware": "yes"})
     assert "already been used" in second.text
+    assert count(mapp, ParkedAnswer) == 1
+    assert mapp.test_cli_runner().invoke(args=["surveys", "close", SLUG]).exit_code == 0  # stores what is parked
     assert count(mapp, Response) == 1
     with mapp.app_context(), new_session() as s:
         assert s.scalars(select(Invitation.answered)).all() == [True]

@@ -168,7 +168,9 @@ def test_kill9_under_load_loses_no_acknowledged_answer(database_url, tmp_path, s
     assert len(tokens) == INVITEES
 
     env = {**os.environ, "SURVEYKIT_DATABASE_URL": database_url, "SURVEYKIT_SECRET_KEY": "test-secret",
-           "SURVEYKIT_INSTRUMENTS_DIR": str(folder)}
+           "SURVEYKIT_INSTRUMENTS_DIR": str(folder),
+           # Invitation-mode answers are parked, then mixed in batches: batches of 2 put mixing under the kills too.
+           "SURVEYKIT_MIX_BATCH": "2"}
     tallies = {"open": Tally(), "invitation": Tally()}
     kills: list[int] = []
     with gunicorn(env, tmp_path, "--workers", "2", "--timeout", "30", ready="/s/kill-open") as served:

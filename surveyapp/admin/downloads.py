@@ -23,7 +23,7 @@ from instrument.reportfile import InvalidReport
 
 from ..auth.routes import login_required
 from ..db import get_session
-from ..exporting import audience_rule, report_file, stream_answers, survey_info
+from ..exporting import audience_rule, mix_waiting, report_file, stream_answers, survey_info
 from ..models import Survey
 from ..surveys import instrument_of, response_count
 
@@ -36,6 +36,7 @@ def _survey(slug: str) -> Survey:
     survey = get_session().get(Survey, slug)
     if survey is None:
         abort(404, f"There is no survey '{slug}'.")
+    mix_waiting(get_session(), survey)
     return survey
 
 

@@ -14,6 +14,7 @@ from instrument import Broken, InvalidInstrument, read_instruments
 
 from ..auth.routes import login_required
 from ..db import get_session
+from ..invitations.parking import ParkingError
 from ..invitations.rates import survey_status
 from ..invitations.roster import RosterError, import_roster, read_roster
 from ..invitations.sending import (
@@ -109,8 +110,15 @@ def survey(slug: str) -> Any:
 def close(slug: str) -> Any:
     """Close the survey and erase its invitees' addresses."""
     if ActionForm().validate_on_submit():
-        erased = close_survey(get_session(), _survey(slug))
+        try:
+            closed = close_survey(get_session(), _survey(slug))
+        except ParkingError as exc:
+            flash(f"Survey closed, but {exc}", "error")
+            return redirect(url_for("admin.survey", slug=slug))
+        erased = closed.erased
         flash(f"Survey closed; {erased} invitee addresses erased." if erased else "Survey closed.", "info")
+        if closed.warning:
+            flash(closed.warning, "error")
     return redirect(url_for("admin.survey", slug=slug))
 
 

@@ -1,4 +1,4 @@
-"""`surveykit db`: database migrations."""
+"""`surveykit db`: database migrations, and scrubbing the history of deleted rows."""
 
 from __future__ import annotations
 
@@ -17,3 +17,14 @@ def upgrade() -> None:
     url = current_app.config["DATABASE_URL"]
     database.upgrade(url)
     click.echo(f"database is up to date ({database.engine().url.render_as_string(hide_password=True)})")
+
+
+@group.command("scrub")
+def scrub() -> None:
+    """Rewrite the database so deleted rows leave no copy (SQLite: VACUUM and an emptied WAL)."""
+    from ..scrub import scrub_history
+
+    warning = scrub_history(database.engine())
+    if warning:
+        raise click.ClickException(warning)
+    click.echo("database scrubbed: deleted rows leave no copy in the file, its WAL or its free pages")

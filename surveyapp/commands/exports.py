@@ -22,7 +22,7 @@ from instrument import question_type
 from instrument.reportfile import InvalidReport
 
 from ..db import get_session
-from ..exporting import audience_rule, report_file, stream_answers, survey_info
+from ..exporting import audience_rule, mix_waiting, report_file, stream_answers, survey_info
 from ..importing import import_answers
 from ..models import Survey
 from ..surveys import instrument_of, response_count
@@ -93,6 +93,7 @@ def export_command(slug: str, out: Path, fmt: str | None, shared: bool, no_suppr
     """
     session = get_session()
     survey = survey_or_fail(session, slug)
+    mix_waiting(session, survey)
     instrument = instrument_of(survey)
     fmt = output_format(out, fmt)
     if not out.parent.is_dir():
@@ -221,6 +222,7 @@ def reach_command(slug: str, out: Path, start: dt.date | None, end: dt.date | No
     """Write the reach report of interaction-record survey SLUG (by department, month, program year, length)."""
     session = get_session()
     survey = survey_or_fail(session, slug)
+    mix_waiting(session, survey)
     instrument = instrument_of(survey)
     # The report reads a day, one option code and a number: any type summarised as such will do.
     needed = {DATE_QUESTION: ("date", "date"), DEPARTMENT_QUESTION: ("choice", "single_choice"),

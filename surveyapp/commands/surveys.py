@@ -17,6 +17,7 @@ from ..db import get_session
 from ..invitations.claims import recover_stale
 from ..invitations.counted import InvitedError, read_invited, record_invited
 from ..invitations.held import held_messages, settle
+from ..invitations.parking import ParkingError
 from ..invitations.rates import survey_status
 from ..invitations.roster import RosterError, import_roster, read_roster
 from ..invitations.sending import (
@@ -82,9 +83,14 @@ def close(slug: str) -> None:
     survey = session.get(Survey, slug)
     if survey is None:
         raise click.ClickException(f"no survey '{slug}'")
-    erased = close_survey(session, survey)
-    note = f"; {erased} invitee addresses erased (the counts stay)" if erased else ""
+    try:
+        closed = close_survey(session, survey)
+    except ParkingError as exc:
+        raise click.ClickException(str(exc)) from None
+    note = f"; {closed.erased} invitee addresses erased (the counts stay)" if closed.erased else ""
     click.echo(f"survey '{slug}' is closed ({response_count(session, slug)} responses){note}")
+    if closed.warning:
+        click.echo(f"warning: {closed.warning}", err=True)
 
 
 @group.command("demo")

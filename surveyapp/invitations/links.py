@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, make_response, redirect, render_template, session, url_for
+from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as WebResponse
 
+from .. import drafts
 from ..db import get_session
 from ..models import Invitation, Survey
 from .storage import find_invitation
@@ -57,5 +58,10 @@ def gate(survey: Survey) -> WebResponse | None:
     if inv is None or inv.survey_slug != survey.slug:
         return make_response(render_template("invite/need_link.html", survey=survey), 403)
     if inv.answered:
+        if request.method == "POST" and drafts.finished_elsewhere(get_session(), survey.slug):
+            # Answered while this browser's form was in flight, and its draft is gone: the first click of a
+            # double-clicked last page finished it. It gets the thank-you page like that first click did.
+            # (Another browser with the same link still holds its own draft: it is told the link was used.)
+            return redirect(url_for("respond.thanks", slug=survey.slug))
         return make_response(render_template("invite/answered.html", survey=survey), 410)
     return None

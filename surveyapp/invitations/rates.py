@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from exports.suppress import SECONDARY_MARK, TOTAL, Suppression, table_hidden
 from exports.tabular.percent import percent
 
-from ..models import Delivery, Invitation, MailCount, Response, Survey
+from ..models import Delivery, Invitation, MailCount, ParkedAnswer, Response, Survey
 from ..surveys import instrument_of
 from .counted import NO_DEPARTMENT, answered_without_invitation, recorded
 
@@ -21,8 +21,8 @@ def survey_status(db: Session, survey: Survey, min_cell: int, exact: bool = Fals
     """Return invited, answered, rate (per department and overall) and mail counts, hiding counts below *min_cell*.
 
     Invited counts the invitations sent here and those recorded as sent by another channel; answered counts
-    every stored response once, imported ones too (the rule is in :mod:`.counted`). ``exact`` shows every
-    count as it is (for the survey's owner at the command line only).
+    every stored response once, imported ones and those parked for mixing too (the rule is in :mod:`.counted`).
+    ``exact`` shows every count as it is (for the survey's owner at the command line only).
     """
     slug = survey.slug
     invited_rows = db.execute(
@@ -45,6 +45,9 @@ def survey_status(db: Session, survey: Survey, min_cell: int, exact: bool = Fals
     roster = db.scalar(select(func.count()).select_from(Invitation).where(Invitation.survey_slug == slug)) or 0
     total_invited = sum(invited.values())
     total_answered = db.scalar(select(func.count()).select_from(Response).where(Response.survey_slug == slug)) or 0
+    # Finished answers still parked (waiting for their batch to be mixed) are answers too.
+    total_answered += db.scalar(select(func.count()).select_from(ParkedAnswer)
+                                .where(ParkedAnswer.survey_slug == slug)) or 0
     # Per department, answers are known in invitation mode (the roster, plus imports by their answer) and in
     # open mode once counts are recorded (every answer by its answer); otherwise only the total is.
     by_department = survey.mode == "invitation" or bool(other_channel.counts)

@@ -5,7 +5,7 @@ not split by department); ``imported_counts`` how many imported answers named ea
 totals, never a row per person or per answer.
 
 Revision ID: 0009_invited_counts
-Revises: 0007_auth_sessions
+Revises: 0008_anonymity
 Create Date: 2026-12-03 06:00:00.000000
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = '0009_invited_counts'
-down_revision: str | None = '0007_auth_sessions'
+down_revision: str | None = '0008_anonymity'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

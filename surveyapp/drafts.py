@@ -1,0 +1,121 @@
+"""Answer sheets in progress, sealed: the database keeps a random id and ciphertext, the key stays in the browser.
+
+A draft row holds no invitation, token or anything derived from one, and no readable answer: its key is random
+and lives only in the respondent's session cookie (next to the draft's id), and the invitation the browser
+follows is bound in as the seal's context, so a draft opens only in the browser, and for the invitation, it was
+started for. Copies of old draft rows in the database's history (SQLite's WAL, PostgreSQL's dead tuples and WAL)
+are ciphertext of one padded size. Abandoned drafts expire after ``SURVEYKIT_DRAFT_DAYS`` and go at close.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, session
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from .models import Draft, random_key
+from .sealing import Unsealable, key_from_text, key_text, new_key, seal, unseal
+
+
+@dataclass
+class OpenDraft:
+    """A draft opened with the browser's key: its id, the key, and the answers so far."""
+
+    id: str
+    slug: str
+    key: bytes
+    context: str
+    answers: dict[str, Any] = field(default_factory=dict)
+
+
+def _cookie_name(slug: str) -> str:
+    return f"draft:{slug}"
+
+
+def _context(slug: str, draft_id: str, invitation_key: str | None) -> str:
+    return f"draft|{slug}|{draft_id}|{invitation_key or ''}"
+
+
+def current(db: Session, slug: str, invitation_key: str | None) -> OpenDraft | None:
+    """Return this browser's draft of survey *slug*, or None (none, expired, or not for this invitation)."""
+    held = _held(slug)
+    if held is None:
+        return None
+    draft_id, key, _expires = held
+    row = db.execute(select(Draft.survey_slug, Draft.sealed, Draft.expires_on).where(Draft.key == draft_id)).first()
+    if row is None or row.survey_slug != slug or row.expires_on < dt.date.today():
+        return None
+    context = _context(slug, draft_id, invitation_key)
+    try:
+        answers = unseal(key, row.sealed, context)
+    except Unsealable:
+        return None
+    return OpenDraft(draft_id, slug, key, context, answers)
+
+
+def _held(slug: str) -> tuple[str, bytes, dt.date] | None:
+    """Return the draft id, key and expiry day this browser holds for *slug* (cookie "id.key.day")."""
+    held = session.get(_cookie_name(slug))
+    if not isinstance(held, str) or held.count(".") != 2:
+        return None
+    draft_id, text, day = held.split(".")
+    key = key_from_text(text)
+    try:
+        expires = dt.date.fromisoformat(day)
+    except ValueError:
+        return None
+    return (draft_id, key, expires) if key is not None else None
+
+
+def finished_elsewhere(db: Session, slug: str) -> bool:
+    """Say whether this browser's unexpired draft is gone: a concurrent request (a double click) finished it.
+
+    Expired drafts are the only ones deleted otherwise (and close, after which the survey is closed).
+    """
+    held = _held(slug)
+    if held is None or held[2] < dt.date.today():
+        return False
+    return db.scalar(select(Draft.key).where(Draft.key == held[0])) is None
+
+
+def start(db: Session, slug: str, invitation_key: str | None) -> OpenDraft:
+    """Store a fresh, empty sealed draft, its key in the browser's session; drop expired drafts on the way."""
+    db.commit()  # end the read snapshot: on SQLite a write after a stale read fails instead of waiting
+    today = dt.date.today()
+    db.execute(delete(Draft).where(Draft.expires_on < today))
+    draft_id, key = random_key(), new_key()
+    draft = OpenDraft(draft_id, slug, key, _context(slug, draft_id, invitation_key))
+    days = current_app.config["SURVEYKIT_DRAFT_DAYS"]
+    expires = today + dt.timedelta(days=days)
+    db.add(Draft(key=draft_id, survey_slug=slug, sealed=seal(key, {}, draft.context), expires_on=expires))
+    db.commit()
+    session[_cookie_name(slug)] = f"{draft_id}.{key_text(key)}.{expires.isoformat()}"
+    return draft
+
+
+def save(db: Session, draft: OpenDraft, answers: dict[str, Any]) -> bool:
+    """Seal and store *answers* in the draft; False when the draft is gone (finished by a concurrent request)."""
+    db.commit()
+    done = db.execute(update(Draft).where(Draft.key == draft.id)
+                      .values(sealed=seal(draft.key, answers, draft.context))
+                      .execution_options(synchronize_session=False))
+    db.commit()
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    draft.answers = answers
+    return True
+
+
+def discard(db: Session, draft: OpenDraft) -> bool:
+    """Delete the draft inside the caller's transaction; False when another request deleted it first."""
+    gone = db.execute(delete(Draft).where(Draft.key == draft.id).execution_options(synchronize_session=False))
+    return gone.rowcount == 1  # type: ignore[attr-defined]
+
+
+def forget(slug: str) -> None:
+    """Drop the draft's id and key from the browser's session."""
+    session.pop(_cookie_name(slug), None)
