@@ -1,14 +1,23 @@
-"""Suggest codes for an answer: one-vs-rest logistic regression, with a codebook cold start.
+"""Suggest codes for an answer: per code, the codebook matcher or a calibrated regression, whichever ranks better.
 
-A code with enough coded examples (``min_positives`` positives and as many negatives) gets its own logistic
-regression on TF-IDF features, calibrated (sigmoid, 3-fold): scikit-learn's ``CalibratedClassifierCV(...,
-method="sigmoid", cv=3, ensemble=False)`` fits a Platt map on out-of-fold scores, which composes with the
-regression into one logistic model; its output is a probability. Measured by ``evaluate`` on the synthetic
-data (600 answers, 3 coders at error rate 0.15, 5 folds): expected calibration error 0.081 plain, 0.035
-calibrated; Brier 0.044 vs 0.030. ``calibration=None`` keeps the plain regression. A code with fewer
-examples is scored by the cosine similarity between the answer and the code's text (definition, example
-and its few coded answers): that score lies in [0, 1] but is a similarity, not a calibrated probability,
-and each suggestion says which source it came from. Suggestions are only offered: nothing here applies a code.
+Two sources score each code (``coding.assist.sources``):
+
+- ``CODEBOOK``, the matcher: cosine similarity between the answer and the code's own text in the codebook
+  (its name, definition and "use when", example), TF-IDF over Snowball stems or, with the embeddings extra, a
+  sentence embedding (``coding.assist.encoders``). It needs no coded answer, so a project with a codebook and
+  no coding yet gets suggestions (the cold start). Its score is a similarity in [0, 1], not a probability.
+- ``MODEL``: a code with ``min_positives`` coded examples and as many without gets a logistic regression,
+  calibrated with a Platt (sigmoid) map fitted on 3-fold out-of-fold scores (as scikit-learn's
+  ``CalibratedClassifierCV(method="sigmoid", cv=3, ensemble=False)``; the map folds into one logistic model,
+  so scoring is one sparse product). Its score is a probability. ``calibration=None`` keeps plain regression.
+
+Per code, the regression takes over from the matcher only when its out-of-fold average precision (the area
+under the precision-recall curve) on the coded answers beats the matcher's on the same answers; a code the
+codebook does not describe goes to the regression as soon as it has enough examples.
+
+Each code also gets a route (``coding.assist.routing``): the lowest score at which its suggestions were right
+often enough on the coded answers (out of fold for the regression; the matcher never saw the labels), so a
+caller can show only suggestions that have earned it (``suggest_routed``). Nothing here applies a code.
 """
 
 from __future__ import annotations
@@ -16,16 +25,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
+from scipy.optimize import minimize
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import normalize as l2_normalize
+from sklearn.metrics import average_precision_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+from coding.assist.encoders import TfidfEncoder, make_encoder
+from coding.assist.routing import DEFAULT_PRECISION, Route, route
 from coding.assist.sources import CODEBOOK as CODEBOOK  # re-exported: suggestions name their source by these
 from coding.assist.sources import MODEL as MODEL
 from coding.assist.sources import CodebookEntry as CodebookEntry
@@ -34,6 +46,8 @@ from coding.assist.text import analyze
 CALIBRATIONS = ("sigmoid",)
 DEFAULT_CALIBRATION: str | None = "sigmoid"
 CALIBRATION_FOLDS = 3
+# Coded answers needed before thresholds are calibrated; below, codes are not calibrated (the cold start).
+MIN_CHECKED = 10
 
 
 class Suggestion(NamedTuple):
@@ -46,19 +60,22 @@ class Suggestion(NamedTuple):
 
 @dataclass(frozen=True)
 class _Model:
-    vectorizer: TfidfVectorizer | None
+    encoder: TfidfEncoder | None
     model_codes: list[str]
     weights: np.ndarray  # (n model codes, n features)
     intercepts: np.ndarray
     cold_codes: list[str]
-    prototypes: sp.csr_matrix  # (n cold codes, n features), rows of unit length
+    prototypes: sp.csr_matrix | np.ndarray  # (n cold codes, vector size), rows of unit length
+    routes: dict[str, Route] = field(default_factory=dict)
 
     def score(self, texts: Sequence[str]) -> list[list[Suggestion]]:
-        if self.vectorizer is None:
+        if self.encoder is None:
             return [[] for _ in texts]
-        x = self.vectorizer.transform(texts)
-        probs = 1.0 / (1.0 + np.exp(-(np.asarray(x @ self.weights.T) + self.intercepts)))
-        sims = np.clip((x @ self.prototypes.T).toarray(), 0.0, 1.0)
+        x = self.encoder.features(texts) if self.model_codes else None
+        probs = (1.0 / (1.0 + np.exp(-(np.asarray(x @ self.weights.T) + self.intercepts))) if x is not None
+                 else np.zeros((len(texts), 0)))
+        sims = _cosines(self.encoder.vectors(texts), self.prototypes) if self.cold_codes else \
+            np.zeros((len(texts), 0))
         out = []
         for i in range(len(texts)):
             row = [Suggestion(c, float(p), MODEL) for c, p in zip(self.model_codes, probs[i], strict=True)]
@@ -70,6 +87,46 @@ class _Model:
 _EMPTY = _Model(None, [], np.zeros((0, 0)), np.zeros(0), [], sp.csr_matrix((0, 0)))
 
 
+def _cosines(vectors: sp.csr_matrix | np.ndarray, prototypes: sp.csr_matrix | np.ndarray) -> np.ndarray:
+    """Return the clipped cosine similarities of unit-length rows with unit-length prototypes."""
+    product = vectors @ prototypes.T
+    dense = product.toarray() if sp.issparse(product) else np.asarray(product)
+    return np.clip(dense, 0.0, 1.0)
+
+
+def _dense(matrix: sp.csr_matrix | np.ndarray) -> np.ndarray:
+    return matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
+
+
+def _matcher(book: np.ndarray | None, vectors: sp.csr_matrix | np.ndarray, y: np.ndarray,
+             width: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Return a code's prototype (unnormalised) and the coded answers' cosine with it, each leaving itself out.
+
+    The prototype is the sum of the unit-length vectors of the code's codebook text and of the answers coded
+    with it, so the first few codings sharpen the cold start. A coded answer's own score is taken against
+    the prototype without it, so the scores that calibrate the code's threshold never saw their own label.
+    """
+    total = np.zeros(width) if book is None else np.array(book, dtype=float)
+    if y.any():
+        total = total + np.asarray(vectors[np.flatnonzero(y)].sum(axis=0)).ravel()
+    if not total.any():
+        return None, None
+    if not len(y):
+        return total, np.zeros(0)
+    dots = np.asarray(vectors @ total).ravel()
+    squares = (np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel() if sp.issparse(vectors)
+               else np.einsum("ij,ij->i", vectors, vectors))
+    own = np.where(y, squares, 0.0)
+    norms = np.sqrt(np.clip(float(total @ total) - 2 * np.where(y, dots, 0.0) + own, 0.0, None))
+    safe = np.where(norms > 1e-12, norms, 1.0)
+    return total, np.clip(np.where(norms > 1e-12, (dots - own) / safe, 0.0), 0.0, 1.0)
+
+
+def book_text(path: str, definition: str, example: str) -> str:
+    """Return what the matcher compares answers with: the code's name, definition and example."""
+    return " ".join(t for t in (path.rsplit("/", 1)[-1], definition, example) if t)
+
+
 def _train(
     units: Mapping[str, str],
     labels: Mapping[str, frozenset[str]],
@@ -79,60 +136,93 @@ def _train(
     max_features: int,
     seed: int,
     calibration: str | None = None,
+    backend: str | None = None,
+    precision: float = DEFAULT_PRECISION,
 ) -> _Model:
-    book_texts = {code: f"{definition} {example}" for code, definition, example in codebook}
-    corpus = list(units.values()) + list(book_texts.values())
+    book = {code: book_text(code, definition, example) for code, definition, example in codebook}
+    corpus = list(units.values()) + list(book.values())
     if not any(analyze(t) for t in corpus):
         return _EMPTY
-    vectorizer = TfidfVectorizer(analyzer=analyze, sublinear_tf=True, max_features=max_features)
-    vectorizer.fit(corpus)
+    encoder = make_encoder(backend, max_features)
+    encoder.fit(corpus)
     coded = sorted(u for u in labels if u in units)
-    x = vectorizer.transform([units[u] for u in coded]) if coded else None
-    all_codes = sorted(set(book_texts) | {code for u in coded for code in labels[u]})
-    model_codes, weights, intercepts, cold_codes, prototypes = [], [], [], [], []
+    texts = [units[u] for u in coded]
+    x = encoder.features(texts) if coded else None
+    vectors = encoder.vectors(texts)
+    width = encoder.vectors([""]).shape[1]
+    described = [code for code in sorted(book) if analyze(book[code]) or encoder.name != "tfidf"]
+    book_vectors = dict(zip(described, _dense(encoder.vectors([book[code] for code in described])), strict=True)) \
+        if described else {}
+    checked = len(coded) >= MIN_CHECKED
+    all_codes = sorted(set(book) | {code for u in coded for code in labels[u]})
+    model_codes, weights, intercepts, cold_codes, cold_sums = [], [], [], [], []
+    routes: dict[str, Route] = {}
     for code in all_codes:
         y = np.array([code in labels[u] for u in coded], dtype=bool)
         positives = int(y.sum())
+        total, matcher = _matcher(book_vectors.get(code), vectors, y, width)
         if x is not None and positives >= min_positives and len(y) - positives >= min_positives:
-            w, b = _fit_code(x, y, c, seed, calibration)
-            model_codes.append(code)
-            weights.append(w)
-            intercepts.append(b)
+            w, b, oof = _fit_code(x, y, c, seed, calibration)
+            if oof is None or matcher is None or average_precision_score(y, oof) > average_precision_score(y, matcher):
+                model_codes.append(code)
+                weights.append(w)
+                intercepts.append(b)
+                routes[code] = route(code, MODEL, oof if oof is not None else [], y, precision)
+                continue
+        if total is None or matcher is None:
             continue
-        # Cold start: the codebook's words plus the few answers already coded with it.
-        examples = [units[u] for u, has in zip(coded, y, strict=True) if has]
-        text = " ".join([book_texts.get(code, ""), *examples])
-        if text.strip():
-            cold_codes.append(code)
-            prototypes.append(text)
-    n_features = len(vectorizer.vocabulary_)
-    protos = (l2_normalize(vectorizer.transform(prototypes)) if prototypes
-              else sp.csr_matrix((0, n_features)))
+        cold_codes.append(code)
+        cold_sums.append(total)
+        routes[code] = route(code, CODEBOOK, matcher if checked else [], y, precision)
+    n_features = encoder.features([""]).shape[1]
+    protos = np.zeros((0, width))
+    if cold_sums:
+        protos = np.vstack(cold_sums)
+        protos /= np.clip(np.linalg.norm(protos, axis=1, keepdims=True), 1e-12, None)
     return _Model(
-        vectorizer,
+        encoder,
         model_codes,
         np.array(weights) if weights else np.zeros((0, n_features)),
         np.array(intercepts),
         cold_codes,
-        sp.csr_matrix(protos),
+        protos,
+        routes,
     )
+
+
+def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Return (a, b) of Platt's sigmoid p = 1 / (1 + exp(-(a * score + b))), with his smoothed targets."""
+    positives = float(y.sum())
+    negatives = len(y) - positives
+    target = np.where(y, (positives + 1) / (positives + 2), 1 / (negatives + 2))
+
+    def loss(ab: np.ndarray) -> tuple[float, np.ndarray]:
+        z = ab[0] * scores + ab[1]
+        gap = expit(z) - target
+        return float(np.sum(np.logaddexp(0, z) - target * z)), np.array([gap @ scores, gap.sum()])
+
+    start = np.array([1.0, float(np.log((positives + 1) / (negatives + 1)))])
+    found = minimize(loss, start, jac=True, method="L-BFGS-B")
+    return float(found.x[0]), float(found.x[1])
 
 
 def _fit_code(
     x: sp.csr_matrix, y: np.ndarray, c: float, seed: int, calibration: str | None
-) -> tuple[np.ndarray, float]:
-    """Return one code's weights and intercept: plain logistic regression, or with a Platt (sigmoid) map."""
+) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """Return one code's weights, intercept and out-of-fold probabilities (3-fold), Platt-mapped unless None."""
     lr = LogisticRegression(C=c, max_iter=1000, random_state=seed)
-    positives = int(y.sum())
-    if calibration is None or min(positives, len(y) - positives) < CALIBRATION_FOLDS:
+    fewest = min(int(y.sum()), int(len(y) - y.sum()))
+    if fewest < 2:  # nothing to hold out: plain regression, no out-of-fold scores
         lr.fit(x, y)
-        return lr.coef_[0], float(lr.intercept_[0])
-    # ensemble=False: one regression on all the data plus a sigmoid fitted on 3-fold out-of-fold scores;
-    # sigmoid(-(a * (w.x + b0) + b)) is again a logistic model, so scoring stays one sparse product.
-    calibrated = CalibratedClassifierCV(lr, method=calibration, cv=CALIBRATION_FOLDS, ensemble=False).fit(x, y)
-    fitted = calibrated.calibrated_classifiers_[0]
-    a, b = float(fitted.calibrators[0].a_), float(fitted.calibrators[0].b_)
-    return -a * fitted.estimator.coef_[0], -a * float(fitted.estimator.intercept_[0]) - b
+        return lr.coef_[0], float(lr.intercept_[0]), None
+    folds = StratifiedKFold(n_splits=min(CALIBRATION_FOLDS, fewest))
+    decision = cross_val_predict(lr, x, y, cv=folds, method="decision_function")
+    lr.fit(x, y)
+    if calibration is None:
+        return lr.coef_[0], float(lr.intercept_[0]), expit(decision)
+    # sigmoid(a * (w.x + b0) + b) is again a logistic model: scoring stays one sparse product.
+    a, b = _platt(decision, y)
+    return a * lr.coef_[0], a * float(lr.intercept_[0]) + b, expit(a * decision + b)
 
 
 class CodeSuggester:
@@ -146,15 +236,21 @@ class CodeSuggester:
         max_features: int = 50_000,
         seed: int = 0,
         calibration: str | None = DEFAULT_CALIBRATION,
+        backend: str | None = None,
+        precision: float = DEFAULT_PRECISION,
     ) -> None:
         if calibration is not None and calibration not in CALIBRATIONS:
             raise ValueError(f"calibration must be one of {', '.join(CALIBRATIONS)} or None, not {calibration!r}")
+        if not 0.0 < precision <= 1.0:
+            raise ValueError(f"precision must be in (0, 1], not {precision!r}")
         self.codebook = list(codebook)
         self.calibration = calibration
         self.min_positives = min_positives
         self.c = c
         self.max_features = max_features  # bounds memory: weights are dense (codes x features)
         self.seed = seed
+        self.backend = backend  # None: embeddings when the extra is installed, else TF-IDF
+        self.precision = precision
         self._model = _EMPTY
         self._lock = threading.Lock()
         self._generation = 0
@@ -163,7 +259,7 @@ class CodeSuggester:
 
     def _train(self, units: Mapping[str, str], labels: Mapping[str, frozenset[str]]) -> _Model:
         return _train(units, labels, self.codebook, self.min_positives, self.c, self.max_features, self.seed,
-                      self.calibration)
+                      self.calibration, self.backend, self.precision)
 
     def fit(self, units: Mapping[str, str], labels: Mapping[str, frozenset[str]]) -> CodeSuggester:
         """Train on the coded units (``labels`` keys) and swap the new model in."""
@@ -205,6 +301,30 @@ class CodeSuggester:
         """Map each code the suggester knows to its source (MODEL or CODEBOOK)."""
         model = self._model
         return {**{c: CODEBOOK for c in model.cold_codes}, **{c: MODEL for c in model.model_codes}}
+
+    @property
+    def routes(self) -> dict[str, Route]:
+        """Map each code the suggester knows to its route (source, calibrated threshold)."""
+        return dict(self._model.routes)
+
+    @property
+    def backend_name(self) -> str | None:
+        """Return the text representation in use ("tfidf" or "embeddings"; None before any text)."""
+        encoder = self._model.encoder
+        return encoder.name if encoder is not None else None
+
+    def suggest_routed(self, texts: Sequence[str], floor: float, top: int | None = None) -> list[list[Suggestion]]:
+        """Return, per text, only the suggestions that reach their code's calibrated threshold and ``floor``.
+
+        A code not calibrated yet (too few coded answers: the cold start) is held to ``floor`` alone.
+        """
+        model = self._model
+        out = []
+        for row in model.score(texts):
+            kept = [s for s in row if s.code in model.routes and model.routes[s.code].passes(s.probability, floor)]
+            kept.sort(key=lambda s: (-s.probability, s.code))
+            out.append(kept[:top] if top is not None else kept)
+        return out
 
     def suggest(self, text: str, threshold: float = 0.0, top: int | None = None) -> list[Suggestion]:
         """Return the codes scoring at least ``threshold`` for ``text``, best first."""

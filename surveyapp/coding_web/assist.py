@@ -39,6 +39,7 @@ from coding.assist_project import (
     training_labels,
     unit_texts,
 )
+from coding.assist.routing import DEFAULT_PRECISION
 from coding.store import Project
 
 if TYPE_CHECKING:  # nltk and scikit-learn load on a project's first coding-screen view, not with the app
@@ -73,10 +74,22 @@ class ProjectAssistant:
     queued: bool = False
 
     def suggest(self, viewer: str, target: str, text: str, threshold: float) -> list[Suggestion]:
-        """Return the codes suggested for *text* to *viewer*, at or above *threshold*, best first."""
+        """Return the routed codes for *text* to *viewer*, best first.
+
+        A code is offered only at or above its calibrated threshold (``coding.assist.routing``); a code not
+        calibrated yet (the cold start) at or above the reviewer's *threshold*.
+        """
         with self.lock:
             entry = self.suggesters.get((viewer, target))
-        return entry.suggester.suggest(text, threshold=threshold) if entry is not None else []
+        return entry.suggester.suggest_routed([text], floor=threshold)[0] if entry is not None else []
+
+    def calibrated(self, viewer: str, target: str) -> set[str]:
+        """Return the codes whose threshold was calibrated on coded answers (the others are the cold start)."""
+        with self.lock:
+            entry = self.suggesters.get((viewer, target))
+        if entry is None:
+            return set()
+        return {code for code, r in entry.suggester.routes.items() if r.threshold is not None}
 
     def status(self, viewer: str, target: str) -> dict[str, object]:
         """Say what the assistant is serving: index size, and whether the suggester is fitted (on how many)."""
@@ -110,6 +123,9 @@ class AssistService:
         # be discarded while an update runs, as in tests, and must not leave connections open behind it).
         self._engine = create_engine(app.config["DATABASE_URL"], poolclass=NullPool)
         self._sessions = sessionmaker(self._engine)
+        self.precision = float(app.config.get("SURVEYKIT_ASSIST_PRECISION", DEFAULT_PRECISION))
+        if not 0.0 < self.precision <= 1.0:
+            raise ValueError(f"setting SURVEYKIT_ASSIST_PRECISION: {self.precision} is not in (0, 1]")
 
     def assistant(self, project_id: int) -> ProjectAssistant:
         """Return the project's assistant, creating an empty one on first use."""
@@ -128,7 +144,8 @@ class AssistService:
             from coding.assist.suggest import CodeSuggester
 
             # Cold start from the codebook alone: a TF-IDF over a few dozen definitions, milliseconds.
-            cold = _Suggester(CodeSuggester(codebook_entries(session, project), min_positives=MIN_POSITIVES))
+            cold = _Suggester(CodeSuggester(codebook_entries(session, project), min_positives=MIN_POSITIVES,
+                                            precision=self.precision))
             with assistant.lock:
                 assistant.suggesters.setdefault((viewer, target), cold)
         now = time.monotonic()
