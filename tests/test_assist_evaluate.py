@@ -68,12 +68,17 @@ def test_no_code_is_a_prediction_where_most_units_get_none():
     assert report["baseline_vs_humans"]["micro_f1"] == 0.0
 
 
-def test_routing_and_the_coverage_precision_curve(report):
+def test_routing_shows_little_where_coders_are_noisy_and_much_where_they_agree(report):
+    # Error rate 0.15: a coder misses a true code 15% of the time, so no suggestion can be right 90% of the time
+    # against them; routing stays almost silent (measured: 3% of pairs, precision 0.84).
+    assert report["routing"]["coverage"] < 0.1
+    careful = make_dataset(300, error_rate=0.03, seed=2)
+    report = evaluate(careful.units, careful.codings, folds=3, codebook=careful.codebook, backend="tfidf")
     routing = report["routing"]
     assert routing["target_precision"] == 0.9
     assert routing["pairs"] == report["suggestions_vs_humans"]["pairs"]
-    assert 0.3 < routing["coverage"] <= 1.0
-    assert routing["precision"] > 0.8  # calibrated to 0.9 against the others' majority, scored against one coder
+    assert routing["coverage"] > 0.5  # measured 0.86
+    assert routing["precision"] >= 0.9  # measured 0.97
     assert sum(c["shown"] for c in routing["per_code"].values()) == routing["shown"]
     levels = [row["threshold"] for row in report["curve"]]
     assert levels == sorted(levels)
@@ -117,9 +122,10 @@ def test_pairwise_alpha_is_masi_alpha_between_the_two_raters(data):
     a = {u: by["coder1"] for u, by in data.codings.items() if by["coder1"] and by["coder3"]}
     b = {u: data.codings[u]["coder3"] for u in a}
     report = evaluate(data.units, {u: {"coder1": a[u], "coder3": b[u]} for u in a}, folds=2, backend="tfidf")
-    triples = [(name, u, s[u]) for name, s in (("coder1", a), ("coder3", b)) for u in a]
-    # With two coders, the others' majority is the other coder: each pair counted once from each side.
+    # With two coders, the others' majority is the other coder: each unit is a pair once from each side.
     assert report["human_vs_human"]["pairs"] == 2 * len(a)
+    triples = [(side, f"{held}/{u}", s[u]) for held, mine, theirs in (("coder1", a, b), ("coder3", b, a))
+               for side, s in (("held", mine), ("others", theirs)) for u in a]
     assert report["human_vs_human"]["alpha"] == pytest.approx(AnnotationTask(triples, nltk_masi).alpha())
 
 
@@ -132,8 +138,8 @@ def test_report_has_calibration_of_the_model_probabilities(report, data):
 
 
 def test_calibrated_suggestions_are_well_calibrated_on_the_synthetic_data(report, data):
-    # Measured: ECE 0.038 calibrated vs 0.131 plain on this fixture (300 answers, 3 folds).
-    assert report["calibration"]["ece"] < 0.06
+    # Scored against each held-out coder (error rate 0.15), not the training target: measured ECE 0.078.
+    assert report["calibration"]["ece"] < 0.1
     plain = evaluate(data.units, data.codings, folds=3, codebook=data.codebook, calibration=None,
                      backend="tfidf")["calibration"]
     assert report["calibration"]["ece"] < plain["ece"]

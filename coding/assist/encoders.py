@@ -53,6 +53,8 @@ class TfidfEncoder:
 
     def features(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Return the TF-IDF rows of ``texts``."""
+        if not len(texts):  # scikit-learn refuses a matrix of zero rows
+            return sp.csr_matrix((0, self.size))
         return sp.csr_matrix(self.vectorizer.transform(texts))
 
     def vectors(self, texts: Sequence[str]) -> sp.csr_matrix:
@@ -73,7 +75,8 @@ class EmbeddingEncoder(TfidfEncoder):
 
     def features(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Return the TF-IDF columns followed by the embedding columns."""
-        return sp.hstack([super().features(texts), sp.csr_matrix(self.embedder.embed(texts))], format="csr")
+        return sp.csr_matrix(sp.hstack([super().features(texts), sp.csr_matrix(self.embedder.embed(texts))],
+                                       format="csr"))
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Return the embeddings of ``texts`` (unit length)."""

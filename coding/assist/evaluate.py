@@ -7,8 +7,9 @@ What is compared with what (``PROTOCOL``), for each coder c in turn:
 - humans: c's codes vs R(-c), i.e. how well the other coders, pooled, predict c;
 - suggestions: c's codes vs a suggester trained on R(-c) of the other folds' units (K folds over units,
   shuffled with ``seed``), so it never saw c's codes nor this unit's; its predicted set is every code whose
-  calibrated probability is at least 0.5 (a codebook-matched code: at or above its calibrated threshold),
-  possibly empty ("no code" is a prediction);
+  calibrated probability is at least 0.5 (the regression's, or the codebook matcher's similarity mapped to
+  a probability on the training units; a code with too few examples for that: at or above its route's
+  threshold), possibly empty ("no code" is a prediction);
 - baseline: the training folds' most frequent codes of R(-c), as many as the rounded mean number of codes
   per training unit (possibly none), for every unit.
 
@@ -24,7 +25,8 @@ anything is shown, how many suggestions and how many of them c applied (precisio
 curve), with alpha between c and the shown codes on the covered pairs.
 
 ``calibration``: Brier score and expected calibration error (10 equal-width bins) of the out-of-fold
-regression probabilities (source MODEL; codebook similarities are not probabilities) against c's codes.
+probabilities (the regressions', and the codebook matcher's once mapped by Platt; raw similarities are not
+probabilities) against c's codes.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ import numpy as np
 from sklearn.model_selection import KFold
 
 from coding.agreement import krippendorff_alpha_per_code, krippendorff_alpha_sets
-from coding.assist.routing import DEFAULT_PRECISION, SILENT
-from coding.assist.suggest import DEFAULT_CALIBRATION, MODEL, CodebookEntry, CodeSuggester, Suggestion
+from coding.assist.routing import DEFAULT_PRECISION, SILENT, Route
+from coding.assist.suggest import DEFAULT_CALIBRATION, CodebookEntry, CodeSuggester, Suggestion
 from coding.assist.threads import blas_threads
 
 Labels = Mapping[str, frozenset[str]]
@@ -144,17 +146,18 @@ def acceptance_rates(log: Iterable[tuple[str, bool]]) -> dict[str, Any]:
     }
 
 
-def _decide(result: Sequence[Suggestion], thresholds: Mapping[str, float | None]) -> frozenset[str]:
-    """Return the predicted set: probabilities >= 0.5, codebook similarities at their calibrated threshold."""
+def _decide(result: Sequence[Suggestion], routes: Mapping[str, Route]) -> frozenset[str]:
+    """Return the predicted set: probabilities >= 0.5; an uncalibrated similarity at its route's threshold."""
     chosen = set()
     for s in result:
-        if s.source == MODEL:
+        found = routes.get(s.code)
+        if found is None:
+            continue
+        if found.probability:
             if s.probability >= PREDICT_THRESHOLD:
                 chosen.add(s.code)
-        else:
-            cut = thresholds.get(s.code)
-            if cut is not None and cut != SILENT and s.probability >= cut:
-                chosen.add(s.code)
+        elif found.threshold is not None and found.threshold != SILENT and s.probability >= found.threshold:
+            chosen.add(s.code)
     return frozenset(chosen)
 
 
@@ -186,10 +189,10 @@ def _held_out(
         suggester.fit({u: units[u] for u in ids}, {u: reference[u] for u in train})
         out["backend"] = suggester.backend_name
         routes = suggester.routes
-        thresholds = {code: r.threshold for code, r in routes.items()}
         for u, result in zip(test, suggester.suggest_many([units[u] for u in test]), strict=True):
-            out["suggested"][u] = _decide(result, thresholds)
-            out["scores"][u] = [(s.code, s.probability, s.source) for s in result]
+            out["suggested"][u] = _decide(result, routes)
+            out["scores"][u] = [(s.code, s.probability, s.code in routes and routes[s.code].probability)
+                                for s in result]
             out["shown"][u] = frozenset(s.code for s in result if s.code in routes
                                         and routes[s.code].threshold not in (None, SILENT)
                                         and s.probability >= routes[s.code].threshold)  # type: ignore[operator]
@@ -317,7 +320,7 @@ def evaluate(
             figures[side] = {m: found[m] for m in ("micro_f1", "macro_f1", "alpha")}
         per_coder[name] = {"units": len(run["truth"]), **figures}
     probabilities = [(score, code in run["truth"][u]) for run in runs.values() for u, row in run["scores"].items()
-                     for code, score, source in row if source == MODEL]
+                     for code, score, is_probability in row if is_probability]
     backends = sorted({run["backend"] for run in runs.values() if run["backend"]})
     result: dict[str, Any] = {
         "protocol": PROTOCOL,

@@ -67,6 +67,7 @@ class Route:
     positives: int = 0  # of which carry the code
     shown: int = 0  # of which score at or above the threshold
     right: int = 0  # of which carry the code
+    probability: bool = False  # scores are calibrated probabilities (else a codebook similarity)
 
     @property
     def silent(self) -> bool:
@@ -82,14 +83,15 @@ class Route:
 
 
 def route(code: str, source: str, scores: Sequence[float], outcomes: Sequence[bool],
-          precision: float = DEFAULT_PRECISION, z: float = WILSON_Z) -> Route:
+          precision: float = DEFAULT_PRECISION, z: float = WILSON_Z, probability: bool = False) -> Route:
     """Return the route of one code calibrated on (score, has the code) pairs of coded units."""
     import numpy as np
 
     if not len(scores):
-        return Route(code, source, None)
+        return Route(code, source, None, probability=probability)
     threshold = threshold_for(scores, outcomes, precision, z)
     s = np.asarray(scores, dtype=float)
     y = np.asarray(outcomes, dtype=bool)
     above = s >= threshold
-    return Route(code, source, threshold, len(s), int(y.sum()), int(above.sum()), int((above & y).sum()))
+    return Route(code, source, threshold, len(s), int(y.sum()), int(above.sum()), int((above & y).sum()),
+                 probability)

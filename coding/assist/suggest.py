@@ -11,9 +11,10 @@ Two sources score each code (``coding.assist.sources``):
   ``CalibratedClassifierCV(method="sigmoid", cv=3, ensemble=False)``; the map folds into one logistic model,
   so scoring is one sparse product). Its score is a probability. ``calibration=None`` keeps plain regression.
 
-Per code, the regression takes over from the matcher only when its out-of-fold average precision (the area
-under the precision-recall curve) on the coded answers beats the matcher's on the same answers; a code the
-codebook does not describe goes to the regression as soon as it has enough examples.
+Until a code has enough examples, the answers coded with it join its codebook text in the matcher's profile.
+Then the regression takes over from the matcher only when its out-of-fold average precision (the area under
+the precision-recall curve) on the coded answers beats that of the codebook's own text on the same answers; a
+code the codebook does not describe goes to the regression as soon as it has enough examples.
 
 Each code also gets a route (``coding.assist.routing``): the lowest score at which its suggestions were right
 often enough on the coded answers (out of fold for the regression; the matcher never saw the labels), so a
@@ -67,15 +68,21 @@ class _Model:
     cold_codes: list[str]
     prototypes: sp.csr_matrix | np.ndarray  # (n cold codes, vector size), rows of unit length
     routes: dict[str, Route] = field(default_factory=dict)
+    # Platt map of each matched code's similarity (a = 1, b = 0 and no map while a code has too few examples).
+    platt: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
     def score(self, texts: Sequence[str]) -> list[list[Suggestion]]:
-        if self.encoder is None:
+        # No texts (every unit already coded): scikit-learn refuses a matrix of zero rows, so answer here.
+        if self.encoder is None or not texts:
             return [[] for _ in texts]
         x = self.encoder.features(texts) if self.model_codes else None
         probs = (1.0 / (1.0 + np.exp(-(np.asarray(x @ self.weights.T) + self.intercepts))) if x is not None
                  else np.zeros((len(texts), 0)))
         sims = _cosines(self.encoder.vectors(texts), self.prototypes) if self.cold_codes else \
             np.zeros((len(texts), 0))
+        if len(self.platt):
+            mapped = self.platt[:, 0] != 0
+            sims[:, mapped] = expit(sims[:, mapped] * self.platt[mapped, 0] + self.platt[mapped, 1])
         out = []
         for i in range(len(texts)):
             row = [Suggestion(c, float(p), MODEL) for c, p in zip(self.model_codes, probs[i], strict=True)]
@@ -156,24 +163,38 @@ def _train(
     checked = len(coded) >= MIN_CHECKED
     all_codes = sorted(set(book) | {code for u in coded for code in labels[u]})
     model_codes, weights, intercepts, cold_codes, cold_sums = [], [], [], [], []
+    maps: list[tuple[float, float]] = []
     routes: dict[str, Route] = {}
     for code in all_codes:
         y = np.array([code in labels[u] for u in coded], dtype=bool)
         positives = int(y.sum())
-        total, matcher = _matcher(book_vectors.get(code), vectors, y, width)
         if x is not None and positives >= min_positives and len(y) - positives >= min_positives:
             w, b, oof = _fit_code(x, y, c, seed, calibration)
-            if oof is None or matcher is None or average_precision_score(y, oof) > average_precision_score(y, matcher):
+            # The regression competes with the codebook's own words, the matcher a new project starts from.
+            total, matcher = _matcher(book_vectors.get(code), vectors, np.zeros(len(y), dtype=bool), width)
+            if oof is None or matcher is None or _beats(average_precision_score(y, oof),
+                                                         average_precision_score(y, matcher)):
                 model_codes.append(code)
                 weights.append(w)
                 intercepts.append(b)
-                routes[code] = route(code, MODEL, oof if oof is not None else [], y, precision)
+                routes[code] = route(code, MODEL, oof if oof is not None else [], y, precision, probability=True)
                 continue
+        else:
+            total, matcher = _matcher(book_vectors.get(code), vectors, y, width)
         if total is None or matcher is None:
             continue
         cold_codes.append(code)
         cold_sums.append(total)
-        routes[code] = route(code, CODEBOOK, matcher if checked else [], y, precision)
+        # With enough examples, the similarity is mapped to a probability (Platt) on the coded answers' scores,
+        # which never saw their own labels (the codebook's words alone, or the profile without the answer).
+        if positives >= min_positives and len(y) - positives >= min_positives:
+            a, b = _platt(matcher, y)
+            matcher = expit(a * matcher + b)
+            maps.append((a, b))
+            routes[code] = route(code, CODEBOOK, matcher, y, precision, probability=True)
+        else:
+            maps.append((0.0, 0.0))
+            routes[code] = route(code, CODEBOOK, matcher if checked else [], y, precision)
     n_features = encoder.features([""]).shape[1]
     protos = np.zeros((0, width))
     if cold_sums:
@@ -187,7 +208,13 @@ def _train(
         cold_codes,
         protos,
         routes,
+        np.array(maps) if maps else np.zeros((0, 2)),
     )
+
+
+def _beats(ours: float, theirs: float) -> bool:
+    """Say whether one average precision beats another by more than rounding (1.0 vs 0.9999999999999999)."""
+    return ours > theirs + 1e-9
 
 
 def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
