@@ -140,7 +140,8 @@ def test_suggestions_and_similar_units_appear_accept_applies_and_logs(
 
 def test_reject_logs_and_stops_offering(app: Flask, runner: FlaskCliRunner, accounts: None,
                                         assistant: AssistService, tmp_path: Path) -> None:
-    # Two themes, so that two codes reach their calibrated thresholds.
+    # Two themes, and a precision of 0.5, so that two codes reach their calibrated thresholds.
+    app.config["SURVEYKIT_ASSIST_PRECISION"] = 0.5
     import_synthetic(runner, tmp_path, ["The food was cold, the meals and tea were cold and the menu poor. "
                                         "We waited hours in the queue, the appointment was late and delayed."])
     client = login(app, A)

@@ -348,7 +348,9 @@ class CodeSuggester:
         model = self._model
         out = []
         for row in model.score(texts):
-            kept = [s for s in row if s.code in model.routes and model.routes[s.code].passes(s.probability, floor)]
+            # A score of 0 (nothing in common with the code's profile) is no evidence, whatever the floor.
+            kept = [s for s in row if s.probability > 0 and s.code in model.routes
+                    and model.routes[s.code].passes(s.probability, floor)]
             kept.sort(key=lambda s: (-s.probability, s.code))
             out.append(kept[:top] if top is not None else kept)
         return out

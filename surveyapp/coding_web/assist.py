@@ -123,9 +123,15 @@ class AssistService:
         # be discarded while an update runs, as in tests, and must not leave connections open behind it).
         self._engine = create_engine(app.config["DATABASE_URL"], poolclass=NullPool)
         self._sessions = sessionmaker(self._engine)
-        self.precision = float(app.config.get("SURVEYKIT_ASSIST_PRECISION", DEFAULT_PRECISION))
-        if not 0.0 < self.precision <= 1.0:
-            raise ValueError(f"setting SURVEYKIT_ASSIST_PRECISION: {self.precision} is not in (0, 1]")
+        self.precision  # a bad setting fails when the service starts, not in a request
+
+    @property
+    def precision(self) -> float:
+        """Return the precision suggestions must reach (SURVEYKIT_ASSIST_PRECISION), read at each use."""
+        found = float(self.app.config.get("SURVEYKIT_ASSIST_PRECISION", DEFAULT_PRECISION))
+        if not 0.0 < found <= 1.0:
+            raise ValueError(f"setting SURVEYKIT_ASSIST_PRECISION: {found} is not in (0, 1]")
+        return found
 
     def assistant(self, project_id: int) -> ProjectAssistant:
         """Return the project's assistant, creating an empty one on first use."""
@@ -192,12 +198,12 @@ class AssistService:
             with self._sessions() as session:
                 project = session.get(Project, assistant.project_id)
                 if project is not None:
-                    update(session, project, assistant)
+                    update(session, project, assistant, self.precision)
         except Exception:  # a worker thread: report, and let the next poke try again
             self.app.logger.exception("coding assistant: updating project %s failed", assistant.project_id)
 
 
-def update(session: Session, project: Project, assistant: ProjectAssistant) -> None:
+def update(session: Session, project: Project, assistant: ProjectAssistant, precision: float | None = None) -> None:
     """Bring the assistant up to date with the project: index, coded marks, every suggester in use."""
     from coding.assist.similar import SimilarityIndex
 
@@ -227,6 +233,8 @@ def update(session: Session, project: Project, assistant: ProjectAssistant) -> N
     for (viewer, target), entry in stale:
         labels = training_labels(session, project, target, viewer=viewer)
         entry.suggester.codebook = book
+        if precision is not None:
+            entry.suggester.precision = precision
         entry.suggester.fit({str(u): texts[u] for u in labels}, {str(u): c for u, c in labels.items()})
         with assistant.lock:
             entry.stamp, entry.fitted_units = stamp, len(labels)
