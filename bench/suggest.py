@@ -95,10 +95,11 @@ def _f(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if value is not None else "-"
 
 
-def quality(names: list[str], backends: list[str], folds: int, precision: float) -> None:
+def quality_report(names: list[str], backends: list[str], folds: int, precision: float) -> None:
     """Evaluate leave-one-coder-out on each data set and backend, and print the figures."""
-    from coding.assist.embeddings import available, missing
     from suggest_data import LOADERS, Missing
+
+    from coding.assist.embeddings import available, missing
 
     for name in names:
         try:
@@ -146,7 +147,7 @@ def main() -> None:
     parser.add_argument("--precision", type=float, default=0.9, help="routing precision for --quality")
     args = parser.parse_args()
     if args.quality:
-        quality(args.data or ["convabuse", "hs-brexit", "generated"], args.backend or ["tfidf", "embeddings"],
+        quality_report(args.data or ["convabuse", "hs-brexit", "generated"], args.backend or ["tfidf", "embeddings"],
                 args.folds, args.precision)
         return
     n_units = 5_000 if args.quick else 50_000

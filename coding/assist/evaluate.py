@@ -252,7 +252,8 @@ def _curve(runs: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _pooled(runs: Mapping[str, dict[str, Any]], side: str) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+def _pooled(runs: Mapping[str, dict[str, Any]], side: str) -> tuple[dict[str, frozenset[str]],
+                                                                      dict[str, frozenset[str]]]:
     truth, other = {}, {}
     for coder, run in runs.items():
         for u, codes in run[side].items():

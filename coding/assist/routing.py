@@ -16,6 +16,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    Scores = Sequence[float] | np.ndarray
+    Outcomes = Sequence[bool] | np.ndarray
 
 DEFAULT_PRECISION = 0.9
 WILSON_Z = 1.0
@@ -32,7 +39,7 @@ def wilson_lower(successes: int, trials: int, z: float = WILSON_Z) -> float:
     return max(0.0, (centre - spread) / (1 + z * z / trials))
 
 
-def threshold_for(scores: Sequence[float], outcomes: Sequence[bool], precision: float = DEFAULT_PRECISION,
+def threshold_for(scores: Scores, outcomes: Outcomes, precision: float = DEFAULT_PRECISION,
                   z: float = WILSON_Z) -> float:
     """Return the lowest score whose suggestions at or above it reach ``precision`` (Wilson bound); else SILENT.
 
@@ -82,7 +89,7 @@ class Route:
         return score >= (floor if self.threshold is None else max(self.threshold, floor))
 
 
-def route(code: str, source: str, scores: Sequence[float], outcomes: Sequence[bool],
+def route(code: str, source: str, scores: Scores, outcomes: Outcomes,
           precision: float = DEFAULT_PRECISION, z: float = WILSON_Z, probability: bool = False) -> Route:
     """Return the route of one code calibrated on (score, has the code) pairs of coded units."""
     import numpy as np

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -102,7 +102,7 @@ def _cosines(vectors: sp.csr_matrix | np.ndarray, prototypes: sp.csr_matrix | np
 
 
 def _dense(matrix: sp.csr_matrix | np.ndarray) -> np.ndarray:
-    return matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
+    return cast(Any, matrix).toarray() if sp.issparse(matrix) else np.asarray(matrix)
 
 
 def _matcher(book: np.ndarray | None, vectors: sp.csr_matrix | np.ndarray, y: np.ndarray,
@@ -121,7 +121,7 @@ def _matcher(book: np.ndarray | None, vectors: sp.csr_matrix | np.ndarray, y: np
     if not len(y):
         return total, np.zeros(0)
     dots = np.asarray(vectors @ total).ravel()
-    squares = (np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel() if sp.issparse(vectors)
+    squares = (np.asarray(cast(Any, vectors).multiply(vectors).sum(axis=1)).ravel() if sp.issparse(vectors)
                else np.einsum("ij,ij->i", vectors, vectors))
     own = np.where(y, squares, 0.0)
     norms = np.sqrt(np.clip(float(total @ total) - 2 * np.where(y, dots, 0.0) + own, 0.0, None))

@@ -31,6 +31,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from coding.assist.routing import DEFAULT_PRECISION
 from coding.assist_project import (
     Stamp,
     change_stamp,
@@ -39,7 +40,6 @@ from coding.assist_project import (
     training_labels,
     unit_texts,
 )
-from coding.assist.routing import DEFAULT_PRECISION
 from coding.store import Project
 
 if TYPE_CHECKING:  # nltk and scikit-learn load on a project's first coding-screen view, not with the app
@@ -123,7 +123,7 @@ class AssistService:
         # be discarded while an update runs, as in tests, and must not leave connections open behind it).
         self._engine = create_engine(app.config["DATABASE_URL"], poolclass=NullPool)
         self._sessions = sessionmaker(self._engine)
-        self.precision  # a bad setting fails when the service starts, not in a request
+        _ = self.precision  # a bad setting fails when the service starts, not in a request
 
     @property
     def precision(self) -> float:

@@ -81,8 +81,8 @@ def _table(report: dict[str, Any]) -> str:
                 row += _cell(figures.get("f1")) + _cell(figures.get("alpha"))
             lines.append(row)
     routing = report["routing"]
-    lines += ["", f"Shown in the coding screen (each code at its threshold for precision {routing['target_precision']}, "
-                  "calibrated in the training folds): "
+    lines += ["", "Shown in the coding screen (each code at its threshold for precision "
+                  f"{routing['target_precision']}, calibrated in the training folds): "
                   f"on {_share(routing['coverage'])} of (coder, unit) pairs, {routing['shown']} suggestions, "
                   f"{routing['right']} of them applied by the held-out coder (precision "
                   f"{_share(routing['precision'])})"]
