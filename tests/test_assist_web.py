@@ -51,6 +51,7 @@ def accounts(app: Flask) -> None:
 def assistant(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[AssistService]:
     """The app's assistant service; every request looks for changes; background work ends with the test."""
     monkeypatch.setattr(assist_module, "POKE_SECONDS", 0.0)
+    app.config["SURVEYKIT_ASSIST_BACKEND"] = "tfidf"  # the figures below are TF-IDF's, extra installed or not
     found = service(app)
     yield found
     assert found.wait(120), "background updates still running"
@@ -213,9 +214,15 @@ def test_blindness_holds_for_suggestions_and_similar_units(app: Flask, accounts:
     url = screen(app, "blind", "later", "&min=0")
     page = settled(assistant, b, url)
     assert "My food was cold" in page
-    # A's codes are behind the blind: no model learned them for B, no similar unit shows them.
-    assert not ACCEPT_RE.findall(page)
-    assert A not in page and "Catering" not in page.split('id="assist-title"')[1]
+    # A's codes are behind the blind: no model learned them for B, no similar unit shows them. What B may get is
+    # the codebook's own words (with embeddings, "Catering" is close to food), exactly as a suggester
+    # that never saw a coding scores them.
+    from coding.assist.suggest import CodeSuggester
+
+    cold = CodeSuggester([("Catering", "", "")], backend="tfidf").suggest("My food was cold and the meals tasteless.")
+    assert {v for v, _ in ACCEPT_RE.findall(page)} == {f"{food}|{s.probability:.4f}|codebook" for s in cold
+                                                         if s.probability > 0}
+    assert A not in page and "Catering" not in page.split("Similar units already coded")[1]
     assert "No similar unit with codes you may see yet." in page
 
     a = login(app, A)

@@ -123,7 +123,7 @@ class AssistService:
         # be discarded while an update runs, as in tests, and must not leave connections open behind it).
         self._engine = create_engine(app.config["DATABASE_URL"], poolclass=NullPool)
         self._sessions = sessionmaker(self._engine)
-        _ = self.precision  # a bad setting fails when the service starts, not in a request
+        _ = self.precision, self.backend  # a bad setting fails when the service starts, not in a request
 
     @property
     def precision(self) -> float:
@@ -132,6 +132,14 @@ class AssistService:
         if not 0.0 < found <= 1.0:
             raise ValueError(f"setting SURVEYKIT_ASSIST_PRECISION: {found} is not in (0, 1]")
         return found
+
+    @property
+    def backend(self) -> str | None:
+        """Return the text backend (SURVEYKIT_ASSIST_BACKEND; None for auto), read at each use."""
+        found = str(self.app.config.get("SURVEYKIT_ASSIST_BACKEND", "auto"))
+        if found not in ("auto", "tfidf", "embeddings"):
+            raise ValueError(f"setting SURVEYKIT_ASSIST_BACKEND: '{found}' is not auto, tfidf or embeddings")
+        return None if found == "auto" else found
 
     def assistant(self, project_id: int) -> ProjectAssistant:
         """Return the project's assistant, creating an empty one on first use."""
@@ -151,7 +159,7 @@ class AssistService:
 
             # Cold start from the codebook alone: a TF-IDF over a few dozen definitions, milliseconds.
             cold = _Suggester(CodeSuggester(codebook_entries(session, project), min_positives=MIN_POSITIVES,
-                                            precision=self.precision))
+                                            precision=self.precision, backend=self.backend))
             with assistant.lock:
                 assistant.suggesters.setdefault((viewer, target), cold)
         now = time.monotonic()
