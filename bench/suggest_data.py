@@ -172,7 +172,7 @@ def generated(n_units: int = 1200, n_coders: int = 4, seed: int = 7) -> Dataset:
         if rng.random() >= 1 / 3:
             truth = set(rng.sample(codes, 1 if rng.random() < 0.7 else 2))
         text = [rng.choice(shared) for _ in range(rng.randint(4, 9))]
-        for code in truth:
+        for code in sorted(truth):  # sorted: a set's order changes with the process's hash seed
             text += rng.sample(vocab[code], rng.randint(2, 4))
         rng.shuffle(text)
         units[uid] = " ".join(text).capitalize() + "."
@@ -181,7 +181,7 @@ def generated(n_units: int = 1200, n_coders: int = 4, seed: int = 7) -> Dataset:
         by = {}
         for coder in coders:
             applied = set()
-            for code in truth:
+            for code in sorted(truth):
                 if hard and rng.random() < 0.6:  # the shared misreading
                     applied.add(confusion[code])
                 elif rng.random() >= 0.08:

@@ -129,7 +129,8 @@ def test_calibrated_probabilities_are_those_of_calibrated_classifier_cv(data):
     from sklearn.linear_model import LogisticRegression
 
     ids = sorted(data.units)[:300]
-    suggester = CodeSuggester().fit({u: data.units[u] for u in ids}, {u: data.truth[u] for u in ids})
+    suggester = CodeSuggester(backend="tfidf").fit({u: data.units[u] for u in ids},
+                                                   {u: data.truth[u] for u in ids})
     assert suggester.calibration == "sigmoid"
     vectorizer = suggester._model.encoder.vectorizer
     x = vectorizer.transform([data.units[u] for u in ids])
