@@ -81,7 +81,7 @@ def test_evaluate_a_project_imported_from_a_spreadsheet(runner: FlaskCliRunner, 
     assert table.exit_code == 0, table.output
     assert f"150 units, coders: {', '.join(coders)}; held out in turn: {', '.join(coders)}; 3-fold" in table.output
     assert "per code" in table.output and "Care/Communication" in table.output
-    assert "Suggestions agree with the coders" in table.output
+    assert "Suggestions agree with each held-out coder" in table.output
 
 
 def test_evaluate_compares_with_the_recorded_consensus_and_holds_out_one_coder(app: Flask, runner: FlaskCliRunner,

@@ -52,7 +52,7 @@ def test_evaluate_a_workbook_prints_the_table_and_verdict(cli, data, tmp_path):
     assert "Compared: leave one coder out" in result.output
     assert "(450 (coder, unit) pairs, the same for each row)" in result.output
     assert "per held-out coder" in result.output and "coverage" in result.output
-    assert "Suggestions agree with the coders" in result.output
+    assert "Suggestions agree with each held-out coder" in result.output
 
 
 def test_evaluate_json_with_a_consensus_coder(cli, data, tmp_path):

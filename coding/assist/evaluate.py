@@ -124,9 +124,9 @@ def _verdict(humans: dict[str, Any], suggestions: dict[str, Any], baseline: dict
             word = "more closely than" if ours > theirs else "less closely than"
         return f"{word} {name} on {metric} ({ours:.3f} vs {theirs:.3f})"
 
-    parts = [judge("the coders agree with each other", humans, m) for m in ("micro_f1", "alpha")]
+    parts = [judge("the other coders do", humans, m) for m in ("micro_f1", "alpha")]
     parts += [judge("the most-frequent-code baseline does", baseline, m) for m in ("micro_f1", "alpha")]
-    return "Suggestions agree with the coders " + "; ".join(parts) + "."
+    return "Suggestions agree with each held-out coder " + "; ".join(parts) + "."
 
 
 def acceptance_rates(log: Iterable[tuple[str, bool]]) -> dict[str, Any]:
