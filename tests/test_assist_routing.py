@@ -79,3 +79,22 @@ def test_cold_start_codes_are_not_calibrated_and_use_the_floor(data):
     assert routed and routed[0].code == "Environment/Cleanliness" and routed[0].source == CODEBOOK
     assert all(s.probability >= 0.1 for s in routed)
     assert suggester.suggest_routed([text], floor=1.0)[0] == []
+
+
+def test_rejected_suggestions_fed_back_silence_a_code_and_accepted_ones_keep_it(data):
+    ids = sorted(data.units)[:150]
+    labels = {u: data.truth[u] for u in ids}
+    units = {u: data.units[u] for u in ids}
+    food = [u for u in sorted(data.units)[150:] if "Environment/Food" in data.truth[u]]
+    plain = CodeSuggester(data.codebook, backend="tfidf").fit(units, labels)
+    assert not plain.routes["Environment/Food"].silent
+    # Reviewers rejected the food code on the food answers outside the labels: its suggestions were wrong there.
+    rejected = [(data.units[u], "Environment/Food", False) for u in food[:40]]
+    fed = CodeSuggester(data.codebook, backend="tfidf").fit(units, labels, feedback=rejected)
+    assert fed.routes["Environment/Food"].silent
+    assert fed.routes["Environment/Food"].checked_on == len(ids) + len(rejected)
+    # Control: the same answers accepted keep the code, and its other codes are untouched either way.
+    accepted = [(text, code, True) for text, code, _ in rejected]
+    kept = CodeSuggester(data.codebook, backend="tfidf").fit(units, labels, feedback=accepted)
+    assert not kept.routes["Environment/Food"].silent
+    assert fed.routes["Care/Communication"] == plain.routes["Care/Communication"]

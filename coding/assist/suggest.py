@@ -145,6 +145,7 @@ def _train(
     calibration: str | None = None,
     backend: str | None = None,
     precision: float = DEFAULT_PRECISION,
+    feedback: Sequence[tuple[str, str, bool]] = (),
 ) -> _Model:
     book = {code: book_text(code, definition, example) for code, definition, example in codebook}
     corpus = list(units.values()) + list(book.values())
@@ -165,6 +166,23 @@ def _train(
     model_codes, weights, intercepts, cold_codes, cold_sums = [], [], [], [], []
     maps: list[tuple[float, float]] = []
     routes: dict[str, Route] = {}
+    # Reviewers' accept/reject decisions on answers outside the training labels: scored by the final scorer
+    # (which never saw them), they join the pairs a code's threshold is calibrated on.
+    fb_texts = [text for text, _, _ in feedback]
+    fb_accepted = np.array([accepted for _, _, accepted in feedback], dtype=bool)
+    fb_x: Any = encoder.features(fb_texts)
+    fb_v: Any = encoder.vectors(fb_texts)
+    fb_of: dict[str, np.ndarray] = {}
+    for i, (_, code, _) in enumerate(feedback):
+        fb_of.setdefault(code, np.zeros(0, dtype=int))
+        fb_of[code] = np.append(fb_of[code], i)
+
+    def judged(code: str, scores: np.ndarray, y: np.ndarray, score: Any) -> tuple[np.ndarray, np.ndarray]:
+        rows = fb_of.get(code)
+        if rows is None or not len(rows):
+            return scores, y
+        return np.concatenate([scores, score(rows)]), np.concatenate([y, fb_accepted[rows]])
+
     for code in all_codes:
         y = np.array([code in labels[u] for u in coded], dtype=bool)
         positives = int(y.sum())
@@ -177,7 +195,12 @@ def _train(
                 model_codes.append(code)
                 weights.append(w)
                 intercepts.append(b)
-                routes[code] = route(code, MODEL, oof if oof is not None else [], y, precision, probability=True)
+                if oof is None:
+                    routes[code] = route(code, MODEL, [], y, precision, probability=True)
+                else:
+                    scores, outcomes = judged(code, oof, y, lambda rows, w=w, b=b: expit(
+                        np.asarray(fb_x[rows] @ w).ravel() + b))
+                    routes[code] = route(code, MODEL, scores, outcomes, precision, probability=True)
                 continue
         else:
             total, matcher = _matcher(book_vectors.get(code), vectors, y, width)
@@ -189,12 +212,15 @@ def _train(
         # which never saw their own labels (the codebook's words alone, or the profile without the answer).
         if positives >= min_positives and len(y) - positives >= min_positives:
             a, b = _platt(matcher, y)
-            matcher = expit(a * matcher + b)
             maps.append((a, b))
-            routes[code] = route(code, CODEBOOK, matcher, y, precision, probability=True)
+            scores, outcomes = judged(code, matcher, y, lambda rows, t=total: _cosines(
+                fb_v[rows], (t / max(float(np.linalg.norm(t)), 1e-12))[None, :]).ravel())
+            routes[code] = route(code, CODEBOOK, expit(a * scores + b), outcomes, precision, probability=True)
         else:
             maps.append((0.0, 0.0))
-            routes[code] = route(code, CODEBOOK, matcher if checked else [], y, precision)
+            scores, outcomes = judged(code, matcher, y, lambda rows, t=total: _cosines(
+                fb_v[rows], (t / max(float(np.linalg.norm(t)), 1e-12))[None, :]).ravel())
+            routes[code] = route(code, CODEBOOK, scores if checked else [], outcomes, precision)
     n_features = encoder.features([""]).shape[1]
     protos = np.zeros((0, width))
     if cold_sums:
@@ -284,15 +310,20 @@ class CodeSuggester:
         if self.codebook:
             self._model = self._train({}, {})
 
-    def _train(self, units: Mapping[str, str], labels: Mapping[str, frozenset[str]]) -> _Model:
+    def _train(self, units: Mapping[str, str], labels: Mapping[str, frozenset[str]],
+               feedback: Sequence[tuple[str, str, bool]] = ()) -> _Model:
         return _train(units, labels, self.codebook, self.min_positives, self.c, self.max_features, self.seed,
-                      self.calibration, self.backend, self.precision)
+                      self.calibration, self.backend, self.precision, feedback=feedback)
 
-    def fit(self, units: Mapping[str, str], labels: Mapping[str, frozenset[str]]) -> CodeSuggester:
-        """Train on the coded units (``labels`` keys) and swap the new model in."""
+    def fit(self, units: Mapping[str, str], labels: Mapping[str, frozenset[str]],
+            feedback: Sequence[tuple[str, str, bool]] = ()) -> CodeSuggester:
+        """Train on the coded units (``labels`` keys) and swap the new model in.
+
+        ``feedback``: (text, code, accepted) decisions on answers outside ``labels``; they calibrate thresholds.
+        """
         with self._lock:
             self._generation += 1
-        model = self._train(units, labels)
+        model = self._train(units, labels, feedback)
         with self._lock:
             self._model = model
         return self

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from coding.assist.routing import DEFAULT_PRECISION
+from coding.assist_log import unit_decisions
 from coding.assist_project import (
     Stamp,
     change_stamp,
@@ -243,7 +244,10 @@ def update(session: Session, project: Project, assistant: ProjectAssistant, prec
         entry.suggester.codebook = book
         if precision is not None:
             entry.suggester.precision = precision
-        entry.suggester.fit({str(u): texts[u] for u in labels}, {str(u): c for u, c in labels.items()})
+        # The viewer's accepts and rejects on answers not yet among the labels tell how right their codes were.
+        feedback = [(texts[u], code, accepted) for u, code, accepted in unit_decisions(session, project, viewer)
+                    if u not in labels and u in texts]
+        entry.suggester.fit({str(u): texts[u] for u in labels}, {str(u): c for u, c in labels.items()}, feedback)
         with assistant.lock:
             entry.stamp, entry.fitted_units = stamp, len(labels)
 
