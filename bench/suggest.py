@@ -192,7 +192,7 @@ def main() -> None:
     seconds = _timed(lambda: index.query(probes[0]))
     rows.append(("similar: add 100 answers, then first query", f"{seconds * 1000:.0f} ms", "", ""))
 
-    suggester = CodeSuggester(data.codebook, seed=0)
+    suggester = CodeSuggester(data.codebook, seed=0, backend="tfidf")  # the floors are TF-IDF too
     seconds = _cold(lambda: suggester.fit(data.units, data.truth))
     binarizer = MultiLabelBinarizer()
     targets = binarizer.fit_transform([sorted(data.truth[u]) for u in unit_ids])
@@ -207,7 +207,7 @@ def main() -> None:
     floor_seconds = _cold(floor_fit)
     rows.append((f"suggest: fit on {n_units:,} coded answers", f"{seconds:.2f} s", f"{floor_seconds:.2f} s",
                  _ratio(seconds, floor_seconds)))
-    plain = CodeSuggester(data.codebook, seed=0, calibration=None)
+    plain = CodeSuggester(data.codebook, seed=0, calibration=None, backend="tfidf")
     plain_seconds = _cold(lambda: plain.fit(data.units, data.truth))
     rows.append(("  same fit without calibration (plain LR)", f"{plain_seconds:.2f} s", f"{floor_seconds:.2f} s",
                  _ratio(plain_seconds, floor_seconds)))
@@ -232,7 +232,8 @@ def main() -> None:
 
     quality = make_dataset(n_eval, error_rate=0.15, seed=13)
     began = time.perf_counter()
-    report = evaluate(quality.units, quality.codings, folds=5, seed=0, codebook=quality.codebook)
+    report = evaluate(quality.units, quality.codings, folds=5, seed=0, codebook=quality.codebook,
+                      backend="tfidf")
     seconds = time.perf_counter() - began
     print(f"\nQuality ({n_eval:,} answers, 3 coders at error rate 0.15, target = {report['target']}, "
           f"5-fold CV, {seconds:.1f} s)")
@@ -246,7 +247,7 @@ def main() -> None:
     calibration = report["calibration"]
     began = time.perf_counter()
     plain = evaluate(quality.units, quality.codings, folds=5, seed=0, codebook=quality.codebook,
-                     calibration=None)["calibration"]
+                     calibration=None, backend="tfidf")["calibration"]
     plain_seconds = time.perf_counter() - began
     print(f"  out-of-fold model probabilities, {calibration['pairs']} (unit, code) pairs "
           f"({calibration['bins']} equal-width bins for ECE):")

@@ -27,18 +27,17 @@ import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import minimize
 from scipy.special import expit
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from coding.assist.encoders import TfidfEncoder, make_encoder
 from coding.assist.routing import DEFAULT_PRECISION, Route, route
+from coding.assist.scorers import CALIBRATION_FOLDS as CALIBRATION_FOLDS
+from coding.assist.scorers import beats, book_text, cosines, dense, fit_code, matcher_profile, platt
 from coding.assist.sources import CODEBOOK as CODEBOOK  # re-exported: suggestions name their source by these
 from coding.assist.sources import MODEL as MODEL
 from coding.assist.sources import CodebookEntry as CodebookEntry
@@ -46,7 +45,6 @@ from coding.assist.text import analyze
 
 CALIBRATIONS = ("sigmoid",)
 DEFAULT_CALIBRATION: str | None = "sigmoid"
-CALIBRATION_FOLDS = 3
 # Coded answers needed before thresholds are calibrated; below, codes are not calibrated (the cold start).
 MIN_CHECKED = 10
 
@@ -78,7 +76,7 @@ class _Model:
         x = self.encoder.features(texts) if self.model_codes else None
         probs = (1.0 / (1.0 + np.exp(-(np.asarray(x @ self.weights.T) + self.intercepts))) if x is not None
                  else np.zeros((len(texts), 0)))
-        sims = _cosines(self.encoder.vectors(texts), self.prototypes) if self.cold_codes else \
+        sims = cosines(self.encoder.vectors(texts), self.prototypes) if self.cold_codes else \
             np.zeros((len(texts), 0))
         if len(self.platt):
             mapped = self.platt[:, 0] != 0
@@ -94,44 +92,8 @@ class _Model:
 _EMPTY = _Model(None, [], np.zeros((0, 0)), np.zeros(0), [], sp.csr_matrix((0, 0)))
 
 
-def _cosines(vectors: sp.csr_matrix | np.ndarray, prototypes: sp.csr_matrix | np.ndarray) -> np.ndarray:
-    """Return the clipped cosine similarities of unit-length rows with unit-length prototypes."""
-    product = vectors @ prototypes.T
-    dense = product.toarray() if sp.issparse(product) else np.asarray(product)
-    return np.clip(dense, 0.0, 1.0)
 
 
-def _dense(matrix: sp.csr_matrix | np.ndarray) -> np.ndarray:
-    return cast(Any, matrix).toarray() if sp.issparse(matrix) else np.asarray(matrix)
-
-
-def _matcher(book: np.ndarray | None, vectors: sp.csr_matrix | np.ndarray, y: np.ndarray,
-             width: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Return a code's prototype (unnormalised) and the coded answers' cosine with it, each leaving itself out.
-
-    The prototype is the sum of the unit-length vectors of the code's codebook text and of the answers coded
-    with it, so the first few codings sharpen the cold start. A coded answer's own score is taken against
-    the prototype without it, so the scores that calibrate the code's threshold never saw their own label.
-    """
-    total = np.zeros(width) if book is None else np.array(book, dtype=float)
-    if y.any():
-        total = total + np.asarray(vectors[np.flatnonzero(y)].sum(axis=0)).ravel()
-    if not total.any():
-        return None, None
-    if not len(y):
-        return total, np.zeros(0)
-    dots = np.asarray(vectors @ total).ravel()
-    squares = (np.asarray(cast(Any, vectors).multiply(vectors).sum(axis=1)).ravel() if sp.issparse(vectors)
-               else np.einsum("ij,ij->i", vectors, vectors))
-    own = np.where(y, squares, 0.0)
-    norms = np.sqrt(np.clip(float(total @ total) - 2 * np.where(y, dots, 0.0) + own, 0.0, None))
-    safe = np.where(norms > 1e-12, norms, 1.0)
-    return total, np.clip(np.where(norms > 1e-12, (dots - own) / safe, 0.0), 0.0, 1.0)
-
-
-def book_text(path: str, definition: str, example: str) -> str:
-    """Return what the matcher compares answers with: the code's name, definition and example."""
-    return " ".join(t for t in (path.rsplit("/", 1)[-1], definition, example) if t)
 
 
 def _train(
@@ -159,7 +121,7 @@ def _train(
     vectors = encoder.vectors(texts)
     width = encoder.vectors([""]).shape[1]
     described = [code for code in sorted(book) if analyze(book[code]) or encoder.name != "tfidf"]
-    book_vectors = dict(zip(described, _dense(encoder.vectors([book[code] for code in described])), strict=True)) \
+    book_vectors = dict(zip(described, dense(encoder.vectors([book[code] for code in described])), strict=True)) \
         if described else {}
     checked = len(coded) >= MIN_CHECKED
     all_codes = sorted(set(book) | {code for u in coded for code in labels[u]})
@@ -187,10 +149,11 @@ def _train(
         y = np.array([code in labels[u] for u in coded], dtype=bool)
         positives = int(y.sum())
         if x is not None and positives >= min_positives and len(y) - positives >= min_positives:
-            w, b, oof = _fit_code(x, y, c, seed, calibration)
+            w, b, oof = fit_code(x, y, c, seed, calibration)
             # The regression competes with the codebook's own words, the matcher a new project starts from.
-            total, matcher = _matcher(book_vectors.get(code), vectors, np.zeros(len(y), dtype=bool), width)
-            if oof is None or matcher is None or _beats(average_precision_score(y, oof),
+            total, matcher = matcher_profile(book_vectors.get(code), vectors, np.zeros(len(y), dtype=bool),
+                                             width)
+            if oof is None or matcher is None or beats(average_precision_score(y, oof),
                                                          average_precision_score(y, matcher)):
                 model_codes.append(code)
                 weights.append(w)
@@ -203,7 +166,7 @@ def _train(
                     routes[code] = route(code, MODEL, scores, outcomes, precision, probability=True)
                 continue
         else:
-            total, matcher = _matcher(book_vectors.get(code), vectors, y, width)
+            total, matcher = matcher_profile(book_vectors.get(code), vectors, y, width)
         if total is None or matcher is None:
             continue
         cold_codes.append(code)
@@ -211,14 +174,14 @@ def _train(
         # With enough examples, the similarity is mapped to a probability (Platt) on the coded answers' scores,
         # which never saw their own labels (the codebook's words alone, or the profile without the answer).
         if positives >= min_positives and len(y) - positives >= min_positives:
-            a, b = _platt(matcher, y)
+            a, b = platt(matcher, y)
             maps.append((a, b))
-            scores, outcomes = judged(code, matcher, y, lambda rows, t=total: _cosines(
+            scores, outcomes = judged(code, matcher, y, lambda rows, t=total: cosines(
                 fb_v[rows], (t / max(float(np.linalg.norm(t)), 1e-12))[None, :]).ravel())
             routes[code] = route(code, CODEBOOK, expit(a * scores + b), outcomes, precision, probability=True)
         else:
             maps.append((0.0, 0.0))
-            scores, outcomes = judged(code, matcher, y, lambda rows, t=total: _cosines(
+            scores, outcomes = judged(code, matcher, y, lambda rows, t=total: cosines(
                 fb_v[rows], (t / max(float(np.linalg.norm(t)), 1e-12))[None, :]).ravel())
             routes[code] = route(code, CODEBOOK, scores if checked else [], outcomes, precision)
     n_features = encoder.features([""]).shape[1]
@@ -238,44 +201,7 @@ def _train(
     )
 
 
-def _beats(ours: float, theirs: float) -> bool:
-    """Say whether one average precision beats another by more than rounding (1.0 vs 0.9999999999999999)."""
-    return ours > theirs + 1e-9
 
-
-def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Return (a, b) of Platt's sigmoid p = 1 / (1 + exp(-(a * score + b))), with his smoothed targets."""
-    positives = float(y.sum())
-    negatives = len(y) - positives
-    target = np.where(y, (positives + 1) / (positives + 2), 1 / (negatives + 2))
-
-    def loss(ab: np.ndarray) -> tuple[float, np.ndarray]:
-        z = ab[0] * scores + ab[1]
-        gap = expit(z) - target
-        return float(np.sum(np.logaddexp(0, z) - target * z)), np.array([gap @ scores, gap.sum()])
-
-    start = np.array([1.0, float(np.log((positives + 1) / (negatives + 1)))])
-    found = minimize(loss, start, jac=True, method="L-BFGS-B")
-    return float(found.x[0]), float(found.x[1])
-
-
-def _fit_code(
-    x: sp.csr_matrix, y: np.ndarray, c: float, seed: int, calibration: str | None
-) -> tuple[np.ndarray, float, np.ndarray | None]:
-    """Return one code's weights, intercept and out-of-fold probabilities (3-fold), Platt-mapped unless None."""
-    lr = LogisticRegression(C=c, max_iter=1000, random_state=seed)
-    fewest = min(int(y.sum()), int(len(y) - y.sum()))
-    if fewest < 2:  # nothing to hold out: plain regression, no out-of-fold scores
-        lr.fit(x, y)
-        return lr.coef_[0], float(lr.intercept_[0]), None
-    folds = StratifiedKFold(n_splits=min(CALIBRATION_FOLDS, fewest))
-    decision = cross_val_predict(lr, x, y, cv=folds, method="decision_function")
-    lr.fit(x, y)
-    if calibration is None:
-        return lr.coef_[0], float(lr.intercept_[0]), expit(decision)
-    # sigmoid(a * (w.x + b0) + b) is again a logistic model: scoring stays one sparse product.
-    a, b = _platt(decision, y)
-    return a * lr.coef_[0], a * float(lr.intercept_[0]) + b, expit(a * decision + b)
 
 
 class CodeSuggester:
