@@ -1,6 +1,11 @@
 """Benchmark coding assistance: index build, similar-answer and suggestion latency, evaluation quality.
 
 Run ``python bench/suggest.py`` (50,000 answers) or ``python bench/suggest.py --quick`` (5,000).
+``python bench/suggest.py --quality [--data NAME ...] [--backend tfidf|embeddings ...] [--folds K]`` instead
+evaluates suggestions leave-one-coder-out (``coding.assist.evaluate``) on the multi-coder data sets of
+``bench/suggest_data.py`` (two public ones, skipped with a message when absent from bench/data/, and a
+generated one), with each text backend, and prints per data set: humans vs the held-out coder, suggestions
+vs the held-out coder and the baseline (micro-F1, macro-F1, alpha), and what routing at precision 0.9 shows.
 
 Each speed figure is printed next to a floor measured in the same run on the same texts and probes, the
 plain scikit-learn code anyone would write for the same result, and as a ratio ("x floor"):
@@ -86,12 +91,65 @@ def _top_k(matrix: Any, vector: Any, k: int, exclude: int | None = None) -> np.n
     return top[np.argsort(-scores[top])]
 
 
+def _f(value: float | None, digits: int = 3) -> str:
+    return f"{value:.{digits}f}" if value is not None else "-"
+
+
+def quality_report(names: list[str], backends: list[str], folds: int, precision: float) -> None:
+    """Evaluate leave-one-coder-out on each data set and backend, and print the figures."""
+    from suggest_data import LOADERS, Missing
+
+    from coding.assist.embeddings import available, missing
+
+    for name in names:
+        try:
+            data = LOADERS[name]()
+        except Missing as exc:
+            print(f"\n{name}: skipped: {exc}")
+            continue
+        coders = sorted({c for by in data.codings.values() for c in by})
+        print(f"\n{data.name}: {len(data.units):,} units, {len(coders)} coders, {len(data.codebook)} codes in the "
+              f"codebook; {folds}-fold, leave one coder out; source: {data.source}")
+        for backend in backends:
+            if backend == "embeddings" and not available():
+                print(f"  embeddings: skipped: {missing()}")
+                continue
+            began = time.perf_counter()
+            report = evaluate(data.units, data.codings, folds=folds, seed=0, codebook=data.codebook,
+                              backend=backend, precision=precision)
+            seconds = time.perf_counter() - began
+            routing = report["routing"]
+            print(f"  backend {report['backend']}: {report['suggestions_vs_humans']['pairs']:,} (coder, unit) pairs, "
+                  f"{seconds:.1f} s (one BLAS thread)")
+            print(f"    {'vs held-out coder':<22}{'micro-F1':>10}{'macro-F1':>10}{'alpha':>10}")
+            for block, label in (("human_vs_human", "other coders"), ("suggestions_vs_humans", "suggestions"),
+                                 ("baseline_vs_humans", "baseline")):
+                figures = report[block]
+                print(f"    {label:<22}" + "".join(f"{_f(figures[m]):>10}" for m in ("micro_f1", "macro_f1", "alpha")))
+            print(f"    routed at precision {precision}: shown on {_f(routing['coverage'])} of pairs "
+                  f"({routing['covered']:,}), {routing['shown']:,} suggestions, precision {_f(routing['precision'])}")
+            for row in report["curve"]:
+                print(f"      score >= {row['threshold']:.2f}: coverage {_f(row['coverage'])}, "
+                      f"precision {_f(row['precision'])}, alpha on covered {_f(row['alpha'])}")
+
+
 def main() -> None:
     """Run the benchmark and print its tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="5,000 answers instead of 50,000")
     parser.add_argument("--queries", type=int, default=200, help="queries per latency measure")
+    parser.add_argument("--quality", action="store_true", help="leave-one-coder-out on multi-coder data sets")
+    parser.add_argument("--data", action="append", choices=["convabuse", "hs-brexit", "generated"],
+                        help="data set for --quality (repeatable; default all)")
+    parser.add_argument("--backend", action="append", choices=["tfidf", "embeddings"],
+                        help="text backend for --quality (repeatable; default both)")
+    parser.add_argument("--folds", type=int, default=5, help="folds for --quality")
+    parser.add_argument("--precision", type=float, default=0.9, help="routing precision for --quality")
     args = parser.parse_args()
+    if args.quality:
+        quality_report(args.data or ["convabuse", "hs-brexit", "generated"], args.backend or ["tfidf", "embeddings"],
+                args.folds, args.precision)
+        return
     n_units = 5_000 if args.quick else 50_000
     n_eval = 600 if args.quick else 3_000
 
@@ -134,7 +192,7 @@ def main() -> None:
     seconds = _timed(lambda: index.query(probes[0]))
     rows.append(("similar: add 100 answers, then first query", f"{seconds * 1000:.0f} ms", "", ""))
 
-    suggester = CodeSuggester(data.codebook, seed=0)
+    suggester = CodeSuggester(data.codebook, seed=0, backend="tfidf")  # the floors are TF-IDF too
     seconds = _cold(lambda: suggester.fit(data.units, data.truth))
     binarizer = MultiLabelBinarizer()
     targets = binarizer.fit_transform([sorted(data.truth[u]) for u in unit_ids])
@@ -149,7 +207,7 @@ def main() -> None:
     floor_seconds = _cold(floor_fit)
     rows.append((f"suggest: fit on {n_units:,} coded answers", f"{seconds:.2f} s", f"{floor_seconds:.2f} s",
                  _ratio(seconds, floor_seconds)))
-    plain = CodeSuggester(data.codebook, seed=0, calibration=None)
+    plain = CodeSuggester(data.codebook, seed=0, calibration=None, backend="tfidf")
     plain_seconds = _cold(lambda: plain.fit(data.units, data.truth))
     rows.append(("  same fit without calibration (plain LR)", f"{plain_seconds:.2f} s", f"{floor_seconds:.2f} s",
                  _ratio(plain_seconds, floor_seconds)))
@@ -174,7 +232,8 @@ def main() -> None:
 
     quality = make_dataset(n_eval, error_rate=0.15, seed=13)
     began = time.perf_counter()
-    report = evaluate(quality.units, quality.codings, folds=5, seed=0, codebook=quality.codebook)
+    report = evaluate(quality.units, quality.codings, folds=5, seed=0, codebook=quality.codebook,
+                      backend="tfidf")
     seconds = time.perf_counter() - began
     print(f"\nQuality ({n_eval:,} answers, 3 coders at error rate 0.15, target = {report['target']}, "
           f"5-fold CV, {seconds:.1f} s)")
@@ -188,7 +247,7 @@ def main() -> None:
     calibration = report["calibration"]
     began = time.perf_counter()
     plain = evaluate(quality.units, quality.codings, folds=5, seed=0, codebook=quality.codebook,
-                     calibration=None)["calibration"]
+                     calibration=None, backend="tfidf")["calibration"]
     plain_seconds = time.perf_counter() - began
     print(f"  out-of-fold model probabilities, {calibration['pairs']} (unit, code) pairs "
           f"({calibration['bins']} equal-width bins for ECE):")

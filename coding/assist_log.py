@@ -116,6 +116,14 @@ def decisions(session: Session, project: Project, coder: str | None = None) -> l
     return [(current.get(guid, path), accepted) for guid, path, accepted in rows]
 
 
+def unit_decisions(session: Session, project: Project, coder: str) -> list[tuple[int, str, bool]]:
+    """Return (unit id, current code path, accepted) for one coder's logged decisions (fed back to routing)."""
+    current = _current_paths(session, project, load_tree(session, project.id))
+    rows = session.execute(select(Decision.unit_id, Decision.code_guid, Decision.code_path, Decision.accepted)
+                           .filter_by(project_id=project.id, coder=coder).order_by(Decision.id))
+    return [(unit_id, current.get(guid, path), accepted) for unit_id, guid, path, accepted in rows]
+
+
 def count_by_coder(session: Session, project: Project) -> dict[str, tuple[int, int]]:
     """Return, per coder, (accepted, rejected) decisions."""
     out: dict[str, list[int]] = {}

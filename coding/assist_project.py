@@ -258,12 +258,13 @@ def visible_coders(session: Session, project: Project, viewer: str) -> list[str]
 
 
 def evaluate_project(session: Session, project: Project, coder: str | None = None, folds: int = 5,
-                     seed: int = 0, min_positives: int = 5) -> dict[str, Any]:
-    """Cross-validate suggestions on a project against each coder, the consensus and a baseline (team-level).
+                     seed: int = 0, min_positives: int = 5, backend: str | None = None,
+                     precision: float = 0.9) -> dict[str, Any]:
+    """Evaluate suggestions on a project leave-one-coder-out (team-level; see ``coding.assist.evaluate``).
 
-    The target is *coder*'s codes if given, else the recorded consensus if the team recorded any, else the
-    codes applied by more than half of each unit's coders. Logged accept/reject decisions are summarised
-    under ``acceptance`` (overall, per code) and ``acceptance_by_coder``.
+    *coder* holds out only that coder. A recorded consensus is compared with, not trained on (it was reached
+    with the held-out coder's voice). Logged accept/reject decisions are summarised under ``acceptance``
+    (overall, per code) and ``acceptance_by_coder``.
     """
     from coding.assist.evaluate import evaluate  # loads scikit-learn: only when a report is asked for
 
@@ -278,9 +279,9 @@ def evaluate_project(session: Session, project: Project, coder: str | None = Non
         labels[uid] = label
         units[label] = text
     consensus = {labels[u]: codes for u, codes in _consensus(session, project).items()}
-    report = evaluate(units, data, consensus=None if coder is not None or not consensus else consensus,
-                      coder=coder, folds=folds, seed=seed, codebook=codebook_entries(session, project),
-                      min_positives=min_positives, acceptance=decisions(session, project))
+    report = evaluate(units, data, consensus=consensus or None, coder=coder, folds=folds, seed=seed,
+                      codebook=codebook_entries(session, project), min_positives=min_positives,
+                      acceptance=decisions(session, project), backend=backend, precision=precision)
     report["consensus_units"] = len(consensus)
     report["acceptance_by_coder"] = {c: {"accepted": a, "rejected": r, "rate": a / (a + r)}
                                      for c, (a, r) in count_by_coder(session, project).items()}

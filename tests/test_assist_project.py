@@ -66,7 +66,7 @@ def test_evaluate_a_project_imported_from_a_spreadsheet(runner: FlaskCliRunner, 
     report = evaluate_json(runner, "syn", "--folds", "3")
     assert report["coders"] == coders
     assert report["units"] == 150
-    assert report["target"] == "majority of coders"
+    assert report["target"] == "majority of the other coders (leave one coder out)"
     for block in ("human_vs_human", "suggestions_vs_humans", "baseline_vs_humans"):
         assert {"micro_f1", "macro_f1", "alpha", "per_code"} <= set(report[block])
         assert set(report[block]["per_code"]) <= {t for t, _, _ in data.codebook}
@@ -79,12 +79,12 @@ def test_evaluate_a_project_imported_from_a_spreadsheet(runner: FlaskCliRunner, 
 
     table = runner.invoke(args=["coding", "evaluate", "syn", "--folds", "3"])
     assert table.exit_code == 0, table.output
-    assert f"150 units, coders: {', '.join(coders)}; target: majority of coders; 3-fold" in table.output
+    assert f"150 units, coders: {', '.join(coders)}; held out in turn: {', '.join(coders)}; 3-fold" in table.output
     assert "per code" in table.output and "Care/Communication" in table.output
-    assert "Suggestions agree with the coders" in table.output
+    assert "Suggestions agree with each held-out coder" in table.output
 
 
-def test_evaluate_trains_on_the_recorded_consensus_or_a_coder(app: Flask, runner: FlaskCliRunner,
+def test_evaluate_compares_with_the_recorded_consensus_and_holds_out_one_coder(app: Flask, runner: FlaskCliRunner,
                                                              data: SyntheticData, tmp_path: Path) -> None:
     import_project(runner, write_sheet(data, tmp_path / "coded.csv"))
     with app.app_context(), db.new_session() as s:
@@ -95,14 +95,15 @@ def test_evaluate_trains_on_the_recorded_consensus_or_a_coder(app: Flask, runner
             R.record_consensus(s, project, units[label].id, {tree.id_of(c) for c in truth}, "", "lead@example.org")
         s.commit()
     report = evaluate_json(runner, "syn", "--folds", "3")
-    assert report["target"] == "consensus"
+    # Never trained on: the held-out coder had a voice in the consensus.
+    assert report["target"] == "majority of the other coders (leave one coder out)"
     assert report["consensus_units"] == 100
-    assert report["suggestions_vs_humans"]["vs_consensus"]["units"] == 100
+    assert report["suggestions_vs_humans"]["vs_consensus"]["units"] == 3 * 100  # once per held-out coder
     assert report["suggestions_vs_humans"]["micro_f1"] > report["baseline_vs_humans"]["micro_f1"]
-    assert "target: consensus (recorded on 100 units)" in runner.invoke(
+    assert "A consensus was recorded on 100 units: compared with below, never trained on" in runner.invoke(
         args=["coding", "evaluate", "syn", "--folds", "3"]).output
 
-    assert evaluate_json(runner, "syn", "--coder", "coder2", "--folds", "2")["target"] == "coder coder2"
+    assert evaluate_json(runner, "syn", "--coder", "coder2", "--folds", "2")["held_out"] == ["coder2"]
     refused = runner.invoke(args=["coding", "evaluate", "syn", "--coder", "nobody"])
     assert refused.exit_code == 1 and "coder 'nobody' coded no unit" in refused.output
     refused = runner.invoke(args=["coding", "evaluate", "syn", "--consensus", "agreed"])

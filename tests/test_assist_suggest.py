@@ -16,7 +16,8 @@ def data():
 @pytest.fixture(scope="module")
 def trained(data):
     ids = sorted(data.units)[:300]
-    return CodeSuggester(data.codebook).fit({u: data.units[u] for u in ids}, {u: data.truth[u] for u in ids})
+    # No codebook: every code is the regression's (with one, a code the codebook ranks as well keeps the matcher).
+    return CodeSuggester().fit({u: data.units[u] for u in ids}, {u: data.truth[u] for u in ids})
 
 
 def test_suggestions_are_sorted_probabilities_from_the_model(trained, data):
@@ -88,7 +89,7 @@ def test_refit_async_keeps_serving_the_old_model_until_the_new_one_is_ready(data
     assert {s.source for s in during} == {CODEBOOK}
     release.set()
     assert future.result(timeout=30) is None
-    assert {s.source for s in suggester.suggest("The food was cold.")} == {MODEL}
+    assert MODEL in {s.source for s in suggester.suggest("The food was cold.")}
 
 
 def test_refit_async_reports_errors_through_the_future(data, monkeypatch):
@@ -119,7 +120,7 @@ def test_a_refit_that_finishes_late_does_not_replace_a_newer_one(data, monkeypat
     newer.result(timeout=30)
     release.set()
     older.result(timeout=30)
-    assert set(suggester.sources.values()) == {MODEL}
+    assert MODEL in set(suggester.sources.values())  # the older refit, without labels, had only the codebook
 
 
 def test_calibrated_probabilities_are_those_of_calibrated_classifier_cv(data):
@@ -128,9 +129,10 @@ def test_calibrated_probabilities_are_those_of_calibrated_classifier_cv(data):
     from sklearn.linear_model import LogisticRegression
 
     ids = sorted(data.units)[:300]
-    suggester = CodeSuggester(data.codebook).fit({u: data.units[u] for u in ids}, {u: data.truth[u] for u in ids})
+    suggester = CodeSuggester(backend="tfidf").fit({u: data.units[u] for u in ids},
+                                                   {u: data.truth[u] for u in ids})
     assert suggester.calibration == "sigmoid"
-    vectorizer = suggester._model.vectorizer
+    vectorizer = suggester._model.encoder.vectorizer
     x = vectorizer.transform([data.units[u] for u in ids])
     y = np.array(["Environment/Food" in data.truth[u] for u in ids])
     reference = CalibratedClassifierCV(LogisticRegression(C=4.0, max_iter=1000, random_state=0), method="sigmoid",
@@ -139,7 +141,8 @@ def test_calibrated_probabilities_are_those_of_calibrated_classifier_cv(data):
     expected = reference.predict_proba(vectorizer.transform([data.units[u] for u in probe]))[:, 1]
     got = [next(s.probability for s in suggester.suggest(data.units[u]) if s.code == "Environment/Food")
            for u in probe]
-    assert got == pytest.approx(expected.tolist(), abs=1e-9)
+    # Our Platt map is found by our own minimiser on the same smoothed targets: equal to 1e-7.
+    assert got == pytest.approx(expected.tolist(), abs=1e-6)
 
 
 def test_calibration_can_be_turned_off_and_changes_the_probabilities(data):
@@ -151,3 +154,21 @@ def test_calibration_can_be_turned_off_and_changes_the_probabilities(data):
     assert [s.probability for s in plain.suggest(text)] != [s.probability for s in calibrated.suggest(text)]
     with pytest.raises(ValueError, match="calibration must be one of sigmoid"):
         CodeSuggester(calibration="platt")
+
+
+def test_the_model_takes_over_a_code_only_where_it_ranks_the_coded_answers_better():
+    data = make_dataset(240, error_rate=0.0, uncoded=60, seed=9)
+    labels = {u: data.truth.get(u, frozenset()) | ({"Parking"} if data.planted.get(u) == "Parking" else set())
+              for u in data.units}
+    book = [(code, definition, example) for code, definition, example in data.codebook
+            if code != "Environment/Food"]
+    book += [("Environment/Food", "Parking fees, car spaces and tickets.", "The car park was expensive."),
+             ("Parking", "Parking fees, car spaces and tickets.",
+              "parking parked car fees ticket spaces expensive drive park")]
+    suggester = CodeSuggester(book, backend="tfidf").fit(data.units, labels)
+    sources = suggester.sources
+    # A definition that describes another theme ranks food answers badly: the regression takes the code over.
+    assert sources["Environment/Food"] == MODEL
+    # A definition in the answers' own words ranks them perfectly: the regression cannot beat it.
+    assert sources["Parking"] == CODEBOOK
+    assert suggester.routes["Parking"].source == CODEBOOK and not suggester.routes["Parking"].silent

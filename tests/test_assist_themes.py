@@ -38,7 +38,7 @@ def test_theme_terms_are_surface_words_not_stems(data):
 
 def test_no_fit_queue_holds_the_answers_no_code_fits(data):
     coded = {u: data.truth[u] for u in data.truth}
-    suggester = CodeSuggester(data.codebook).fit(data.units, coded)
+    suggester = CodeSuggester(data.codebook, backend="tfidf").fit(data.units, coded)
     queue = no_fit_queue(data.units, suggester, threshold=0.3)
     queued = {n.unit_id for n in queue}
     assert set(data.planted) <= queued

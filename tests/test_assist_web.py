@@ -51,6 +51,7 @@ def accounts(app: Flask) -> None:
 def assistant(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[AssistService]:
     """The app's assistant service; every request looks for changes; background work ends with the test."""
     monkeypatch.setattr(assist_module, "POKE_SECONDS", 0.0)
+    app.config["SURVEYKIT_ASSIST_BACKEND"] = "tfidf"  # the figures below are TF-IDF's, extra installed or not
     found = service(app)
     yield found
     assert found.wait(120), "background updates still running"
@@ -140,7 +141,10 @@ def test_suggestions_and_similar_units_appear_accept_applies_and_logs(
 
 def test_reject_logs_and_stops_offering(app: Flask, runner: FlaskCliRunner, accounts: None,
                                         assistant: AssistService, tmp_path: Path) -> None:
-    import_synthetic(runner, tmp_path, ["The food was cold, the meals and tea were cold and the menu poor."])
+    # Two themes, and a precision of 0.5, so that two codes reach their calibrated thresholds.
+    app.config["SURVEYKIT_ASSIST_PRECISION"] = 0.5
+    import_synthetic(runner, tmp_path, ["The food was cold, the meals and tea were cold and the menu poor. "
+                                        "We waited hours in the queue, the appointment was late and delayed."])
     client = login(app, A)
     url = screen(app, "syn", "new0")
     page = settled(assistant, client, url + "&min=0")
@@ -210,9 +214,15 @@ def test_blindness_holds_for_suggestions_and_similar_units(app: Flask, accounts:
     url = screen(app, "blind", "later", "&min=0")
     page = settled(assistant, b, url)
     assert "My food was cold" in page
-    # A's codes are behind the blind: no model learned them for B, no similar unit shows them.
-    assert not ACCEPT_RE.findall(page)
-    assert A not in page and "Catering" not in page.split('id="assist-title"')[1]
+    # A's codes are behind the blind: no model learned them for B, no similar unit shows them. What B may get is
+    # the codebook's own words (with embeddings, "Catering" is close to food), exactly as a suggester
+    # that never saw a coding scores them.
+    from coding.assist.suggest import CodeSuggester
+
+    cold = CodeSuggester([("Catering", "", "")], backend="tfidf").suggest("My food was cold and the meals tasteless.")
+    assert {v for v, _ in ACCEPT_RE.findall(page)} == {f"{food}|{s.probability:.4f}|codebook" for s in cold
+                                                         if s.probability > 0}
+    assert A not in page and "Catering" not in page.split("Similar units already coded")[1]
     assert "No similar unit with codes you may see yet." in page
 
     a = login(app, A)
@@ -225,6 +235,28 @@ def test_blindness_holds_for_suggestions_and_similar_units(app: Flask, accounts:
     assert accepts and accepts[0][0].startswith(f"{food}|") and accepts[0][0].endswith("|codebook")
     similar = page.split("Similar units already coded")[1]
     assert f"{A}: Catering" in similar and "shared words:" in similar
+
+
+def test_a_project_with_a_codebook_and_no_coding_gets_suggestions(app: Flask, accounts: None,
+                                                                  assistant: AssistService) -> None:
+    with app.app_context(), db.new_session() as s:
+        project = P.create_project(s, "fresh", A)
+        P.add_units(s, project, [P.NewUnit("import:0", "The toilets were filthy and the bins overflowing.",
+                                           label="f0"),
+                                 P.NewUnit("import:1", "Lovely staff.", label="f1")])
+        for name, definition, example in (("Cleanliness", "Hygiene of rooms, toilets and wards.",
+                                           "The toilets were dirty."),
+                                          ("Food", "Meals, menu and drinks.", "The food was cold.")):
+            C.add_code(s, project, None, name, A)
+            C.edit_code(s, project, name, A, definition=definition, example=example)
+        s.commit()
+        clean = C.load_tree(s, project.id).id_of("Cleanliness")
+    page = settled(assistant, login(app, A), screen(app, "fresh", "f0"))
+    accepts = ACCEPT_RE.findall(page)
+    # Nothing coded yet: the codebook matcher alone, not calibrated, held to the reviewer's 0.25.
+    assert accepts and accepts[0][0].startswith(f"{clean}|") and accepts[0][0].endswith("|codebook")
+    assert "not checked yet" in page
+    assert all(float(v.split("|")[1]) >= 0.25 for v, _ in accepts)
 
 
 def test_kwic_filters_by_code_and_coder_and_escapes(app: Flask, accounts: None, assistant: AssistService) -> None:

@@ -48,9 +48,11 @@ def test_evaluate_a_workbook_prints_the_table_and_verdict(cli, data, tmp_path):
     book.save(tmp_path / "coded.xlsx")
     result = CliRunner().invoke(cli, ["evaluate", str(tmp_path / "coded.xlsx"), "--folds", "3"])
     assert result.exit_code == 0, result.output
-    assert "150 units, coders: coder1, coder2, coder3; target: majority of coders" in result.output
-    assert "suggestions_vs_humans" in result.output
-    assert "Suggestions agree with the coders" in result.output
+    assert "150 units, coders: coder1, coder2, coder3; held out in turn: coder1, coder2, coder3" in result.output
+    assert "Compared: leave one coder out" in result.output
+    assert "(450 (coder, unit) pairs, the same for each row)" in result.output
+    assert "per held-out coder" in result.output and "coverage" in result.output
+    assert "Suggestions agree with each held-out coder" in result.output
 
 
 def test_evaluate_json_with_a_consensus_coder(cli, data, tmp_path):
@@ -59,9 +61,11 @@ def test_evaluate_json_with_a_consensus_coder(cli, data, tmp_path):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert report["target"] == "consensus"
+    # The consensus is compared with, never trained on: the held-out coder had a voice in it.
+    assert report["target"] == "majority of the other coders (leave one coder out)"
     assert report["coders"] == ["coder1", "coder2", "coder3"]
-    assert report["suggestions_vs_humans"]["vs_consensus"]["units"] == 150
+    assert report["consensus_units"] == 150
+    assert report["suggestions_vs_humans"]["vs_consensus"]["units"] == 3 * 150
     assert report["suggestions_vs_humans"]["micro_f1"] > report["baseline_vs_humans"]["micro_f1"]
 
 
@@ -69,7 +73,9 @@ def test_evaluate_for_one_coder(cli, data, tmp_path):
     path = _write_csv(tmp_path / "coded.csv", _sheet_rows(data))
     result = CliRunner().invoke(cli, ["evaluate", str(path), "--coder", "coder2", "--folds", "2", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["target"] == "coder coder2"
+    report = json.loads(result.output)
+    assert report["held_out"] == ["coder2"] and list(report["per_coder"]) == ["coder2"]
+    assert report["suggestions_vs_humans"]["pairs"] == 150
 
 
 @pytest.mark.parametrize(

@@ -1,14 +1,24 @@
-"""Suggest codes for an answer: one-vs-rest logistic regression, with a codebook cold start.
+"""Suggest codes for an answer: per code, the codebook matcher or a calibrated regression, whichever ranks better.
 
-A code with enough coded examples (``min_positives`` positives and as many negatives) gets its own logistic
-regression on TF-IDF features, calibrated (sigmoid, 3-fold): scikit-learn's ``CalibratedClassifierCV(...,
-method="sigmoid", cv=3, ensemble=False)`` fits a Platt map on out-of-fold scores, which composes with the
-regression into one logistic model; its output is a probability. Measured by ``evaluate`` on the synthetic
-data (600 answers, 3 coders at error rate 0.15, 5 folds): expected calibration error 0.081 plain, 0.035
-calibrated; Brier 0.044 vs 0.030. ``calibration=None`` keeps the plain regression. A code with fewer
-examples is scored by the cosine similarity between the answer and the code's text (definition, example
-and its few coded answers): that score lies in [0, 1] but is a similarity, not a calibrated probability,
-and each suggestion says which source it came from. Suggestions are only offered: nothing here applies a code.
+Two sources score each code (``coding.assist.sources``):
+
+- ``CODEBOOK``, the matcher: cosine similarity between the answer and the code's own text in the codebook
+  (its name, definition and "use when", example), TF-IDF over Snowball stems or, with the embeddings extra, a
+  sentence embedding (``coding.assist.encoders``). It needs no coded answer, so a project with a codebook and
+  no coding yet gets suggestions (the cold start). Its score is a similarity in [0, 1], not a probability.
+- ``MODEL``: a code with ``min_positives`` coded examples and as many without gets a logistic regression,
+  calibrated with a Platt (sigmoid) map fitted on 3-fold out-of-fold scores (as scikit-learn's
+  ``CalibratedClassifierCV(method="sigmoid", cv=3, ensemble=False)``; the map folds into one logistic model,
+  so scoring is one sparse product). Its score is a probability. ``calibration=None`` keeps plain regression.
+
+Until a code has enough examples, the answers coded with it join its codebook text in the matcher's profile.
+Then the regression takes over from the matcher only when its out-of-fold average precision (the area under
+the precision-recall curve) on the coded answers beats that of the codebook's own text on the same answers; a
+code the codebook does not describe goes to the regression as soon as it has enough examples.
+
+Each code also gets a route (``coding.assist.routing``): the lowest score at which its suggestions were right
+often enough on the coded answers (out of fold for the regression; the matcher never saw the labels), so a
+caller can show only suggestions that have earned it (``suggest_routed``). Nothing here applies a code.
 """
 
 from __future__ import annotations
@@ -16,16 +26,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import normalize as l2_normalize
+from scipy.special import expit
+from sklearn.metrics import average_precision_score
 
+from coding.assist.encoders import TfidfEncoder, make_encoder
+from coding.assist.routing import DEFAULT_PRECISION, Route, route
+from coding.assist.scorers import CALIBRATION_FOLDS as CALIBRATION_FOLDS
+from coding.assist.scorers import beats, book_text, cosines, dense, fit_code, matcher_profile, platt
 from coding.assist.sources import CODEBOOK as CODEBOOK  # re-exported: suggestions name their source by these
 from coding.assist.sources import MODEL as MODEL
 from coding.assist.sources import CodebookEntry as CodebookEntry
@@ -33,7 +45,8 @@ from coding.assist.text import analyze
 
 CALIBRATIONS = ("sigmoid",)
 DEFAULT_CALIBRATION: str | None = "sigmoid"
-CALIBRATION_FOLDS = 3
+# Coded answers needed before thresholds are calibrated; below, codes are not calibrated (the cold start).
+MIN_CHECKED = 10
 
 
 class Suggestion(NamedTuple):
@@ -46,19 +59,28 @@ class Suggestion(NamedTuple):
 
 @dataclass(frozen=True)
 class _Model:
-    vectorizer: TfidfVectorizer | None
+    encoder: TfidfEncoder | None
     model_codes: list[str]
     weights: np.ndarray  # (n model codes, n features)
     intercepts: np.ndarray
     cold_codes: list[str]
-    prototypes: sp.csr_matrix  # (n cold codes, n features), rows of unit length
+    prototypes: sp.csr_matrix | np.ndarray  # (n cold codes, vector size), rows of unit length
+    routes: dict[str, Route] = field(default_factory=dict)
+    # Platt map of each matched code's similarity (a = 1, b = 0 and no map while a code has too few examples).
+    platt: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
     def score(self, texts: Sequence[str]) -> list[list[Suggestion]]:
-        if self.vectorizer is None:
+        # No texts (every unit already coded): scikit-learn refuses a matrix of zero rows, so answer here.
+        if self.encoder is None or not texts:
             return [[] for _ in texts]
-        x = self.vectorizer.transform(texts)
-        probs = 1.0 / (1.0 + np.exp(-(np.asarray(x @ self.weights.T) + self.intercepts)))
-        sims = np.clip((x @ self.prototypes.T).toarray(), 0.0, 1.0)
+        x = self.encoder.features(texts) if self.model_codes else None
+        probs = (1.0 / (1.0 + np.exp(-(np.asarray(x @ self.weights.T) + self.intercepts))) if x is not None
+                 else np.zeros((len(texts), 0)))
+        sims = cosines(self.encoder.vectors(texts), self.prototypes) if self.cold_codes else \
+            np.zeros((len(texts), 0))
+        if len(self.platt):
+            mapped = self.platt[:, 0] != 0
+            sims[:, mapped] = expit(sims[:, mapped] * self.platt[mapped, 0] + self.platt[mapped, 1])
         out = []
         for i in range(len(texts)):
             row = [Suggestion(c, float(p), MODEL) for c, p in zip(self.model_codes, probs[i], strict=True)]
@@ -70,6 +92,10 @@ class _Model:
 _EMPTY = _Model(None, [], np.zeros((0, 0)), np.zeros(0), [], sp.csr_matrix((0, 0)))
 
 
+
+
+
+
 def _train(
     units: Mapping[str, str],
     labels: Mapping[str, frozenset[str]],
@@ -79,60 +105,103 @@ def _train(
     max_features: int,
     seed: int,
     calibration: str | None = None,
+    backend: str | None = None,
+    precision: float = DEFAULT_PRECISION,
+    feedback: Sequence[tuple[str, str, bool]] = (),
 ) -> _Model:
-    book_texts = {code: f"{definition} {example}" for code, definition, example in codebook}
-    corpus = list(units.values()) + list(book_texts.values())
+    book = {code: book_text(code, definition, example) for code, definition, example in codebook}
+    corpus = list(units.values()) + list(book.values())
     if not any(analyze(t) for t in corpus):
         return _EMPTY
-    vectorizer = TfidfVectorizer(analyzer=analyze, sublinear_tf=True, max_features=max_features)
-    vectorizer.fit(corpus)
+    encoder = make_encoder(backend, max_features)
+    encoder.fit(corpus)
     coded = sorted(u for u in labels if u in units)
-    x = vectorizer.transform([units[u] for u in coded]) if coded else None
-    all_codes = sorted(set(book_texts) | {code for u in coded for code in labels[u]})
-    model_codes, weights, intercepts, cold_codes, prototypes = [], [], [], [], []
+    texts = [units[u] for u in coded]
+    x = encoder.features(texts) if coded else None
+    vectors = encoder.vectors(texts)
+    width = encoder.vectors([""]).shape[1]
+    described = [code for code in sorted(book) if analyze(book[code]) or encoder.name != "tfidf"]
+    book_vectors = dict(zip(described, dense(encoder.vectors([book[code] for code in described])), strict=True)) \
+        if described else {}
+    checked = len(coded) >= MIN_CHECKED
+    all_codes = sorted(set(book) | {code for u in coded for code in labels[u]})
+    model_codes, weights, intercepts, cold_codes, cold_sums = [], [], [], [], []
+    maps: list[tuple[float, float]] = []
+    routes: dict[str, Route] = {}
+    # Reviewers' accept/reject decisions on answers outside the training labels: scored by the final scorer
+    # (which never saw them), they join the pairs a code's threshold is calibrated on.
+    fb_texts = [text for text, _, _ in feedback]
+    fb_accepted = np.array([accepted for _, _, accepted in feedback], dtype=bool)
+    fb_x: Any = encoder.features(fb_texts)
+    fb_v: Any = encoder.vectors(fb_texts)
+    fb_of: dict[str, np.ndarray] = {}
+    for i, (_, code, _) in enumerate(feedback):
+        fb_of.setdefault(code, np.zeros(0, dtype=int))
+        fb_of[code] = np.append(fb_of[code], i)
+
+    def judged(code: str, scores: np.ndarray, y: np.ndarray, score: Any) -> tuple[np.ndarray, np.ndarray]:
+        rows = fb_of.get(code)
+        if rows is None or not len(rows):
+            return scores, y
+        return np.concatenate([scores, score(rows)]), np.concatenate([y, fb_accepted[rows]])
+
     for code in all_codes:
         y = np.array([code in labels[u] for u in coded], dtype=bool)
         positives = int(y.sum())
         if x is not None and positives >= min_positives and len(y) - positives >= min_positives:
-            w, b = _fit_code(x, y, c, seed, calibration)
-            model_codes.append(code)
-            weights.append(w)
-            intercepts.append(b)
+            w, b, oof = fit_code(x, y, c, seed, calibration)
+            # The regression competes with the codebook's own words, the matcher a new project starts from.
+            total, matcher = matcher_profile(book_vectors.get(code), vectors, np.zeros(len(y), dtype=bool),
+                                             width)
+            if oof is None or matcher is None or beats(average_precision_score(y, oof),
+                                                         average_precision_score(y, matcher)):
+                model_codes.append(code)
+                weights.append(w)
+                intercepts.append(b)
+                if oof is None:
+                    routes[code] = route(code, MODEL, [], y, precision, probability=True)
+                else:
+                    scores, outcomes = judged(code, oof, y, lambda rows, w=w, b=b: expit(
+                        np.asarray(fb_x[rows] @ w).ravel() + b))
+                    routes[code] = route(code, MODEL, scores, outcomes, precision, probability=True)
+                continue
+        else:
+            total, matcher = matcher_profile(book_vectors.get(code), vectors, y, width)
+        if total is None or matcher is None:
             continue
-        # Cold start: the codebook's words plus the few answers already coded with it.
-        examples = [units[u] for u, has in zip(coded, y, strict=True) if has]
-        text = " ".join([book_texts.get(code, ""), *examples])
-        if text.strip():
-            cold_codes.append(code)
-            prototypes.append(text)
-    n_features = len(vectorizer.vocabulary_)
-    protos = (l2_normalize(vectorizer.transform(prototypes)) if prototypes
-              else sp.csr_matrix((0, n_features)))
+        cold_codes.append(code)
+        cold_sums.append(total)
+        # With enough examples, the similarity is mapped to a probability (Platt) on the coded answers' scores,
+        # which never saw their own labels (the codebook's words alone, or the profile without the answer).
+        if positives >= min_positives and len(y) - positives >= min_positives:
+            a, b = platt(matcher, y)
+            maps.append((a, b))
+            scores, outcomes = judged(code, matcher, y, lambda rows, t=total: cosines(
+                fb_v[rows], (t / max(float(np.linalg.norm(t)), 1e-12))[None, :]).ravel())
+            routes[code] = route(code, CODEBOOK, expit(a * scores + b), outcomes, precision, probability=True)
+        else:
+            maps.append((0.0, 0.0))
+            scores, outcomes = judged(code, matcher, y, lambda rows, t=total: cosines(
+                fb_v[rows], (t / max(float(np.linalg.norm(t)), 1e-12))[None, :]).ravel())
+            routes[code] = route(code, CODEBOOK, scores if checked else [], outcomes, precision)
+    n_features = encoder.features([""]).shape[1]
+    protos = np.zeros((0, width))
+    if cold_sums:
+        protos = np.vstack(cold_sums)
+        protos /= np.clip(np.linalg.norm(protos, axis=1, keepdims=True), 1e-12, None)
     return _Model(
-        vectorizer,
+        encoder,
         model_codes,
         np.array(weights) if weights else np.zeros((0, n_features)),
         np.array(intercepts),
         cold_codes,
-        sp.csr_matrix(protos),
+        protos,
+        routes,
+        np.array(maps) if maps else np.zeros((0, 2)),
     )
 
 
-def _fit_code(
-    x: sp.csr_matrix, y: np.ndarray, c: float, seed: int, calibration: str | None
-) -> tuple[np.ndarray, float]:
-    """Return one code's weights and intercept: plain logistic regression, or with a Platt (sigmoid) map."""
-    lr = LogisticRegression(C=c, max_iter=1000, random_state=seed)
-    positives = int(y.sum())
-    if calibration is None or min(positives, len(y) - positives) < CALIBRATION_FOLDS:
-        lr.fit(x, y)
-        return lr.coef_[0], float(lr.intercept_[0])
-    # ensemble=False: one regression on all the data plus a sigmoid fitted on 3-fold out-of-fold scores;
-    # sigmoid(-(a * (w.x + b0) + b)) is again a logistic model, so scoring stays one sparse product.
-    calibrated = CalibratedClassifierCV(lr, method=calibration, cv=CALIBRATION_FOLDS, ensemble=False).fit(x, y)
-    fitted = calibrated.calibrated_classifiers_[0]
-    a, b = float(fitted.calibrators[0].a_), float(fitted.calibrators[0].b_)
-    return -a * fitted.estimator.coef_[0], -a * float(fitted.estimator.intercept_[0]) - b
+
 
 
 class CodeSuggester:
@@ -146,30 +215,41 @@ class CodeSuggester:
         max_features: int = 50_000,
         seed: int = 0,
         calibration: str | None = DEFAULT_CALIBRATION,
+        backend: str | None = None,
+        precision: float = DEFAULT_PRECISION,
     ) -> None:
         if calibration is not None and calibration not in CALIBRATIONS:
             raise ValueError(f"calibration must be one of {', '.join(CALIBRATIONS)} or None, not {calibration!r}")
+        if not 0.0 < precision <= 1.0:
+            raise ValueError(f"precision must be in (0, 1], not {precision!r}")
         self.codebook = list(codebook)
         self.calibration = calibration
         self.min_positives = min_positives
         self.c = c
         self.max_features = max_features  # bounds memory: weights are dense (codes x features)
         self.seed = seed
+        self.backend = backend  # None: embeddings when the extra is installed, else TF-IDF
+        self.precision = precision
         self._model = _EMPTY
         self._lock = threading.Lock()
         self._generation = 0
         if self.codebook:
             self._model = self._train({}, {})
 
-    def _train(self, units: Mapping[str, str], labels: Mapping[str, frozenset[str]]) -> _Model:
+    def _train(self, units: Mapping[str, str], labels: Mapping[str, frozenset[str]],
+               feedback: Sequence[tuple[str, str, bool]] = ()) -> _Model:
         return _train(units, labels, self.codebook, self.min_positives, self.c, self.max_features, self.seed,
-                      self.calibration)
+                      self.calibration, self.backend, self.precision, feedback=feedback)
 
-    def fit(self, units: Mapping[str, str], labels: Mapping[str, frozenset[str]]) -> CodeSuggester:
-        """Train on the coded units (``labels`` keys) and swap the new model in."""
+    def fit(self, units: Mapping[str, str], labels: Mapping[str, frozenset[str]],
+            feedback: Sequence[tuple[str, str, bool]] = ()) -> CodeSuggester:
+        """Train on the coded units (``labels`` keys) and swap the new model in.
+
+        ``feedback``: (text, code, accepted) decisions on answers outside ``labels``; they calibrate thresholds.
+        """
         with self._lock:
             self._generation += 1
-        model = self._train(units, labels)
+        model = self._train(units, labels, feedback)
         with self._lock:
             self._model = model
         return self
@@ -205,6 +285,32 @@ class CodeSuggester:
         """Map each code the suggester knows to its source (MODEL or CODEBOOK)."""
         model = self._model
         return {**{c: CODEBOOK for c in model.cold_codes}, **{c: MODEL for c in model.model_codes}}
+
+    @property
+    def routes(self) -> dict[str, Route]:
+        """Map each code the suggester knows to its route (source, calibrated threshold)."""
+        return dict(self._model.routes)
+
+    @property
+    def backend_name(self) -> str | None:
+        """Return the text representation in use ("tfidf" or "embeddings"; None before any text)."""
+        encoder = self._model.encoder
+        return encoder.name if encoder is not None else None
+
+    def suggest_routed(self, texts: Sequence[str], floor: float, top: int | None = None) -> list[list[Suggestion]]:
+        """Return, per text, only the suggestions that reach their code's calibrated threshold and ``floor``.
+
+        A code not calibrated yet (too few coded answers: the cold start) is held to ``floor`` alone.
+        """
+        model = self._model
+        out = []
+        for row in model.score(texts):
+            # A score of 0 (nothing in common with the code's profile) is no evidence, whatever the floor.
+            kept = [s for s in row if s.probability > 0 and s.code in model.routes
+                    and model.routes[s.code].passes(s.probability, floor)]
+            kept.sort(key=lambda s: (-s.probability, s.code))
+            out.append(kept[:top] if top is not None else kept)
+        return out
 
     def suggest(self, text: str, threshold: float = 0.0, top: int | None = None) -> list[Suggestion]:
         """Return the codes scoring at least ``threshold`` for ``text``, best first."""

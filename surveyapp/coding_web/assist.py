@@ -31,6 +31,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from coding.assist.routing import DEFAULT_PRECISION
+from coding.assist_log import unit_decisions
 from coding.assist_project import (
     Stamp,
     change_stamp,
@@ -73,10 +75,22 @@ class ProjectAssistant:
     queued: bool = False
 
     def suggest(self, viewer: str, target: str, text: str, threshold: float) -> list[Suggestion]:
-        """Return the codes suggested for *text* to *viewer*, at or above *threshold*, best first."""
+        """Return the routed codes for *text* to *viewer*, best first.
+
+        A code is offered only at or above its calibrated threshold (``coding.assist.routing``); a code not
+        calibrated yet (the cold start) at or above the reviewer's *threshold*.
+        """
         with self.lock:
             entry = self.suggesters.get((viewer, target))
-        return entry.suggester.suggest(text, threshold=threshold) if entry is not None else []
+        return entry.suggester.suggest_routed([text], floor=threshold)[0] if entry is not None else []
+
+    def calibrated(self, viewer: str, target: str) -> set[str]:
+        """Return the codes whose threshold was calibrated on coded answers (the others are the cold start)."""
+        with self.lock:
+            entry = self.suggesters.get((viewer, target))
+        if entry is None:
+            return set()
+        return {code for code, r in entry.suggester.routes.items() if r.threshold is not None}
 
     def status(self, viewer: str, target: str) -> dict[str, object]:
         """Say what the assistant is serving: index size, and whether the suggester is fitted (on how many)."""
@@ -110,6 +124,23 @@ class AssistService:
         # be discarded while an update runs, as in tests, and must not leave connections open behind it).
         self._engine = create_engine(app.config["DATABASE_URL"], poolclass=NullPool)
         self._sessions = sessionmaker(self._engine)
+        _ = self.precision, self.backend  # a bad setting fails when the service starts, not in a request
+
+    @property
+    def precision(self) -> float:
+        """Return the precision suggestions must reach (SURVEYKIT_ASSIST_PRECISION), read at each use."""
+        found = float(self.app.config.get("SURVEYKIT_ASSIST_PRECISION", DEFAULT_PRECISION))
+        if not 0.0 < found <= 1.0:
+            raise ValueError(f"setting SURVEYKIT_ASSIST_PRECISION: {found} is not in (0, 1]")
+        return found
+
+    @property
+    def backend(self) -> str | None:
+        """Return the text backend (SURVEYKIT_ASSIST_BACKEND; None for auto), read at each use."""
+        found = str(self.app.config.get("SURVEYKIT_ASSIST_BACKEND", "auto"))
+        if found not in ("auto", "tfidf", "embeddings"):
+            raise ValueError(f"setting SURVEYKIT_ASSIST_BACKEND: '{found}' is not auto, tfidf or embeddings")
+        return None if found == "auto" else found
 
     def assistant(self, project_id: int) -> ProjectAssistant:
         """Return the project's assistant, creating an empty one on first use."""
@@ -128,7 +159,8 @@ class AssistService:
             from coding.assist.suggest import CodeSuggester
 
             # Cold start from the codebook alone: a TF-IDF over a few dozen definitions, milliseconds.
-            cold = _Suggester(CodeSuggester(codebook_entries(session, project), min_positives=MIN_POSITIVES))
+            cold = _Suggester(CodeSuggester(codebook_entries(session, project), min_positives=MIN_POSITIVES,
+                                            precision=self.precision, backend=self.backend))
             with assistant.lock:
                 assistant.suggesters.setdefault((viewer, target), cold)
         now = time.monotonic()
@@ -175,12 +207,12 @@ class AssistService:
             with self._sessions() as session:
                 project = session.get(Project, assistant.project_id)
                 if project is not None:
-                    update(session, project, assistant)
+                    update(session, project, assistant, self.precision)
         except Exception:  # a worker thread: report, and let the next poke try again
             self.app.logger.exception("coding assistant: updating project %s failed", assistant.project_id)
 
 
-def update(session: Session, project: Project, assistant: ProjectAssistant) -> None:
+def update(session: Session, project: Project, assistant: ProjectAssistant, precision: float | None = None) -> None:
     """Bring the assistant up to date with the project: index, coded marks, every suggester in use."""
     from coding.assist.similar import SimilarityIndex
 
@@ -210,7 +242,12 @@ def update(session: Session, project: Project, assistant: ProjectAssistant) -> N
     for (viewer, target), entry in stale:
         labels = training_labels(session, project, target, viewer=viewer)
         entry.suggester.codebook = book
-        entry.suggester.fit({str(u): texts[u] for u in labels}, {str(u): c for u, c in labels.items()})
+        if precision is not None:
+            entry.suggester.precision = precision
+        # The viewer's accepts and rejects on answers not yet among the labels tell how right their codes were.
+        feedback = [(texts[u], code, accepted) for u, code, accepted in unit_decisions(session, project, viewer)
+                    if u not in labels and u in texts]
+        entry.suggester.fit({str(u): texts[u] for u in labels}, {str(u): c for u, c in labels.items()}, feedback)
         with assistant.lock:
             entry.stamp, entry.fitted_units = stamp, len(labels)
 

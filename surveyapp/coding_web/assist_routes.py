@@ -145,6 +145,7 @@ class Offered:
     path: str
     probability: float
     source: str
+    calibrated: bool = True
 
     @property
     def value(self) -> str:
@@ -171,12 +172,13 @@ def _suggestions(project: Project, unit: Unit, mine: Any, tree: Tree, me: str, c
     applied = set(mine.codes) if mine is not None else set()
     decided = assist_log.decided_codes(get_session(), project, unit.id, me, tree)
     offered = []
+    calibrated = assistant.calibrated(me, chosen.target)
     for s in assistant.suggest(me, chosen.target, unit.text, chosen.threshold):
         code_id = tree.ids.get(s.code)
         # Retired codes are not offered; applied ones need no offer; a decided one is not asked again.
         if code_id is None or code_id not in active or code_id in applied or code_id in decided:
             continue
-        offered.append(Offered(code_id, s.code, s.probability, s.source))
+        offered.append(Offered(code_id, s.code, s.probability, s.source, s.code in calibrated))
     return offered[:TOP_SUGGESTIONS]
 
 
@@ -211,7 +213,8 @@ def coding_assist(project: Project, unit: Unit, mine: Any, revealed: bool, tree:
     session = get_session()
     panel: dict[str, Any] = {"settings": chosen, "target_label": target_label(chosen.target), "suggestions": [],
                              "similar": None, "error": None, "revealed": revealed, "MODEL": MODEL,
-                             "CODEBOOK": CODEBOOK}
+                             "CODEBOOK": CODEBOOK,
+                             "precision": current_app.config.get("SURVEYKIT_ASSIST_PRECISION")}
     try:
         assistant = service().poke(session, project, me, chosen.target)
         panel["status"] = assistant.status(me, chosen.target)

@@ -46,28 +46,51 @@ def _rate(figures: dict[str, Any] | None) -> str:
 
 
 def _table(report: dict[str, Any]) -> str:
-    blocks = ("human_vs_human", "suggestions_vs_humans", "baseline_vs_humans")
-    target = report["target"]
-    if "consensus_units" in report and target == "consensus":
-        target += f" (recorded on {report['consensus_units']} units)"
-    lines = [f"{report['units']} units, coders: {', '.join(report['coders'])}; target: {target}; "
-             f"{report['folds']}-fold cross-validation",
-             f"{'':<24}{'micro-F1':>10}{'macro-F1':>10}{'alpha':>10}"]
-    for block in blocks:
+    blocks = (("human_vs_human", "other coders"), ("suggestions_vs_humans", "suggestions"),
+              ("baseline_vs_humans", "baseline"))
+    lines = [f"{report['units']} units, coders: {', '.join(report['coders'])}; held out in turn: "
+             f"{', '.join(report['held_out'])}; {report['folds']}-fold; text backend: {report['backend'] or '-'}",
+             f"Compared: {report['protocol']}."]
+    if "consensus_units" in report:
+        lines.append(f"A consensus was recorded on {report['consensus_units']} units: compared with below, "
+                     "never trained on (the held-out coder had a voice in it).")
+    lines += ["", f"{'vs the held-out coder':<24}{'micro-F1':>10}{'macro-F1':>10}{'alpha':>10}    "
+                  f"({report['suggestions_vs_humans']['pairs']} (coder, unit) pairs, the same for each row)"]
+    for block, label in blocks:
         figures = report[block]
-        lines.append(f"{block:<24}" + "".join(_cell(figures[m]) for m in ("micro_f1", "macro_f1", "alpha")))
-    codes = sorted({code for block in blocks for code in report[block]["per_code"]})
+        lines.append(f"{label:<24}" + "".join(_cell(figures[m]) for m in ("micro_f1", "macro_f1", "alpha")))
+    vs = report["suggestions_vs_humans"].get("vs_consensus")
+    if vs:
+        lines.append(f"{'suggestions vs consensus':<24}" + "".join(_cell(vs[m]) for m in ("micro_f1", "macro_f1",
+                                                                                        "alpha")))
+    lines += ["", f"{'per held-out coder':<24}{'units':>8}" + "".join(f"{n:>20}" for _, n in blocks),
+              f"{'':<32}" + f"{'micro-F1':>10}{'alpha':>10}" * 3]
+    for coder, figures in report["per_coder"].items():
+        lines.append(f"{coder:<24}{figures['units']:>8}" + "".join(
+            _cell(figures[side]["micro_f1"]) + _cell(figures[side]["alpha"]) for side in ("humans", "suggested",
+                                                                                         "baseline")))
+    codes = sorted({code for block, _ in blocks for code in report[block]["per_code"]})
     if codes:
         width = max(len("per code"), *map(len, codes))
-        lines += ["", f"{'per code':<{width}}" + "".join(f"{name:>20}" for name in ("humans", "suggestions",
-                                                                                 "baseline")),
+        lines += ["", f"{'per code':<{width}}" + "".join(f"{name:>20}" for _, name in blocks),
                   f"{'':<{width}}" + f"{'F1':>10}{'alpha':>10}" * 3]
         for code in codes:
             row = f"{code:<{width}}"
-            for block in blocks:
+            for block, _ in blocks:
                 figures = report[block]["per_code"].get(code, {})
                 row += _cell(figures.get("f1")) + _cell(figures.get("alpha"))
             lines.append(row)
+    routing = report["routing"]
+    lines += ["", "Shown in the coding screen (each code at its threshold for precision "
+                  f"{routing['target_precision']}, calibrated in the training folds): "
+                  f"on {_share(routing['coverage'])} of (coder, unit) pairs, {routing['shown']} suggestions, "
+                  f"{routing['right']} of them applied by the held-out coder (precision "
+                  f"{_share(routing['precision'])})"]
+    lines += [f"  {code}: {figures['right']} of {figures['shown']}" for code, figures in routing["per_code"].items()]
+    lines += ["One threshold for every code (score at least):"]
+    lines += [f"  {row['threshold']:.2f}: coverage {_share(row['coverage'])}, precision {_share(row['precision'])}, "
+              f"alpha on the covered pairs {'-' if row['alpha'] is None else format(row['alpha'], '.3f')}"
+              for row in report["curve"]]
     calibration = report.get("calibration")
     if calibration and calibration["pairs"]:
         lines += ["", f"model probabilities ({calibration['method']} calibration), out of fold on "
@@ -82,6 +105,10 @@ def _table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
 def add_evaluate_command(group: click.Group) -> click.Command:
     """Add `evaluate PROJECT|FILE [--coder NAME] [--consensus NAME] [--folds K] [--json]` to ``group``."""
 
@@ -94,25 +121,32 @@ def add_evaluate_command(group: click.Group) -> click.Command:
                   help="Cross-validation folds over units.")
     @click.option("--seed", type=int, default=0, show_default=True,
                   help="Seed for the fold split and the models.")
+    @click.option("--backend", type=click.Choice(["tfidf", "embeddings"]),
+                  help="Text representation (default: embeddings when surveykit[embeddings] is installed, else tfidf).")
+    @click.option("--precision", type=click.FloatRange(min=0.0, max=1.0, min_open=True), default=0.9,
+                  show_default=True, help="Precision each code's threshold is calibrated to (routing).")
     @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
     @click.pass_context
     def evaluate_command(ctx: click.Context, source: str, coder: str | None, consensus_name: str | None, folds: int,
-                         seed: int, as_json: bool) -> None:
+                         seed: int, backend: str | None, precision: float, as_json: bool) -> None:
         """Compare code suggestions with the coders of PROJECT, or of FILE (.xlsx/.csv: unit, text, coder, codes).
 
-        Cross-validated: each unit's suggestions come from a model that never saw its codes. Prints micro- and
-        macro-F1 and Krippendorff's alpha (MASI) of suggestions vs each coder next to coder vs coder and a
-        most-frequent-codes baseline, overall and per code; for a project, also how often reviewers accepted
-        the suggestions shown in the coding screen.
+        Leave one coder out: each coder in turn is compared with (a) the codes most of the other coders applied,
+        (b) suggestions from a model trained on those other coders' codes of other units (K folds), (c) a
+        most-frequent-codes baseline, on the same units; "no code" counts as an answer. Prints micro- and
+        macro-F1 and Krippendorff's alpha (MASI), per coder and per code, what would be shown at the
+        calibrated precision and the coverage-precision curve; for a project, also how often reviewers
+        accepted the suggestions shown in the coding screen.
         """
         # The note goes to stderr, but test runners mix the streams: keep --json output pure JSON.
         note = (lambda _what: None) if as_json else (lambda what: click.echo(
-            f"cross-validating suggestions on {what} ({folds} folds) ...", err=True))
+            f"evaluating suggestions on {what} (leave one coder out, {folds} folds) ...", err=True))
         # An existing file is read as a file, without touching the database (which may not be set up).
-        report = None if Path(source).is_file() else _evaluate_project(ctx, source, coder, consensus_name, folds,
-                                                                         seed, note)
+        options = {"folds": folds, "seed": seed, "backend": backend, "precision": precision}
+        report = None if Path(source).is_file() else _evaluate_project(ctx, source, coder, consensus_name, options,
+                                                                         note)
         if report is None:
-            report = _evaluate_file(source, coder, consensus_name, folds, seed, note)
+            report = _evaluate_file(source, coder, consensus_name, options, note)
         click.echo(json.dumps(report, indent=2, allow_nan=False) if as_json else _table(report))
 
     # A plain click command: it loads the app itself, so FILE also works where no app can be found.
@@ -120,8 +154,8 @@ def add_evaluate_command(group: click.Group) -> click.Command:
     return evaluate_command
 
 
-def _evaluate_project(ctx: click.Context, name: str, coder: str | None, consensus_name: str | None, folds: int,
-                      seed: int, note: Callable[[str], None]) -> dict[str, Any] | None:
+def _evaluate_project(ctx: click.Context, name: str, coder: str | None, consensus_name: str | None,
+                      options: dict[str, Any], note: Callable[[str], None]) -> dict[str, Any] | None:
     """Evaluate the stored project called *name*; None when there is no app or no such project."""
     app = load_app(ctx)
     if app is None:
@@ -135,13 +169,13 @@ def _evaluate_project(ctx: click.Context, name: str, coder: str | None, consensu
             raise click.ClickException("--consensus works on files; a project's recorded consensus is used")
         note(f"project '{name}'")
         try:
-            return evaluate_project(session, project, coder=coder, folds=folds, seed=seed)
+            return evaluate_project(session, project, coder=coder, **options)
         except ValueError as exc:  # ProjectError included
             raise click.ClickException(str(exc)) from None
 
 
-def _evaluate_file(source: str, coder: str | None, consensus_name: str | None, folds: int,
-                   seed: int, note: Callable[[str], None]) -> dict[str, Any]:
+def _evaluate_file(source: str, coder: str | None, consensus_name: str | None, options: dict[str, Any],
+                   note: Callable[[str], None]) -> dict[str, Any]:
     path = Path(source)
     if not path.is_file():
         raise click.ClickException(f"'{source}' is not a file, and no coding project has that name")
@@ -158,6 +192,6 @@ def _evaluate_file(source: str, coder: str | None, consensus_name: str | None, f
     from coding.assist.evaluate import evaluate  # scikit-learn: loaded by this command only
 
     try:
-        return evaluate(units, codings, consensus=consensus, coder=coder, folds=folds, seed=seed)
+        return evaluate(units, codings, consensus=consensus, coder=coder, **options)
     except ValueError as exc:
         raise click.ClickException(f"{path}: {exc}") from None
