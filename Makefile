@@ -49,6 +49,7 @@ bench: install-test
 	$(BIN)/python bench/suggest.py
 	$(BIN)/python bench/assist_web.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/cli_start.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
