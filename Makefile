@@ -50,6 +50,7 @@ bench: install-test
 	$(BIN)/python bench/assist_web.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/submit.py
+	$(BIN)/python bench/cli_start.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -13,7 +13,6 @@ unchanged when read back.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -27,7 +26,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.orm import Session
 
 from coding.agreement_report import summarize
-from coding.codebook.stored import audit_log, current_version
+from coding.codebook.stored import audit_log, current_version, describe
 from coding.coders import display_names
 from coding.codings import project_agreement
 from coding.reconcile import CONSENSUS_RULES, DEFAULT_RULE, final_codes
@@ -247,21 +246,6 @@ def _audit(ws: WriteOnlyWorksheet, entries: list[dict[str, Any]], name: Callable
     for e in entries:
         ws.append(_row(ws, [e["version"], e["at"], name(e["who"]), e["action"], describe(e["action"], e["detail"]),
                             e["why"]]))
-
-
-def describe(action: str, detail: dict[str, Any]) -> str:
-    """Return an audit entry's detail as one readable line."""
-    if action in ("rename", "move"):
-        return f"{detail['from']} -> {detail['to']}"
-    if action == "merge":
-        return (f"{detail['from']} merged into {detail['into']}: {detail['moved']} applications moved, "
-                f"{detail['collapsed']} collapsed (coder had both), {detail['consensus_moved']} consensus moved")
-    if action == "split":
-        return (f"{detail['from']} split into {', '.join(detail['targets'])}: {detail['queued']} applications and "
-                f"{detail['consensus_queued']} consensus queued for re-review")
-    if action in ("add", "retire", "restore", "edit"):
-        return detail.get("path", "") + (f" ({', '.join(detail['changed'])})" if "changed" in detail else "")
-    return json.dumps(detail, ensure_ascii=False, sort_keys=True)
 
 
 def gather(session: Session, project: Project, *, quotes: int = 3, respondents: int | None = None,

@@ -7,6 +7,7 @@ why) holding a snapshot of the codebook after the change; the entry's ``version`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -196,6 +197,21 @@ def audit_log(session: Session, project: Project) -> list[AuditEntry]:
     """Return the project's audit entries, oldest first."""
     return list(session.scalars(select(AuditEntry).where(AuditEntry.project_id == project.id)
                                 .order_by(AuditEntry.version)).all())
+
+
+def describe(action: str, detail: dict[str, Any]) -> str:
+    """Return an audit entry's detail as one readable line."""
+    if action in ("rename", "move"):
+        return f"{detail['from']} -> {detail['to']}"
+    if action == "merge":
+        return (f"{detail['from']} merged into {detail['into']}: {detail['moved']} applications moved, "
+                f"{detail['collapsed']} collapsed (coder had both), {detail['consensus_moved']} consensus moved")
+    if action == "split":
+        return (f"{detail['from']} split into {', '.join(detail['targets'])}: {detail['queued']} applications and "
+                f"{detail['consensus_queued']} consensus queued for re-review")
+    if action in ("add", "retire", "restore", "edit"):
+        return detail.get("path", "") + (f" ({', '.join(detail['changed'])})" if "changed" in detail else "")
+    return json.dumps(detail, ensure_ascii=False, sort_keys=True)
 
 
 def add_code(session: Session, project: Project, parent: str | None, name: str, who: str, why: str = "", *,

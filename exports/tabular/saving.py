@@ -14,8 +14,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
+if TYPE_CHECKING:  # the CSV writers save through here and must not load openpyxl
+    from openpyxl import Workbook
 
 
 def _umask() -> int:

@@ -18,7 +18,6 @@ from typing import Any
 from flask import Blueprint, abort, request, send_file
 
 from exports.csvout import write_csv
-from exports.workbook import write_workbook
 from instrument.reportfile import InvalidReport
 
 from ..auth.routes import login_required
@@ -60,6 +59,8 @@ def _send(slug: str, suffix: str, mimetype: str, write: Callable[[Path], Any], t
 @login_required
 def survey_xlsx(slug: str) -> Any:
     """Send the survey's workbook."""
+    from exports.workbook import write_workbook  # openpyxl is loaded by the workbook download only
+
     survey = _survey(slug)
     db = get_session()
     shared = request.args.get("shared") == "1"

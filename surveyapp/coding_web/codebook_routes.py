@@ -15,7 +15,6 @@ from coding.codebook.qdc import codebook_from_qdc, codebook_to_qdc
 from coding.codebook.yamlfile import codebook_from_yaml, codebook_to_yaml
 from coding.errors import InvalidCodebook
 from coding.store import ProjectError
-from coding.workbook import describe
 
 from ..auth.routes import login_required
 from ..db import get_session
@@ -58,7 +57,7 @@ def codebook(name: str) -> Any:
     log = list(reversed(codebook_db.audit_log(session, proj)))[:PAGE]
     return render_template("coding/codebook.html", project=proj, tree=tree, add=add, evolve=evolve,
                            edit=EditCodeForm(), upload=ImportCodebookForm(), version=version, log=log,
-                           describe=describe)
+                           describe=codebook_db.describe)
 
 
 @bp.post("/<name>/codebook/add")
@@ -196,4 +195,4 @@ def codebook_changes(name: str) -> Any:
     except ProjectError as exc:
         abort(400, str(exc))
     return render_template("coding/changes.html", project=proj, changes=changes, current=current,
-                           describe=describe)
+                           describe=codebook_db.describe)

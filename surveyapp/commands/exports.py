@@ -14,10 +14,8 @@ from sqlalchemy.orm import Session
 
 from exports.csvout import write_csv
 from exports.imports import ImportFailed, ImportReport, load_mapping
-from exports.reach import DATE_QUESTION, DEPARTMENT_QUESTION, LENGTH_QUESTION, reach_report, write_reach_workbook
 from exports.readers import InvalidImport, read_table
 from exports.statfiles import write_statfile
-from exports.workbook import write_workbook
 from instrument import question_type
 from instrument.reportfile import InvalidReport
 
@@ -133,6 +131,8 @@ def export_command(slug: str, out: Path, fmt: str | None, shared: bool, no_suppr
                        f"{MISSING_NOTE[fmt]})")
             return
         rule = audience_rule(shared)
+        from exports.workbook import write_workbook  # openpyxl loads for a workbook only, not with every command
+
         result = write_workbook(out, instrument, survey_info(session, survey, total, rule), answers, rule, by,
                                 raw=not (no_raw or shared), report=report)
     note = (f" (shared report: {result.hidden} counts hidden, no raw data, no free text; stated on the summary "
@@ -220,6 +220,8 @@ def _echo_report(report: ImportReport, report_path: Path | None) -> None:
 def reach_command(slug: str, out: Path, start: dt.date | None, end: dt.date | None, shared: bool,
                   no_suppression: bool) -> None:
     """Write the reach report of interaction-record survey SLUG (by department, month, program year, length)."""
+    from exports.reach import DATE_QUESTION, DEPARTMENT_QUESTION, LENGTH_QUESTION, reach_report, write_reach_workbook
+
     session = get_session()
     survey = survey_or_fail(session, slug)
     mix_waiting(session, survey)

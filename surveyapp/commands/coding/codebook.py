@@ -14,7 +14,6 @@ from coding.codebook import stored as codebook_db
 from coding.codebook.files import convert, load_codebook, save_codebook
 from coding.errors import InvalidCodebook
 from coding.store import Project, ProjectError
-from coding.workbook import describe
 
 from ...db import get_session
 from .common import by_option, fail, get_project, group, why_option
@@ -104,7 +103,8 @@ def codebook_diff_command(name: str, old: int, new: int | None, as_json: bool) -
     for change in changes["edited"]:
         click.echo(f"  {'edited':9} {change['path']} ({', '.join(change['fields'])})")
     for e in changes["entries"]:
-        click.echo(f"v{e['version']} {e['at']} {e['who']}: {e['action']} {describe(e['action'], e['detail'])}"
+        detail = codebook_db.describe(e["action"], e["detail"])
+        click.echo(f"v{e['version']} {e['at']} {e['who']}: {e['action']} {detail}"
                    + (f" -- {e['why']}" if e["why"] else ""))
 
 
