@@ -54,7 +54,8 @@ class _Model:
     prototypes: sp.csr_matrix  # (n cold codes, n features), rows of unit length
 
     def score(self, texts: Sequence[str]) -> list[list[Suggestion]]:
-        if self.vectorizer is None:
+        # No texts (every unit already coded): scikit-learn refuses a matrix of zero rows, so answer here.
+        if self.vectorizer is None or not texts:
             return [[] for _ in texts]
         x = self.vectorizer.transform(texts)
         probs = 1.0 / (1.0 + np.exp(-(np.asarray(x @ self.weights.T) + self.intercepts)))
