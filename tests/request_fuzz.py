@@ -12,6 +12,7 @@ instrument: an answer the server should have refused is an invalid row.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import traceback
 from collections import Counter
@@ -173,7 +174,7 @@ class Fuzzer:
         try:
             kwargs: dict[str, Any] = {"method": r["method"], "query_string": r["query"]}
             if r["method"] == "POST":
-                kwargs["data"] = form
+                kwargs["data"] = {k: (io.BytesIO(v[0]), v[1]) if isinstance(v, tuple) else v for k, v in form.items()}
                 if rule.endpoint in FILE_FIELDS:
                     kwargs["content_type"] = "multipart/form-data"
             response = client.open(r["path"], **kwargs)

@@ -22,7 +22,6 @@ from typing import Any
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
-from respondent import Respondent
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
@@ -35,6 +34,7 @@ from coding.store import Unit
 from surveyapp import db
 
 from conftest import INSTRUMENTS, csrf_from
+from respondent import Respondent
 
 # Each breaks out of a different context: element text, an attribute value ("/'), a textarea or title, a
 # script block (the show/hide data), and U+2028 that ends a JavaScript string.
