@@ -40,15 +40,16 @@ from respondent import Respondent
 # script block (the show/hide data), and U+2028 that ends a JavaScript string.
 VECTORS = (
     "<script>__xss({n})</script>",
-    "</script><script>__xss({n})</script>",
+    "</title><img src=x onerror=__xss({n})>",
     "<img src=x onerror=__xss({n})>",
     "\"><svg onload=__xss({n})>",
     "'><img src=x onerror=__xss({n})>",
     "</textarea><img src=x onerror=__xss({n})>",
-    "</title><img src=x onerror=__xss({n})>",
+    "</script><script>__xss({n})</script>",
     "<details open ontoggle=__xss({n})>",
     "\u2028\"</script><script>__xss({n})</script>",
 )
+TITLE_VECTORS = 6  # a survey's title holds 300 characters: the first six vectors fit
 MARK_RE = re.compile(r"__xss\((\d+)\)")
 INVESTIGATOR = "lead@example.org"
 OTHER_CODER = "second@example.org"
@@ -61,10 +62,10 @@ class Payloads:
     def __init__(self) -> None:
         self.places: dict[int, str] = {}
 
-    def text(self, place: str, slash: bool = True) -> str:
-        """Return a text for *place* holding every vector (those without '/' when *slash* is False)."""
+    def text(self, place: str, slash: bool = True, vectors: int = len(VECTORS)) -> str:
+        """Return a text for *place* holding the first *vectors* vectors (those without '/' unless *slash*)."""
         parts = []
-        for vector in VECTORS:
+        for vector in VECTORS[:vectors]:
             if not slash and "/" in vector:
                 continue
             number = len(self.places) + 1
@@ -122,8 +123,8 @@ def probe_instrument(payloads: Payloads) -> dict[str, Any]:
     """Return an instrument whose every text is a payload: three pages, same-page and earlier-page conditions."""
     p = payloads.text
     return {
-        "id": "xss-probe", "version": 1, "title": p("instrument title"), "intro": p("instrument intro"),
-        "consent": p("instrument consent"), "thanks": p("instrument thanks"),
+        "id": "xss-probe", "version": 1, "title": p("instrument title", vectors=TITLE_VECTORS),
+        "intro": p("instrument intro"), "consent": p("instrument consent"), "thanks": p("instrument thanks"),
         "sections": [
             {"id": "first", "title": p("section title"), "intro": p("section intro"), "questions": [
                 {"id": "story", "type": "text", "long": True, "max_length": 2000, "coding": True,
@@ -135,7 +136,7 @@ def probe_instrument(payloads: Payloads) -> dict[str, Any]:
             ]},
             {"id": "second", "title": p("second title"), "questions": [
                 {"id": "rating", "type": "likert", "scale": "quality", "text": p("likert text")},
-                {"id": "again", "type": "text", "max_length": 300, "text": p("second text question"),
+                {"id": "again", "type": "text", "max_length": 2000, "text": p("second text question"),
                  "show_if": {"question": "story", "answered": True}},
             ]},
             {"id": "third", "title": "Last page", "questions": [
@@ -229,7 +230,7 @@ def _project(site: Site) -> None:
     with site.app.app_context(), db.new_session() as s:
         project = P.get_project(s, "probe-codes")
         added = P.add_units(s, project, [P.NewUnit(f"import:{i}", p(f"unit text {i}"), label=p(f"unit label {i}"))
-                                         for i in range(3)], round_name=p("round name"))
+                                         for i in range(3)], round_name=q("round name"))
         parent = C.add_code(s, project, None, f"Theme {p('code name', slash=False)}", INVESTIGATOR,
                             why=p("why (add)"), color="#1F77B4", definition=p("code definition"),
                             use_when=p("use when"), not_when=p("not when"), example=p("code example"))
@@ -264,7 +265,7 @@ def build_site(app: Flask, tmp: Path, payloads: Payloads) -> Site:
                       input=PASSWORD + "\n"))
     _ok(runner.invoke(args=["surveys", "create", "xss-probe", "--id", "probe", "--mode", "open"]))
     _ok(runner.invoke(args=["surveys", "create", "department-survey", "--id", "dept", "--mode", "open",
-                            "--title", p("survey title (admin)")]))
+                            "--title", p("survey title (admin)", vectors=TITLE_VECTORS)]))
     _ok(runner.invoke(args=["surveys", "create", "department-survey", "--id", "invited"]))
     site = Site(app, payloads, ["probe", "dept", "invited"], {}, ["probe-codes", "sheet"], [], [], [], [], {}, {})
     with app.app_context(), db.new_session() as s:
