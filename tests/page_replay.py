@@ -56,8 +56,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server hook's name
         path = self.path.split("?", 1)[0]
-        if path.startswith("/__page/"):
-            page = self.pages[int(path.rsplit("/", 1)[1])]
+        number = path.removeprefix("/__page/")
+        if number.isdigit() and int(number) < len(self.pages):
+            page = self.pages[int(number)]
             self.send_response(page.status)
             for key, value in page.headers:
                 if key.lower() in ("content-length", "set-cookie", "date", "server"):
