@@ -107,8 +107,8 @@ class Fuzzer:
         self.respondent_token = csrf_from(self.respondent.get("/s/probe").text)
         self.lead, self.lead_token = self._log_in()
         self.login_clients = 0
-        # Keyed by the rule itself: GET and POST of one address are often two rules with the same text.
-        self.methods = {r: sorted(r.methods - {"HEAD", "OPTIONS"}) for r in self.rules}
+        # Every rule with each of its methods (GET and POST of one address are often two rules of the same text).
+        self.turns = [(rule, method) for rule in self.rules for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
         answers, self.multi = self._answer_fields()
         self.pools = {area: names + ("x",) for area, names in AREAS.items()}
         self.pools["respond"] += answers
@@ -164,7 +164,7 @@ class Fuzzer:
         """Return the strategy of one example: a request to every route with each of its methods."""
         # One example is one request to every route with every method, so each gets its share: hypothesis' own
         # choice of an index favours some (with 300 requests, 31 of 48 route/method pairs were reached).
-        turns = [(rule, method) for rule in self.rules for method in self.methods[rule]]
+        turns = self.turns
         query_names = st.lists(st.sampled_from(QUERY_NAMES), max_size=3, unique=True)
         pools = {area: st.lists(st.sampled_from(names), max_size=6, unique=True) for area, names in self.pools.items()}
         upload = st.one_of(st.binary(max_size=200), st.sampled_from(UPLOADS))
@@ -236,9 +236,7 @@ class Fuzzer:
     def run(self, examples: int) -> Tally:
         """Send at least *examples* drawn requests (derandomized: the same requests on every run)."""
 
-        turns = sum(len(methods) for methods in self.methods.values())
-
-        @settings(max_examples=-(-examples // turns), derandomize=True, deadline=None, database=None,
+        @settings(max_examples=-(-examples // len(self.turns)), derandomize=True, deadline=None, database=None,
                   phases=[Phase.generate], suppress_health_check=list(HealthCheck))
         @given(self.strategy())
         def fuzz(batch: list[dict[str, Any]]) -> None:
