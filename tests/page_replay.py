@@ -101,11 +101,9 @@ def replay(pages: Sequence[Captured], with_csp: bool = True) -> Iterator[str]:
         thread.join(5)
 
 
-@contextmanager
-def chromium(folder: Path) -> Iterator[Any]:
-    """Start headless Chromium with the watching script added to every page; quit it afterwards."""
+def chrome_options(folder: Path) -> Any:
+    """Return the options of a headless Chromium that keeps its profile in *folder* and calls nowhere."""
     from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -113,7 +111,16 @@ def chromium(folder: Path) -> Iterator[Any]:
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  f"--user-data-dir={folder / 'chrome'}"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    return options
+
+
+@contextmanager
+def chromium(folder: Path) -> Iterator[Any]:
+    """Start headless Chromium with the watching script added to every page; quit it afterwards."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    driver = webdriver.Chrome(service=Service(DRIVER), options=chrome_options(folder))
     try:
         driver.set_page_load_timeout(20)
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WATCH})

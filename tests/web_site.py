@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import auth_helpers
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
@@ -161,9 +162,7 @@ def _ok(result: Any) -> None:
 def log_in(app: Flask, email: str = INVESTIGATOR) -> FlaskClient:
     """Return a test client logged in as *email*."""
     client = app.test_client()
-    page = client.get("/auth/login")
-    done = client.post("/auth/login", data={"csrf_token": csrf_from(page.text), "email": email,
-                                            "password": PASSWORD})
+    done = auth_helpers.log_in(client, email, PASSWORD)
     assert done.status_code == 302, done.text
     return client
 
