@@ -61,3 +61,11 @@ def test_one_theme_of_near_identical_answers_is_offered_without_converging():
     texts = {str(i): payloads.text(f"unit text {i}") for i in range(4)}
     themes = candidate_themes(texts, n_themes=1)
     assert len(themes) == 1 and sorted(themes[0].unit_ids) == sorted(texts)
+
+
+def test_a_single_answer_is_one_theme():
+    # An exact fit: scikit-learn's reconstruction error took the square root of a rounding error below zero.
+    from web_site import Payloads
+
+    (theme,) = candidate_themes({"1": Payloads().text("imported answer")}, n_themes=2)
+    assert theme.unit_ids == ["1"]

@@ -69,9 +69,10 @@ def candidate_themes(
     x = vectorizer.fit_transform(texts)
     k = max(1, min(n_themes, len(ids), x.shape[1]))
     nmf = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=2000, tol=1e-4)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         # Not converged after 2,000 iterations (many themes asked of few answers): the factors found are still
-        # candidates a person reads and judges, so they are shown rather than failing the page.
+        # candidates a person reads and judges, so they are shown rather than failing the page. An exact fit
+        # (one answer) makes the unused reconstruction error the square root of a rounding error below zero.
         warnings.simplefilter("ignore", ConvergenceWarning)
         weights = nmf.fit_transform(x)
     features = vectorizer.get_feature_names_out()
