@@ -11,6 +11,7 @@ Headers are built from ids, never from question text, so they stay the same when
 | number | `<id>` | the number |
 | date | `<id>` | YYYY-MM-DD |
 | ranking | `<id>.rank1` .. `<id>.rank<max_ranks>` | the option code ranked 1st, 2nd, ... |
+| score (``scores:``) | `<score id>`, after the questions | the score; empty when too many items are missing |
 
 An empty cell means "not shown" or "shown and left empty": which one follows from the question's show_if
 (the data dictionary states it), exactly as the server decided it. Multiple-choice columns are empty when
@@ -26,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from instrument import Instrument, Question, UnsupportedType, question_type
+from instrument import Instrument, Question, Score, UnsupportedType, question_type, score_value
 from instrument.types.ranking import ordinal
 
 from .model import Answers
@@ -39,12 +40,13 @@ class Column:
 
     header: str
     question: Question
-    kind: str  # value, flag, other_text, item, part, rank
+    kind: str  # value, flag, other_text, item, part, rank, score
     key: str = ""  # option code (flag), item id (item) or rank number (rank)
     part: int = 1  # text split over several columns: which slice
     is_text: bool = False  # free text, to be written formula-safe
     is_date: bool = False  # YYYY-MM-DD text, written as a date
     means: str = ""  # what the cell's values mean, for the data dictionary
+    score: Score | None = None  # kind "score": the scored scale computed from the response's answers
 
     def codes(self) -> str:
         """Return what the cell's values mean, for the data dictionary."""
@@ -75,6 +77,9 @@ class Column:
                 value = answers.get(qid)
                 return value[index] if isinstance(value, list) and index < len(value) else None
             return rank
+        if self.kind == "score" and self.score is not None:
+            score = self.score
+            return lambda answers: score_value(score, answers)
         if self.kind == "part":
             start, stop = (self.part - 1) * EXCEL_CELL_LIMIT, self.part * EXCEL_CELL_LIMIT
             def part(answers: Answers) -> Any:
@@ -98,7 +103,7 @@ def row_reader(columns: Sequence[Column]) -> Callable[[Answers], list[Any]]:
     which need more than a lookup, go through their getters. (This is the export's hot path.)
     """
     keys = [f"{c.question.id}.other" if c.kind == "other_text" else c.question.id for c in columns]
-    special = [(i, c.getter()) for i, c in enumerate(columns) if c.kind in ("flag", "item", "part", "rank")]
+    special = [(i, c.getter()) for i, c in enumerate(columns) if c.kind in ("flag", "item", "part", "rank", "score")]
 
     def read(answers: Answers) -> list[Any]:
         row = list(map(answers.get, keys))
@@ -168,3 +173,14 @@ def question_columns(q: Question, split_text: bool = True) -> list[Column]:
 def raw_columns(instrument: Instrument, split_text: bool = True) -> list[Column]:
     """Return every raw-data column of *instrument*, in question order."""
     return [c for q in instrument.questions for c in question_columns(q, split_text)]
+
+
+def score_columns(instrument: Instrument) -> list[Column]:
+    """Return one column per scored scale of *instrument* (its question is a stand-in naming the score)."""
+    return [Column(s.id, Question(s.id, "number", s.label, s.line, "scores"), "score", means=s.describe(), score=s)
+            for s in instrument.scores]
+
+
+def export_columns(instrument: Instrument, split_text: bool = True) -> list[Column]:
+    """Return the columns a raw-data export writes: every question's, then every score's."""
+    return raw_columns(instrument, split_text) + score_columns(instrument)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from instrument import Instrument
 
-from .columns import raw_columns, row_reader
+from .columns import export_columns, row_reader
 from .model import Answers
 from .tabular.csvwrite import CsvWriter
 from .tabular.saving import replacing
@@ -19,7 +19,7 @@ from .tabular.saving import replacing
 
 def write_csv(path: str | os.PathLike[str], instrument: Instrument, responses: Iterable[Answers]) -> int:
     """Write one row per response to *path* (atomically); return the number of rows."""
-    columns = raw_columns(instrument, split_text=False)
+    columns = export_columns(instrument, split_text=False)
     read = row_reader(columns)
     count = 0
     with replacing(path) as temporary, temporary.open("w", encoding="utf-8-sig", newline="") as out:

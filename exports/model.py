@@ -17,6 +17,16 @@ Answers = dict[str, Any]
 
 
 @dataclass(frozen=True)
+class DepartmentRate:
+    """One department's line of the response rates: counts, or their suppression marks ('<5', 'x')."""
+
+    department: str
+    invited: int | str
+    answered: int | str | None
+    rate: float | None
+
+
+@dataclass(frozen=True)
 class SurveyInfo:
     """The facts about a survey that the summary sheet states; None where unknown."""
 
@@ -29,6 +39,7 @@ class SurveyInfo:
     invited: int | None = None
     answered: int | None = None
     exported_on: dt.date | None = None
+    departments: tuple[DepartmentRate, ...] = ()
 
     @property
     def response_rate(self) -> float | None:

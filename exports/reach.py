@@ -27,7 +27,7 @@ from instrument.types.free import FIRST_DAY, LAST_DAY
 
 from .charts import month_chart
 from .model import Answers, SurveyInfo
-from .suppress import Suppression, hidden_cells
+from .suppress import Suppression, hidden_cells, protect
 from .tabular.cells import sheet_title
 from .tabular.percent import n_pct, percent
 from .tabular.saving import save_atomically
@@ -194,6 +194,17 @@ def _month_label(month: dt.date) -> str:
     return month.strftime("%Y-%m")
 
 
+def _time_lines(report: ReachReport) -> list[tuple[int, Hashable | None, list[Hashable]]]:
+    """Return the lines months and program years publish: each year's months, the years, all months."""
+    lines: list[tuple[int, Hashable | None, list[Hashable]]] = []
+    for year in report.by_year:
+        months: list[Hashable] = [("m", m) for m, _n in report.by_month if year.first_month <= m <= year.last_month]
+        lines.append((year.interactions, ("y", year.number), months))
+    lines.append((report.interactions, None, [("y", year.number) for year in report.by_year]))
+    lines.append((report.interactions, None, [("m", m) for m, _n in report.by_month]))
+    return lines
+
+
 def write_reach_workbook(path: str | os.PathLike[str], report: ReachReport, info: SurveyInfo,
                          rule: Suppression | None = None) -> None:
     """Write the reach report to *path*: a Summary sheet, the Reach tables, and the month-by-month counts."""
@@ -232,13 +243,21 @@ def write_reach_workbook(path: str | os.PathLike[str], report: ReachReport, info
     reach.append(["Total", report.interactions, 100.0 if report.interactions else None, ""], BOLD)
     reach.blank()
 
+    month_counts: dict[Hashable, int] = {("m", m): n for m, n in report.by_month}
+    month_counts.update({("y", year.number): year.interactions for year in report.by_year})
+    month_hidden = protect(month_counts, _time_lines(report), rule)
+
     reach.append(["Interactions per month"], TITLE)
     reach.append([f"Over the {len(report.by_month)} months of the period; months without any count as 0."],
                  ITALIC)
     reach.append(["Statistic", "Value"], BOLD)
     spread = report.per_month
     reach.append(["Months", len(report.by_month)])
-    if spread is not None:
+    if spread is not None and month_hidden:
+        # The median and the range are months' counts: they would name a hidden month's count.
+        reach.append(["Mean", round(spread.mean, 1)])
+        reach.append(["Median, minimum, maximum", "not shown: some months are hidden (small counts)"])
+    elif spread is not None:
         reach.append(["Mean", round(spread.mean, 1)])
         reach.append(["Median", spread.median])
         reach.append(["Minimum", spread.minimum])
@@ -250,6 +269,10 @@ def write_reach_workbook(path: str | os.PathLike[str], report: ReachReport, info
     reach.append([f"12-month blocks from {report.start.isoformat()}."], ITALIC)
     reach.append(["Program year", "From", "To", "Months", "Interactions", "Mean per month"], BOLD)
     for year in report.by_year:
+        if ("y", year.number) in month_hidden:
+            reach.append([year.number, _month_label(year.first_month), _month_label(year.last_month), year.months,
+                          rule.mark_for(year.interactions), None])
+            continue
         reach.append([year.number, _month_label(year.first_month), _month_label(year.last_month), year.months,
                       year.interactions, round(year.per_month, 1)])
     reach.blank()
@@ -266,13 +289,11 @@ def write_reach_workbook(path: str | os.PathLike[str], report: ReachReport, info
         reach.append(["Maximum", length.maximum])
         reach.append(["Range", f"{length.minimum:g} to {length.maximum:g}"])
 
-    month_counts: dict[Hashable, int] = {m: n for m, n in report.by_month}
-    month_hidden = hidden_cells(month_counts, [(report.interactions, list(month_counts))], rule)
     # The chart reads its own numeric column: a hidden month is an empty cell (a gap, never a zero bar) and
     # its label says it is hidden; the "<5"/"x" text stays in the table column only.
     monthly.append(["Month", "Interactions", "Chart: interactions", "Chart: month"], BOLD, wrap=True)
     for month, n in report.by_month:
-        shown = month not in month_hidden
+        shown = ("m", month) not in month_hidden
         monthly.append([_month_label(month), n if shown else rule.mark_for(n), n if shown else None,
                         _month_label(month) if shown else f"{_month_label(month)} (hidden)"])
     if report.by_month:

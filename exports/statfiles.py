@@ -20,7 +20,9 @@ A question the skip logic hid and one shown but left unanswered are told apart, 
 
 A multiple-choice question shown and left empty is 0 in every option variable (as in the raw data: "no
 option chosen" is part of its table), so only "not shown" is missing there. Whether a text question was
-shown follows from its shown-if condition (the data dictionary), exactly as in the raw data.
+shown follows from its shown-if condition (the data dictionary), exactly as in the raw data. A score (the
+instrument's ``scores:``) follows the questions as a number; one not computed (too many items missing) is
+"Shown, not answered", or "Not shown" when none of its items was shown.
 
 pyreadstat (and pandas, its data frames) are imported here, when a file is written, so nothing else loads them.
 """
@@ -37,7 +39,7 @@ from typing import Any
 
 from instrument import Instrument, Question, question_type
 
-from .columns import Column, raw_columns, row_reader
+from .columns import Column, export_columns, row_reader
 from .model import Answers
 from .tabular.saving import replacing
 
@@ -123,7 +125,7 @@ def _kind(column: Column) -> str:
 def _variables(instrument: Instrument) -> list[Variable]:
     taken: set[str] = set()
     found = []
-    for column in raw_columns(instrument, split_text=False):
+    for column in export_columns(instrument, split_text=False):
         kind = _kind(column)
         var = Variable(variable_name(column.header, taken), _label(column), kind, column)
         if kind == "coded":
@@ -137,6 +139,10 @@ def _variables(instrument: Instrument) -> list[Variable]:
 
 def _state(answers: Answers, column: Column) -> str | None:
     """Return "not_shown" or "no_answer" when the column's question has no answer in *answers*, else None."""
+    if column.score is not None:
+        # a score is missing when too many of its items are: "not shown" only when none of them was shown
+        shown = any(item.question in answers for item in column.score.items)
+        return "no_answer" if shown else "not_shown"
     qid = column.question.id
     if qid not in answers:
         return "not_shown"

@@ -13,7 +13,9 @@ Denominators come straight from the stored format: a question was *shown* when i
   Excel's QUARTILE.INC), range;
 * date: counts by month and by year; text: answered n (%) of shown;
 * ranking: per option, how many ranked it (n (%) of those who ranked any), its mean rank among them, and
-  how many ranked it first.
+  how many ranked it first;
+* scored scales (the instrument's ``scores:``): per score, n scored and n missing (too many items missing)
+  of all respondents, the scores' descriptives as for numbers, and how many meet each cut-off.
 
 Each question type names its summary *kind* (instrument.types); :data:`SUMMARIES` maps a kind to its class,
 and a kind not in it is an error (``UnsupportedType``): no question is silently summarised as text.
@@ -31,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from instrument import Instrument, Question, UnsupportedType, question_type
+from instrument import Instrument, Question, Score, UnsupportedType, question_type, score_value
 
 from .model import Answers
 
@@ -243,6 +245,37 @@ class RankingSummary(Summary):
         return option_codes(self.question, self.ranked)
 
 
+@dataclass
+class ScoreSummary:
+    """A scored scale over the responses: its values (for median and quartiles) and how many were not scored."""
+
+    score: Score
+    respondents: int = 0
+    values: array = field(default_factory=lambda: array("d"))
+
+    @property
+    def missing(self) -> int:
+        """Return how many responses had too many items missing to be scored."""
+        return self.respondents - len(self.values)
+
+    def add(self, answers: Answers) -> None:
+        """Score one response."""
+        self.respondents += 1
+        value = score_value(self.score, answers)
+        if value is not None:
+            self.values.append(value)
+
+    def describe(self) -> dict[str, float] | None:
+        """Return n, mean, sd, min, q1, median, q3, iqr, max of the scores (None when none was scored)."""
+        counted = NumberSummary(Question(self.score.id, "number", self.score.label, self.score.line, "scores"))
+        counted.values = self.values
+        return counted.describe()
+
+    def meeting(self) -> list[int]:
+        """Return how many scores meet each cut-off, in the score's cut-off order."""
+        return [sum(1 for v in self.values if cut.met(v)) for cut in self.score.cutoffs]
+
+
 SUMMARIES: dict[str, type[Summary]] = {
     "choice": ChoiceSummary, "multi": MultiSummary, "likert": LikertSummary, "number": NumberSummary,
     "date": DateSummary, "text": TextSummary, "ranking": RankingSummary,
@@ -265,6 +298,7 @@ class Descriptives:
         self.instrument = instrument
         self.respondents = 0
         self.summaries: dict[str, Summary] = {q.id: summary_for(q) for q in instrument.questions}
+        self.scores = [ScoreSummary(s) for s in instrument.scores]
         self._plan = [(qid, s, s.take if s.counts_values else None) for qid, s in self.summaries.items()]
 
     def add(self, answers: Answers) -> None:
@@ -282,6 +316,8 @@ class Descriptives:
             summary.answered += 1
             if take is not None:
                 take(value)
+        for score in self.scores:
+            score.add(answers)
 
     def __getitem__(self, question_id: str) -> Summary:
         return self.summaries[question_id]

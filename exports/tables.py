@@ -13,6 +13,7 @@ from typing import Any
 
 from instrument import Question, UnsupportedType
 
+from .joint import column_key
 from .stats import (
     NO_GROUP,
     ChoiceSummary,
@@ -51,8 +52,10 @@ def _title(q: Question, item_text: str = "") -> str:
     return text + (f" ({q.unit})" if q.unit else "")
 
 
-def _base(s: Summary, respondents: int) -> str:
+def _base(s: Summary, respondents: int, rule: Suppression) -> str:
     hidden = respondents - s.shown
+    if rule.enabled:  # "no answer" is a cell of the table, hidden there when small: never repeated here
+        return f"Shown to {s.shown} of {respondents} respondents (not shown: {hidden})."
     return (f"Shown to {s.shown} of {respondents} respondents (not shown: {hidden}); answered {s.answered}, "
             f"no answer {s.unanswered}.")
 
@@ -70,15 +73,22 @@ def _counted_rows(labels: Sequence[tuple[Hashable, str]], counts: dict[Hashable,
     return [[label, *count_cells(counts[key], denominator, key in hidden, rule)] for key, label in labels]
 
 
-def choice_table(s: ChoiceSummary, respondents: int, rule: Suppression) -> Table:
-    """Return a single-choice question's table: n (%) of those shown, 'No answer' included."""
+def choice_table(s: ChoiceSummary, respondents: int, rule: Suppression,
+                 joint: set[Hashable] | None = None) -> Table:
+    """Return a single-choice question's table: n (%) of those shown, 'No answer' included.
+
+    *joint*: the cells hidden across every table of the export (exports.joint), when it protects them together.
+    """
     q = s.question
     labels: list[tuple[Hashable, str]] = [(code, q.label_of(code)) for code in s.codes()]
     counts: dict[Hashable, int] = {code: s.counts.get(str(code), 0) for code, _ in labels}
     labels.append((NO_ANSWER, NO_ANSWER))
     counts[NO_ANSWER] = s.unanswered
-    hidden = hidden_cells(counts, [(s.shown, list(counts))], rule)
-    table = Table(q.id, _title(q), _base(s, respondents) + f" Percentages of the {s.shown} shown the question.",
+    if joint is not None:
+        hidden: set[Hashable] = {code for code in counts if ("q", q.id, code) in joint}
+    else:
+        hidden = hidden_cells(counts, [(s.shown, list(counts))], rule)
+    table = Table(q.id, _title(q), _base(s, respondents, rule) + f" Percentages of the {s.shown} shown the question.",
                   ["Answer", "n", "%", "n (%)"])
     table.rows = _counted_rows(labels, counts, s.shown, hidden, rule)
     return table
@@ -93,7 +103,7 @@ def multi_table(s: MultiSummary, respondents: int, rule: Suppression) -> Table:
     counts[NO_ANSWER] = s.unanswered
     # Options overlap (several answers possible), so no line adds up to a total: primary suppression only.
     hidden = hidden_cells(counts, [], rule)
-    table = Table(q.id, _title(q), _base(s, respondents) + f" Several answers possible: percentages of the "
+    table = Table(q.id, _title(q), _base(s, respondents, rule) + f" Several answers possible: percentages of the "
                   f"{s.shown} respondents shown the question.", ["Answer", "n", "% of respondents", "n (%)"])
     table.rows = _counted_rows(labels, counts, s.shown, hidden, rule)
     return table
@@ -151,7 +161,7 @@ NUMBER_ROWS = (("mean", "Mean"), ("sd", "SD"), ("median", "Median"), ("q1", "Low
 def number_table(s: NumberSummary, respondents: int, rule: Suppression) -> Table:
     """Return a number question's table: n, mean, SD, median, quartiles, IQR, range."""
     q = s.question
-    table = Table(q.id, _title(q), _base(s, respondents), ["Statistic", "Value"])
+    table = Table(q.id, _title(q), _base(s, respondents, rule), ["Statistic", "Value"])
     stats = s.describe()
     if rule.hides(s.answered):
         table.rows = [["Answered", rule.mark]]
@@ -174,7 +184,7 @@ def date_table(s: DateSummary, respondents: int, rule: Suppression) -> Table:
     counts.update({("m", m): s.months[m] for m in months})
     lines = [(s.answered, [("y", y) for y in years]), (s.answered, [("m", m) for m in months])]
     hidden = hidden_cells(counts, lines, rule)
-    table = Table(q.id, _title(q), _base(s, respondents) + f" Percentages of the {s.answered} who answered.",
+    table = Table(q.id, _title(q), _base(s, respondents, rule) + f" Percentages of the {s.answered} who answered.",
                   ["Year / month", "n", "%", "n (%)"])
     labels = [(("y", y), y) for y in years] + [(("m", m), m) for m in months]
     table.rows = _counted_rows(labels, counts, s.answered, hidden, rule)
@@ -186,7 +196,8 @@ def text_table(s: Summary, respondents: int, rule: Suppression) -> Table:
     q = s.question
     counts: dict[Hashable, int] = {"answered": s.answered, NO_ANSWER: s.unanswered}
     hidden = hidden_cells(counts, [(s.shown, list(counts))], rule)
-    table = Table(q.id, _title(q), _base(s, respondents) + " The answers are on the 'Raw data' sheet in full.",
+    table = Table(q.id, _title(q), _base(s, respondents, rule) + " The answers themselves are on the 'Raw data' sheet "
+                  "of the team's export (never in a shared report).",
                   ["", "n", "%", "n (%)"])
     table.rows = _counted_rows([("answered", "Answered"), (NO_ANSWER, NO_ANSWER)], counts, s.shown, hidden, rule)
     return table
@@ -200,8 +211,8 @@ def ranking_table(s: RankingSummary, respondents: int, rule: Suppression) -> Tab
     counts.update({("first", c): s.first.get(c, 0) for c in codes})
     # Options overlap (each respondent ranks several), so no line adds up to a total: primary suppression only.
     hidden = hidden_cells(counts, [], rule)
-    table = Table(q.id, _title(q), _base(s, respondents) + f" Percentages of the {s.answered} who ranked at least "
-                  "one option; mean rank (1 = first) among those who ranked the option.",
+    table = Table(q.id, _title(q), _base(s, respondents, rule) + f" Percentages of the {s.answered} who ranked at "
+                  "least one option; mean rank (1 = first) among those who ranked the option.",
                   ["Option", "Ranked n", "% ranked", "Ranked n (%)", "Mean rank", "Ranked first n (%)"])
     for code in codes:
         ranked_hidden = ("ranked", code) in hidden
@@ -226,8 +237,11 @@ TABLES: dict[type[Summary], Callable[[Any, int, Suppression], list[Table]]] = {
 }
 
 
-def question_tables(s: Summary, respondents: int, rule: Suppression) -> list[Table]:
+def question_tables(s: Summary, respondents: int, rule: Suppression,
+                    joint: set[Hashable] | None = None) -> list[Table]:
     """Return the tables of one question's summary; raise UnsupportedType for a summary with no tables."""
+    if joint is not None and isinstance(s, ChoiceSummary):
+        return [choice_table(s, respondents, rule, joint)]
     build = TABLES.get(type(s))
     if build is None:
         raise UnsupportedType(f"question '{s.question.id}': no tables for a {type(s).__name__}")
@@ -265,8 +279,28 @@ def _grid(rows: list[tuple[Hashable, str]], groups: list[str], count: Any, denom
     return out
 
 
-def crosstab_tables(crosstab: CrossTab, total: Descriptives, rule: Suppression) -> list[Table]:
-    """Return one table per question (except the grouping one), its answers compared across the groups."""
+def _joint_grid(q: Question, by: Question, rows: list[tuple[Hashable, str]], groups: list[str], count: Any,
+                denominators: dict[str, int], totals: dict[Hashable, int], total_denominator: int,
+                rule: Suppression, joint: set[Hashable]) -> list[list[Any]]:
+    out = []
+    for r, label in rows:
+        cells: list[Any] = [label]
+        for g in groups:
+            n = count(r, g)
+            cells.append(rule.mark_for(n) if ("x", q.id, by.id, r, g) in joint else n_pct(n, denominators[g]))
+        hidden_total = ("q", q.id, r) in joint
+        cells.append(rule.mark_for(totals[r]) if hidden_total else n_pct(totals[r], total_denominator))
+        out.append(cells)
+    return out
+
+
+def crosstab_tables(crosstab: CrossTab, total: Descriptives, rule: Suppression,
+                    joint: set[Hashable] | None = None) -> list[Table]:
+    """Return one table per question (except the grouping one), its answers compared across the groups.
+
+    With *joint* (exports.joint), single-choice tables hide exactly the cells, totals and column sizes hidden
+    across the whole export.
+    """
     by = crosstab.by
     groups = crosstab.group_codes()
     tables: list[Table] = []
@@ -298,7 +332,15 @@ def crosstab_tables(crosstab: CrossTab, total: Descriptives, rule: Suppression) 
 
             table = Table(q.id, _title(q), f"By {by.id}: n (% of those shown the question in each group).",
                           header(denominators, overall.shown))
-            table.rows = _grid(rows, groups, count, denominators, totals, overall.shown, rule, is_choice)
+            if joint is not None and is_choice:
+                sizes = [rule.mark_for(denominators[g]) if column_key(q, by, g) in joint else denominators[g]
+                         for g in groups]
+                table.header = ["Answer", *[f"{_group_label(by, g)} (n={size})" for g, size in
+                                            zip(groups, sizes, strict=True)], f"Total (n={overall.shown})"]
+                table.rows = _joint_grid(q, by, rows, groups, count, denominators, totals, overall.shown, rule,
+                                         joint)
+            else:
+                table.rows = _grid(rows, groups, count, denominators, totals, overall.shown, rule, is_choice)
             tables.append(table)
         elif isinstance(overall, LikertSummary):
             levels = overall.levels()

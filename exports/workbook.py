@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,11 +20,17 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from instrument import Instrument, Question, question_type
+from instrument.reportfile import ReportFile
 
 from .charts import CM_PER_BAR, likert_chart, shares
-from .columns import Column, raw_columns, row_reader
+from .columns import Column, export_columns, row_reader
+from .joint import joint_hidden
 from .model import Answers, SurveyInfo
 from .printing import ROWS_PER_PAGE, page_break_after, print_ready
+from .results import ResultsCollector
+from .results_sheet import WIDTHS as RESULTS_WIDTHS
+from .results_sheet import write_results
+from .scores import score_by_group_table, score_table
 from .stats import Collector, LevelCounts, LikertSummary
 from .suppress import Suppression
 from .tables import Table, crosstab_tables, likert_hidden, question_tables
@@ -36,7 +43,9 @@ ITALIC = Font(italic=True, color="555555")
 TITLE = Font(bold=True, size=13)
 WRAP = Alignment(wrap_text=True, vertical="top")
 SUMMARY_SHEET, LIKERT_SHEET, RAW_SHEET, DICTIONARY_SHEET = "Summary", "Likert", "Raw data", "Data dictionary"
+RESULTS_SHEET, SCORES_SHEET = "Results", "Scores"
 DEFAULT_RULE = Suppression()
+HIDDEN_CELL = re.compile(r"^(<\d+|x)$")  # what exports.suppress writes for a hidden count
 ROW_CM = 0.53  # a default-height row (15 pt), to leave room under a Likert block for its chart
 
 
@@ -47,6 +56,7 @@ class ExportResult:
     respondents: int
     sheets: list[str] = field(default_factory=list)
     columns: int = 0
+    hidden: int = 0  # cells written as '<k' or 'x'
 
 
 class Sheet:
@@ -57,6 +67,7 @@ class Sheet:
         self.ws: WriteOnlyWorksheet = wb.create_sheet(title)
         self.title = title
         self.row = 0
+        self.hidden = 0
         for i, width in enumerate(widths):
             self.ws.column_dimensions[_letter(i + 1)].width = width
         print_ready(self.ws, widths, title_rows=title_rows, title_cols=title_cols)
@@ -67,6 +78,7 @@ class Sheet:
     def append(self, values: Sequence[Any], font: Font | None = None, wrap: bool = False) -> int:
         self.ws.append([self.styled(v, font, wrap) for v in values])
         self.row += 1
+        self.hidden += sum(1 for v in values if isinstance(v, str) and HIDDEN_CELL.match(v))
         return self.row
 
     def blank(self, n: int = 1) -> None:
@@ -110,8 +122,20 @@ def _summary(sheet: Sheet, instrument: Instrument, info: SurveyInfo, result: Exp
          else "not known"),
         ("Small-cell suppression", rule.describe()),
     ]
+    if rule.enabled:
+        rows.append(("Shared report", f"for readers outside the research team: {result.hidden} counts are hidden "
+                     f"('{rule.mark}': below {rule.k}; 'x': hidden so that no sum or difference of the published "
+                     "cells gives back a hidden one). "
+                     + ("No raw data, no free-text answers." if not result.columns else
+                        "It holds the raw data: do not share it as it is.")))
     for key, value in rows:
         sheet.append([sheet.styled(key, BOLD), value])
+    if info.departments:
+        sheet.blank()
+        sheet.append(["Response rate by department", "Invited", "Answered", "Response rate"], BOLD)
+        for d in info.departments:
+            sheet.append([d.department, d.invited, "—" if d.answered is None else d.answered,
+                          "—" if d.rate is None else f"{d.rate:.1f}%"])
     sheet.blank()
     sheet.append(["Sheets"], BOLD)
     for name, what in sheets:
@@ -209,8 +233,8 @@ def _dictionary(sheet: Sheet, instrument: Instrument, columns: Sequence[Column])
         if col.kind == "item":
             text += " — " + next((i.text for i in q.items if i.id == col.key), col.key)
         shown_if = q.show_if.describe() if q.show_if is not None else "always"
-        sheet.append([col.header, q.id, q.section, q.type, text, col.codes(), shown_if,
-                      "yes" if q.required else "no"])
+        kind = "score" if col.kind == "score" else q.type
+        sheet.append([col.header, q.id, q.section, kind, text, col.codes(), shown_if, "yes" if q.required else "no"])
 
 
 def _cell_of(ws: WriteOnlyWorksheet, column: Column, value: Any) -> Any:
@@ -230,11 +254,15 @@ def _cell_of(ws: WriteOnlyWorksheet, column: Column, value: Any) -> Any:
 
 def write_workbook(path: str | os.PathLike[str], instrument: Instrument, info: SurveyInfo,
                    responses: Iterable[Answers], rule: Suppression = DEFAULT_RULE, by: Sequence[str] = (),
-                   raw: bool = True) -> ExportResult:
-    """Write the survey workbook to *path* (atomically: a temporary file renamed at the end)."""
+                   raw: bool = True, report: ReportFile | None = None) -> ExportResult:
+    """Write the survey workbook to *path* (atomically: a temporary file renamed at the end).
+
+    With *report* (the instrument's report file), a "Results" sheet after the summary holds its figures in
+    named cells, its tables and charts; without, the workbook is as it always was.
+    """
     wb = Workbook(write_only=True)
     try:
-        result = _SurveyWorkbook(wb, instrument, rule, by, raw).fill(info, responses)
+        result = _SurveyWorkbook(wb, instrument, rule, by, raw, report).fill(info, responses)
     except BaseException:
         discard(wb)
         raise
@@ -246,22 +274,28 @@ class _SurveyWorkbook:
     """The sheets of one export, created up front in their final order, filled as the data comes."""
 
     def __init__(self, wb: Workbook, instrument: Instrument, rule: Suppression, by: Sequence[str],
-                 raw: bool) -> None:
-        self.instrument, self.rule, self.by = instrument, rule, by
+                 raw: bool, report: ReportFile | None = None) -> None:
+        self.wb, self.instrument, self.rule, self.by = wb, instrument, rule, by
         self.collector = Collector(instrument, by)
         taken: set[str] = set()
         self.summary = Sheet(wb, sheet_title(SUMMARY_SHEET, taken), (28, 100), title_rows=None)
+        self.results = ResultsCollector(report, instrument) if report is not None else None
+        self.results_sheet = Sheet(wb, sheet_title(RESULTS_SHEET, taken), RESULTS_WIDTHS, title_rows=None) \
+            if report is not None else None
         self.sections = [(Sheet(wb, sheet_title(s.title, taken), (70, 14, 16, 18, 18, 18, 18, 18)), s)
                          for s in instrument.sections]
+        self.scores = Sheet(wb, sheet_title(SCORES_SHEET, taken), (60, 14, 10, 18)) if instrument.scores else None
         self.crosses = [Sheet(wb, sheet_title(f"By {qid}", taken), (60, 24, 24, 24, 24, 24, 24, 24)) for qid in by]
         self.likert = Sheet(wb, sheet_title(LIKERT_SHEET, taken), (50, *[13] * 24))
-        self.columns = raw_columns(instrument)
+        self.columns = export_columns(instrument)
         self.raw = Sheet(wb, sheet_title(RAW_SHEET, taken), [16] * len(self.columns)) if raw else None
         self.dictionary = Sheet(wb, sheet_title(DICTIONARY_SHEET, taken), (24, 20, 16, 16, 60, 60, 40, 9)) \
             if raw else None
 
     def _stream(self, responses: Iterable[Answers]) -> None:
         collector = self.collector
+        if self.results is not None:
+            responses = self._also_results(responses, self.results)
         if self.raw is None:
             for answers in responses:
                 collector.add(answers)
@@ -281,24 +315,47 @@ class _SurveyWorkbook:
                     row[i] = _cell_of(ws, col, row[i])
             append(row)
 
+    @staticmethod
+    def _also_results(responses: Iterable[Answers], results: ResultsCollector) -> Iterable[Answers]:
+        for answers in responses:
+            results.add(answers)
+            yield answers
+
     def fill(self, info: SurveyInfo, responses: Iterable[Answers]) -> ExportResult:
         """Stream the responses into the raw sheet and the counters, then write every table."""
         self._stream(responses)
         total, rule = self.collector.total, self.rule
+        # Suppressed (a shared report): the tables that repeat each other's cells are protected together.
+        joint = joint_hidden(self.collector, rule) if rule.enabled else None
         for sheet, section in self.sections:
             sheet.append([section.title], TITLE)
             sheet.blank()
             for q in section.questions:
-                for table in question_tables(total[q.id], total.respondents, rule):
+                for table in question_tables(total[q.id], total.respondents, rule, joint):
                     write_table(sheet, table)
+        if self.scores is not None:
+            self.scores.append(["Scored scales"], TITLE)
+            self.scores.blank()
+            for score in total.scores:
+                write_table(self.scores, score_table(score, rule))
         for sheet, crosstab in zip(self.crosses, self.collector.crosstabs, strict=True):
             sheet.append([f"Answers by {crosstab.by.id}: {crosstab.by.text}"], TITLE)
             sheet.blank()
-            for table in crosstab_tables(crosstab, total, rule):
+            for table in crosstab_tables(crosstab, total, rule, joint):
                 write_table(sheet, table)
+            for index in range(len(total.scores)):
+                write_table(sheet, score_by_group_table(index, crosstab, total, rule))
         _likert_sheet(self.likert, self.collector, rule)
         described = [(self.summary.title, "this page")]
+        if self.results is not None and self.results_sheet is not None:
+            computed = self.results.results(info.invited, rule)
+            write_results(self.wb, self.results_sheet, computed, rule)
+            described.append((self.results_sheet.title, f"the figures, tables and charts of "
+                              f"{computed.report.source.rsplit('/', 1)[-1]}: sentences ready to paste, "
+                              "each figure in named cells"))
         described += [(sheet.title, f"tables of section '{section.id}'") for sheet, section in self.sections]
+        if self.scores is not None:
+            described.append((self.scores.title, "scored scales: n scored / missing, mean (SD), median, cut-offs"))
         described += [(sheet.title, f"every question by {qid}") for sheet, qid in zip(self.crosses, self.by,
                                                                                       strict=True)]
         described.append((self.likert.title, "Likert distributions with stacked bar charts of % of those who "
@@ -307,8 +364,10 @@ class _SurveyWorkbook:
             _dictionary(self.dictionary, self.instrument, self.columns)
             described.append((self.raw.title, "one row per response, one column per question (anonymous)"))
             described.append((self.dictionary.title, "what each raw-data column holds"))
+        sheets = [self.results_sheet, *(sheet for sheet, _ in self.sections), self.scores, *self.crosses, self.likert]
         result = ExportResult(total.respondents, [name for name, _ in described],
-                              len(self.columns) if self.raw is not None else 0)
+                              len(self.columns) if self.raw is not None else 0,
+                              sum(sheet.hidden for sheet in sheets if sheet is not None))
         _summary(self.summary, self.instrument, info, result, rule, described)
         return result
 

@@ -1,4 +1,4 @@
-"""The instrument as data: sections, questions, options, scales, conditions."""
+"""The instrument as data: sections, questions, options, scales, conditions, scored scales."""
 
 from __future__ import annotations
 
@@ -94,6 +94,92 @@ class Question:
 
 
 @dataclass(frozen=True)
+class ScoreItem:
+    """One item of a score: where its answer is, what it counts as, whether it is reverse-keyed."""
+
+    question: str
+    item: str  # a likert matrix statement, or "" for a single-answer question
+    low: float  # the item's range once shifted (likert: the lowest level counts as ``low``)
+    high: float
+    shift: float = 0.0  # added to the stored answer (likert levels are stored 1..n)
+    reverse: bool = False
+
+    @property
+    def ref(self) -> str:
+        """Return the item as written in the instrument: ``question`` or ``question.item``."""
+        return f"{self.question}.{self.item}" if self.item else self.question
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    """A named threshold on a score (``burnout >= 1.33`` -> "burned out")."""
+
+    label: str
+    op: str  # at_least, above, at_most, below
+    value: float
+
+    def met(self, score: float) -> bool:
+        """Say whether *score* meets this cut-off."""
+        if self.op == "at_least":
+            return score >= self.value
+        if self.op == "above":
+            return score > self.value
+        if self.op == "at_most":
+            return score <= self.value
+        return score < self.value
+
+    def describe(self) -> str:
+        """Return the cut-off as text: "burned out (score >= 1.33)"."""
+        sign = {"at_least": ">=", "above": ">", "at_most": "<=", "below": "<"}[self.op]
+        return f"{self.label} (score {sign} {self.value:g})"
+
+
+@dataclass(frozen=True)
+class Score:
+    """A scored scale: the mean or sum of items, its missing-item rule, rescaling and cut-offs."""
+
+    id: str
+    label: str
+    line: int
+    method: str  # mean or sum
+    items: tuple[ScoreItem, ...]
+    max_missing: int = 0  # more items missing than this -> no score
+    rescale: tuple[float, float] | None = None  # the natural range mapped linearly onto this one
+    cutoffs: tuple[Cutoff, ...] = ()
+
+    @property
+    def natural_range(self) -> tuple[float, float]:
+        """Return the range before rescaling (items share one range; a sum spans n times it)."""
+        low, high = self.items[0].low, self.items[0].high
+        n = len(self.items) if self.method == "sum" else 1
+        return low * n, high * n
+
+    @property
+    def range(self) -> tuple[float, float]:
+        """Return the range of the score as reported."""
+        return self.rescale if self.rescale is not None else self.natural_range
+
+    def describe(self) -> str:
+        """Return how the score is computed, for notes and the data dictionary."""
+        reversed_ = [i.ref for i in self.items if i.reverse]
+        low, high = self.range
+        text = (f"{self.method} of {len(self.items)} items ({', '.join(i.ref for i in self.items)}); "
+                f"range {low:g} to {high:g}")
+        if reversed_:
+            text += f"; reverse-keyed: {', '.join(reversed_)}"
+        if self.max_missing:
+            text += (f"; scored when at most {self.max_missing} of {len(self.items)} items are missing"
+                     + (" (sum prorated: mean of the answered items times the number of items)"
+                        if self.method == "sum" else ""))
+        else:
+            text += "; scored only when every item is answered"
+        if self.rescale is not None:
+            nlow, nhigh = self.natural_range
+            text += f"; rescaled linearly from {nlow:g}-{nhigh:g}"
+        return text
+
+
+@dataclass(frozen=True)
 class Section:
     id: str
     title: str
@@ -113,6 +199,7 @@ class Instrument:
     consent: str = ""
     thanks: str = "Thank you. Your answers have been recorded."
     meta: dict[str, Any] = field(default_factory=dict)
+    scores: tuple[Score, ...] = ()
 
     @property
     def questions(self) -> tuple[Question, ...]:

@@ -12,6 +12,7 @@ import yaml
 from .model import Condition, Instrument, Option, Question, Scale, Section
 from .qtype import Catalog
 from .scales import BUILTIN_CHOICES, BUILTIN_SCALES
+from .scores import read_scores
 from .types import TYPES, question_type
 from .yamlcheck import (
     ID_RE,
@@ -30,7 +31,7 @@ from .yamlsource import MAX_CHARS, YamlLimit, load_yaml
 
 INSTRUMENT_ID_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 
-_TOP_KEYS = {"id", "version", "title", "intro", "consent", "thanks", "choices", "scales", "sections", "meta"}
+_TOP_KEYS = {"id", "version", "title", "intro", "consent", "thanks", "choices", "scales", "sections", "meta", "scores"}
 _SECTION_KEYS = {"id", "title", "intro", "questions"}
 _COMMON_KEYS = frozenset({"id", "type", "text", "help", "required", "show_if"})
 _OPS = ("equals", "not_equals", "in", "includes", "answered")
@@ -80,6 +81,16 @@ def _condition(ctx: Ctx, raw: Any, line: int, qid: str, earlier: dict[str, Quest
             if value not in known:
                 raise ctx.fail(node.line_of(op), f"show_if value '{value}' is not an option of '{target}'", qid)
     return Condition(op, target, values)
+
+
+def parse_condition(ctx: Ctx, raw: Any, line: int, instrument: Instrument) -> Condition:
+    """Read a condition in the ``show_if`` language about any question of *instrument* (report files use it)."""
+    earlier = {q.id: q for q in instrument.questions}
+    try:
+        return _condition(ctx, raw, line, "", earlier, {})
+    except InvalidInstrument as exc:
+        raise InvalidInstrument(str(exc).replace(", which is not an earlier question",
+                                                 f", which is not a question of '{instrument.id}'")) from None
 
 
 def _question(ctx: Ctx, raw: Any, line: int, section: str, catalog: Catalog,
@@ -169,11 +180,13 @@ def parse_instrument(text: str, source: str = "<instrument>") -> Instrument:
         sections.append(Section(sid, text_of(ctx, snode, "title") or sid.replace("_", " ").capitalize(),
                                 tuple(questions), text_of(ctx, snode, "intro")))
     meta = top.get("meta", {})
+    scores = read_scores(ctx, top, earlier)
     return Instrument(
         id=iid, version=version, title=text_of(ctx, top, "title", required=True), sections=tuple(sections),
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), source=source,
         intro=text_of(ctx, top, "intro"), consent=text_of(ctx, top, "consent"),
         thanks=text_of(ctx, top, "thanks") or Instrument.thanks, meta=dict(meta) if isinstance(meta, dict) else {},
+        scores=scores,
     )
 
 
@@ -196,7 +209,9 @@ def instrument_files(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml")))
+            # A report file (<id>.report.yaml, instrument.reportfile) lives beside its instrument; it is not one.
+            found.extend(sorted(p for p in path.iterdir()
+                                if p.suffix in (".yaml", ".yml") and not p.name.endswith(".report.yaml")))
         else:
             found.append(path)
     return found

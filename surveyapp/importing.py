@@ -7,6 +7,7 @@ listed in the report. Imported responses keep only the day (the file's completio
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from exports.imports import (
 )
 from exports.readers import InvalidImport, Tabular, as_day
 
+from .invitations.counted import DEPARTMENT_QUESTION, count_imported, department_question
 from .models import Response, Survey
 from .surveys import instrument_of
 
@@ -48,6 +50,8 @@ def import_answers(session: Session, survey: Survey, table: Tabular, mapping: Ma
     if missing:
         report.notes.append(f"no column for {', '.join(missing)}: imported as not answered")
     problems: list[Problem] = []
+    asks_department = department_question(instrument) is not None
+    departments: Counter[str] = Counter()  # option codes, totalled per department for the response rates
     pending = 0
     first = True
     try:
@@ -82,6 +86,8 @@ def import_answers(session: Session, survey: Survey, table: Tabular, mapping: Ma
                                  instrument_version=version.version, instrument_sha256=version.sha256,
                                  submitted_on=min(day or today, today), answers=answers))
             report.imported += 1
+            department = answers.get(DEPARTMENT_QUESTION) if asks_department else None
+            departments[department if isinstance(department, str) else ""] += 1
             pending += 1
             if pending >= BATCH:
                 session.flush()
@@ -89,6 +95,7 @@ def import_answers(session: Session, survey: Survey, table: Tabular, mapping: Ma
         if problems and not skip_invalid:
             raise ImportFailed(problems)
         report.skipped = problems
+        count_imported(session, survey, departments)
         session.commit()
     except BaseException:
         session.rollback()

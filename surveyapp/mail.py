@@ -12,16 +12,18 @@ the caller holds that one message for a person to check in the mail server's log
 
 from __future__ import annotations
 
+import datetime
 import re
 import select
 import smtplib
 import socket
 import ssl
+import textwrap
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, make_msgid
 from types import TracebackType
 from typing import Any
 
@@ -85,11 +87,29 @@ def build_message(email: Email, sender: str) -> EmailMessage:
     msg["From"] = sender
     msg["To"] = email.to
     msg["Subject"] = email.subject
+    # RFC 5322 requires Date; spam filters mark messages without one. UTC, so the server's zone shows nowhere.
+    msg["Date"] = format_datetime(datetime.datetime.now(datetime.UTC))
     msg["Message-ID"] = email.message_id or new_message_id(sender)
-    msg.set_content(email.text)
+    msg.set_content(wrap_text(email.text))
     if email.html:
         msg.add_alternative(email.html, subtype="html")
     return msg
+
+
+def wrap_text(text: str, width: int = 76) -> str:
+    """Return *text* with each line longer than *width* wrapped at words; links and other long words stay whole.
+
+    Lines the writer broke stay as they are (a signature, a list), so only over-long lines change.
+    """
+    out = []
+    for line in text.splitlines():
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        out.extend(textwrap.wrap(line, width, initial_indent="", subsequent_indent=indent, break_long_words=False,
+                                 break_on_hyphens=False) or [""])
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
 
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")

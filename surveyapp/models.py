@@ -184,3 +184,31 @@ class MailTemplate(Base):
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text, default="")
+
+
+class InvitedCount(Base):
+    """How many were invited to a survey by another channel (an e-mail of the study's own), per department.
+
+    Recorded with ``surveykit surveys invited``; department "" holds a count not split by department. These are
+    people who got no invitation from surveykit: the rates add them to the invitations sent here.
+    """
+
+    __tablename__ = "invited_counts"
+
+    survey_slug: Mapped[str] = mapped_column(ForeignKey("surveys.slug", ondelete="CASCADE"), primary_key=True)
+    department: Mapped[str] = mapped_column(String(120), primary_key=True)
+    invited: Mapped[int] = mapped_column(Integer)
+
+
+class ImportedCount(Base):
+    """How many imported answers named each department (the option code of the `department` question; "" none).
+
+    Counted in the import's transaction, so answers that came in without an invitation have a department in the
+    rates of an invitation-mode survey too; a total per department, never a row per answer.
+    """
+
+    __tablename__ = "imported_counts"
+
+    survey_slug: Mapped[str] = mapped_column(ForeignKey("surveys.slug", ondelete="CASCADE"), primary_key=True)
+    department: Mapped[str] = mapped_column(String(120), primary_key=True)
+    answered: Mapped[int] = mapped_column(Integer)

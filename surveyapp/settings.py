@@ -24,8 +24,8 @@ SETTINGS: tuple[Setting, ...] = (
             "working directory)"),
     Setting("SURVEYKIT_BASE_URL", "http://127.0.0.1:5000", "Public address used to build links in e-mails; "
             "never taken from the request's Host header"),
-    Setting("SURVEYKIT_MIN_CELL", 5, "Counts below this are shown as '<k' in pages and exports "
-            "(small-cell suppression)", int),
+    Setting("SURVEYKIT_MIN_CELL", 5, "Counts below this are shown as '<k' in rate pages and shared reports "
+            "(export --shared; the team's own exports are exact)", int),
     Setting("SURVEYKIT_DRAFT_DAYS", 7, "Days an unfinished answer sheet is kept before it is deleted", int),
     Setting("SURVEYKIT_SESSION_HOURS", 8, "Hours an investigator stays logged in without activity", int),
     Setting("SURVEYKIT_MAX_REQUEST_MB", 10, "Largest request body accepted, in megabytes (a form or an uploaded "

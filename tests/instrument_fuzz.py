@@ -18,7 +18,8 @@ from instrument import TYPES
 from instrument.scales import BUILTIN_CHOICES, BUILTIN_SCALES
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_TEXTS = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "instruments").glob("*.yaml"))]
+SHIPPED_TEXTS = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "instruments").glob("*.yaml"))
+                 if not p.name.endswith(".report.yaml")]  # report files are not instruments
 SHIPPED_TREES = [yaml.safe_load(t) for t in SHIPPED_TEXTS]
 
 KEYS = ["id", "version", "title", "intro", "consent", "thanks", "choices", "scales", "sections", "meta",

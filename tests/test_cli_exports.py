@@ -122,13 +122,15 @@ def test_download_workbook_and_csv(app, dept):
     assert headers["Cache-Control"] == "no-store"
     wb = load_workbook(io.BytesIO(data))
     assert ["Yes", 66, 88.0, "66 (88.0%)"] in [list(r[:4]) for r in wb["The POST program"].iter_rows(values_only=True)]
+    # Investigators hold the raw answers: their download is exact, with the raw data.
     rows = [r for r in wb["Your view of the program"].iter_rows(values_only=True) if r[0] == "Medical-legal concerns"]
-    assert rows[0][1] == "<5"
-    _, _, data = fetch(client, f"/admin/surveys/{dept}/export.xlsx?suppression=off")
-    exact = load_workbook(io.BytesIO(data))
-    rows = [r for r in exact["Your view of the program"].iter_rows(values_only=True)
+    assert rows[0][1] == 2 and "Raw data" in wb.sheetnames
+    _, headers, data = fetch(client, f"/admin/surveys/{dept}/export.xlsx?shared=1")
+    assert headers["Content-Disposition"].startswith(f"attachment; filename={dept}-shared-")
+    shared = load_workbook(io.BytesIO(data))
+    rows = [r for r in shared["Your view of the program"].iter_rows(values_only=True)
             if r[0] == "Medical-legal concerns"]
-    assert rows[0][1] == 2
+    assert rows[0][1] == "<5" and "Raw data" not in shared.sheetnames
     status, headers, data = fetch(client, f"/admin/surveys/{dept}/export.csv")
     assert status == 200 and headers["Content-Type"].startswith("text/csv")
     assert len(list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))) == 76

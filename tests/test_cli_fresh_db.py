@@ -46,6 +46,7 @@ DATABASE_COMMANDS = [
     (["export", "dept", "--out", "{tmp}/x.xlsx"], None),
     (["import", "dept", "{sheet}"], None),
     (["reach", "dept", "--out", "{tmp}/r.xlsx"], None),
+    (["nominations", "tally", "dept"], None),
 ]
 
 

@@ -34,15 +34,15 @@ def test_reach_command_writes_the_workbook(app, runner, tmp_path):
                       ("2019-11", 2)]
     assert len(wb["Months"]._charts) == 1
     summary = _cells(wb["Summary"])
-    assert summary["Small-cell suppression"][0].startswith("OFF")
+    assert summary["Small-cell suppression"][0].startswith("off: exact counts")
 
 
-def test_reach_suppresses_small_department_counts(app, runner, tmp_path):
+def test_shared_reach_suppresses_small_department_counts(app, runner, tmp_path):
     open_survey(runner, "interaction-record", "post-reach")
     store(app, "post-reach", forms())
     out = tmp_path / "reach.xlsx"
     result = runner.invoke(args=["reach", "post-reach", "--out", str(out), "--start", "2019-06-01",
-                                 "--end", "2019-11-30"])
+                                 "--end", "2019-11-30", "--shared"])
     assert result.exit_code == 0, result.output
     reach = _blocks(load_workbook(out)["Reach"])["Interactions by department"]
     assert reach["Emergency Medicine"][0] == 6

@@ -10,8 +10,6 @@ from openpyxl import load_workbook
 from paper_data import paper_forms, table
 from survey_setup import export, open_survey, store
 
-from surveyapp.db import new_session
-
 
 def test_cli_export_holds_the_paper_counts(app, runner, tmp_path):
     open_survey(runner, "department-survey", "post-dept", "--opens", "2022-03-01", "--closes", "2022-03-31")
@@ -21,17 +19,35 @@ def test_cli_export_holds_the_paper_counts(app, runner, tmp_path):
     assert "By interaction" in wb.sheetnames
 
 
-def test_no_suppression_shows_small_counts_and_says_so(app, runner, tmp_path):
+@pytest.mark.parametrize("extra", [(), ("--no-suppression",)], ids=["default", "old-flag"])
+def test_the_teams_export_is_exact_and_says_so(app, runner, tmp_path, extra):
     open_survey(runner, "department-survey", "post-dept")
     store(app, "post-dept", paper_forms())
-    wb = load_workbook(export(runner, "post-dept", tmp_path / "open.xlsx", "--no-suppression"))
+    wb = load_workbook(export(runner, "post-dept", tmp_path / "open.xlsx", *extra))
     view = wb["Your view of the program"]
     assert table(view, "barriers")["rows"]["Medical-legal concerns"] == [2, 3.0, "2 (3.0%)"]
     satisfaction = table(view, "satisfaction")["rows"]
     assert satisfaction["3 Neither satisfied nor dissatisfied"][2] == "18 (28.1%)"
     assert satisfaction["2 Dissatisfied"][2] == "2 (3.1%)"
     summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True) if r[0]}
-    assert summary["Small-cell suppression"].startswith("OFF")
+    assert summary["Small-cell suppression"].startswith("off: exact counts, for the research team")
+
+
+def test_shared_export_hides_small_counts_and_refuses_raw_formats(app, runner, tmp_path):
+    open_survey(runner, "department-survey", "post-dept")
+    store(app, "post-dept", paper_forms())
+    result = runner.invoke(args=["export", "post-dept", "--out", str(tmp_path / "shared.xlsx"), "--shared"])
+    assert result.exit_code == 0 and "shared report:" in result.output, result.output
+    wb = load_workbook(tmp_path / "shared.xlsx")
+    assert table(wb["Your view of the program"], "barriers")["rows"]["Medical-legal concerns"][0] == "<5"
+    assert "Raw data" not in wb.sheetnames and "Results" not in wb.sheetnames
+    for suffix in ("csv", "sav", "dta"):
+        refused = runner.invoke(args=["export", "post-dept", "--out", str(tmp_path / f"x.{suffix}"), "--shared"])
+        assert refused.exit_code == 1 and "a shared report holds no raw data" in refused.output
+        assert not (tmp_path / f"x.{suffix}").exists()
+    both = runner.invoke(args=["export", "post-dept", "--out", str(tmp_path / "y.xlsx"), "--shared",
+                               "--no-suppression"])
+    assert both.exit_code == 2 and "choose one" in both.output
 
 
 def test_suppression_threshold_comes_from_the_setting(database_url, tmp_path):
@@ -42,7 +58,7 @@ def test_suppression_threshold_comes_from_the_setting(database_url, tmp_path):
         runner = app.test_cli_runner()
         open_survey(runner, "department-survey", "post-dept")
         store(app, "post-dept", paper_forms())
-        wb = load_workbook(export(runner, "post-dept", tmp_path / "k20.xlsx"))
+        wb = load_workbook(export(runner, "post-dept", tmp_path / "k20.xlsx", "--shared"))
         rows = table(wb["Your use of the program"], "interaction")["rows"]
         assert rows["A peer supporter reached out but I declined"][2] == "<20"
         assert rows["Yes, I have had a POST interaction"][2] == "32 (48.5%)"
@@ -120,13 +136,10 @@ def test_formula_looking_text_is_escaped_in_csv(notes_app, tmp_path):
 
 
 def test_summary_states_invited_and_response_rate(app, runner, tmp_path):
-    from surveyapp.models import MailCount
-
     open_survey(runner, "department-survey", "post-dept", "--mode", "invitation")
     store(app, "post-dept", paper_forms())
-    with app.app_context(), new_session() as session:
-        session.add(MailCount(survey_slug="post-dept", invitations_sent=255, reminders_sent=0))
-        session.commit()
+    # Invited by the study's own e-mail (the paper's case): recorded, not sent from here.
+    assert runner.invoke(args=["surveys", "invited", "post-dept", "--count", "255"]).exit_code == 0
     wb = load_workbook(export(runner, "post-dept", tmp_path / "rate.xlsx"))
     summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True) if r[0]}
     assert (summary["Invited"], summary["Responses"], summary["Response rate"]) == (255, 75, "29.4%")

@@ -197,9 +197,17 @@ def test_suppressed_table_cells():
     assert table.rows[2][1:] == [0, 0.0, "0 (0.0%)"]
 
 
-def test_describe_states_opt_out():
-    assert "OFF" in OFF.describe()
+def test_describe_states_the_audience():
+    assert OFF.describe().startswith("off: exact counts, for the research team")
+    assert "--shared" in OFF.describe()
     assert "k = 5" in Suppression().describe()
+
+
+def test_for_audience_is_the_one_decision():
+    from exports.suppress import for_audience
+
+    assert for_audience(False, 5) == OFF
+    assert for_audience(True, 7) == Suppression(k=7)
 
 
 # Formula safety -------------------------------------------------------------------------------------------

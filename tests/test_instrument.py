@@ -41,7 +41,7 @@ sections:
 
 def test_shipped_instruments_load():
     ids = {load_instrument(p).id for p in instrument_files([INSTRUMENTS])}
-    assert ids == {"supporter-training", "department-survey", "interaction-record", "nomination"}
+    assert ids == {"supporter-training", "department-survey", "interaction-record", "nomination", "pfi"}
 
 
 def test_every_question_type_is_used_by_the_shipped_instruments():
@@ -152,7 +152,7 @@ def test_conditions(cond, answers, expected):
 def test_check_command_accepts_the_shipped_instruments(runner):
     result = runner.invoke(args=["instruments", "check", str(INSTRUMENTS)])
     assert result.exit_code == 0, result.output
-    for name in ("supporter-training", "department-survey", "interaction-record", "nomination"):
+    for name in ("supporter-training", "department-survey", "interaction-record", "nomination", "pfi"):
         assert name in result.output
 
 

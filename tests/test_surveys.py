@@ -38,7 +38,7 @@ def test_create_refuses_bad_input(runner):
 
 def test_demo_opens_one_survey_per_instrument_once(runner):
     first = runner.invoke(args=["surveys", "demo"])
-    assert first.output.count("opened") == 4
+    assert first.output.count("opened") == 5
     assert runner.invoke(args=["surveys", "demo"]).output.count("opened") == 0
 
 

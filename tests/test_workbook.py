@@ -12,20 +12,32 @@ from openpyxl import load_workbook
 from paper_data import paper_forms, submit, table
 
 from exports.model import SurveyInfo
+from exports.suppress import OFF, Suppression
 from exports.workbook import write_workbook
 from instrument import load_instrument, parse_instrument
 
 DEPARTMENT_SURVEY = Path(__file__).resolve().parent.parent / "instruments" / "department-survey.yaml"
 
 
-@pytest.fixture(scope="module")
-def paper_workbook(tmp_path_factory) -> Any:
+def _paper(tmp_path_factory, rule: Suppression) -> Any:
     inst = load_instrument(DEPARTMENT_SURVEY)
     info = SurveyInfo("post-dept", "POST survey", inst.id, inst.version, opens_on=dt.date(2022, 3, 1),
                       closes_on=dt.date(2022, 3, 31))
     path = tmp_path_factory.mktemp("paper") / "post.xlsx"
-    write_workbook(path, inst, info, [submit(inst, form) for form in paper_forms()], by=["interaction"])
+    write_workbook(path, inst, info, [submit(inst, form) for form in paper_forms()], rule, by=["interaction"])
     return load_workbook(path)
+
+
+@pytest.fixture(scope="module")
+def paper_workbook(tmp_path_factory) -> Any:
+    """The research team's workbook: exact counts (the default of `surveykit export`)."""
+    return _paper(tmp_path_factory, OFF)
+
+
+@pytest.fixture(scope="module")
+def shared_workbook(tmp_path_factory) -> Any:
+    """The same data as a report shared outside the team (k = 5)."""
+    return _paper(tmp_path_factory, Suppression())
 
 
 def test_paper_counts_from_raw_answers(paper_workbook):
@@ -50,13 +62,12 @@ def test_paper_counts_from_raw_answers(paper_workbook):
     assert barriers["rows"]["Lack of time"] == [36, 54.5, "36 (54.5%)"]
     assert barriers["rows"]["No perceived need"][2] == "16 (24.2%)"
     assert barriers["rows"]["Privacy concerns"][2] == "12 (18.2%)"
-    assert barriers["rows"]["Medical-legal concerns"][2] == "<5"  # 2: suppressed by default (k = 5)
+    assert barriers["rows"]["Medical-legal concerns"] == [2, 3.0, "2 (3.0%)"]  # exact for the team
     satisfaction = table(view, "satisfaction")
-    assert "answered 64 (no answer 2)" in satisfaction["note"]
+    assert "answered 64, no answer 2" in satisfaction["note"] or "answered 64 (no answer 2)" in satisfaction["note"]
     assert satisfaction["rows"]["5 Very satisfied"][2] == "26 (40.6%)"
-    # 2 dissatisfied is hidden; one more cell must go, or 64 - 26 - 18 - 18 would give it away.
-    assert satisfaction["rows"]["2 Dissatisfied"][2] == "<5"
-    assert satisfaction["rows"]["3 Neither satisfied nor dissatisfied"][2] == "x"
+    assert satisfaction["rows"]["2 Dissatisfied"][2] == "2 (3.1%)"
+    assert satisfaction["rows"]["3 Neither satisfied nor dissatisfied"][2] == "18 (28.1%)"
     assert satisfaction["rows"]["4 Satisfied"][2] == "18 (28.1%)"
     assert table(view, "recommend")["rows"]["Top two boxes (Likely or Very likely)"][2] == "55 (84.6%)"
     count = table(wb["Your POST interactions"], "interaction_count")["rows"]
@@ -66,11 +77,30 @@ def test_paper_counts_from_raw_answers(paper_workbook):
     assert summary["Responses"] == 75
     assert summary["Instrument"].startswith("department-survey, version 1")
     assert summary["Opens"].date() == dt.date(2022, 3, 1)
+    assert summary["Small-cell suppression"].startswith("off: exact counts")
+
+
+def test_shared_paper_workbook_hides_small_counts(shared_workbook):
+    wb = shared_workbook
+    view = wb["Your view of the program"]
+    assert table(view, "barriers")["rows"]["Medical-legal concerns"][2] == "<5"  # 2: hidden (k = 5)
+    satisfaction = table(view, "satisfaction")
+    assert satisfaction["rows"]["5 Very satisfied"][2] == "26 (40.6%)"
+    # 2 dissatisfied is hidden; one more cell must go, or 64 - 26 - 18 - 18 would give it away.
+    assert satisfaction["rows"]["2 Dissatisfied"][2] == "<5"
+    assert satisfaction["rows"]["3 Neither satisfied nor dissatisfied"][2] == "x"
+    assert satisfaction["rows"]["4 Satisfied"][2] == "18 (28.1%)"
+    # Referred a colleague: 30 of the 32 who had an interaction, 0 of the others. By interaction the 2 who did
+    # not are hidden, so the 30 must be too, and then the overall 30 (30 + 0 + 0) would give it back: it is
+    # hidden with them (exports.joint), where the old table-by-table rule showed it; and then its "No" (36).
+    referred = table(wb["Your use of the program"], "referred_colleague")["rows"]
+    assert (referred["Yes"][0], referred["No"][0]) == ("x", "x")
+    summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True) if r[0]}
     assert summary["Small-cell suppression"].startswith("on (k = 5)")
 
 
-def test_satisfaction_compared_by_interaction(paper_workbook):
-    ws = paper_workbook["By interaction"]
+def test_satisfaction_compared_by_interaction(shared_workbook):
+    ws = shared_workbook["By interaction"]
     satisfaction = table(ws, "satisfaction")
     assert satisfaction["header"][1:4] == ("Yes, I have had a POST interaction (n=32)",
                                            "A peer supporter reached out but I declined (n=8)",
@@ -91,8 +121,8 @@ def test_satisfaction_compared_by_interaction(paper_workbook):
     assert rows["Median level"] == [5, 4, 3, 4]
 
 
-def test_likert_sheet_has_native_stacked_charts_over_percentages(paper_workbook):
-    ws = paper_workbook["Likert"]
+def test_likert_sheet_has_native_stacked_charts_over_percentages(shared_workbook):
+    ws = shared_workbook["Likert"]
     charts = ws._charts
     # One per likert question; helpfulness (32 answers, every count hidden at k = 5) gets a note instead.
     assert len(charts) == 3

@@ -115,6 +115,7 @@ def plan_columns(table: Tabular, instrument: Instrument, mapping: Mapping | None
     mapping = mapping or Mapping()
     plan = Plan()
     ours = {c.header: c for c in raw_columns(instrument)}
+    scores = {s.id for s in instrument.scores}
     unmatched: list[str] = []
     dates: dict[str, int] = {}  # the day each response was completed comes from the best of these
     matrices = {q.id for q in instrument.questions if q.items}
@@ -147,6 +148,9 @@ def plan_columns(table: Tabular, instrument: Instrument, mapping: Mapping | None
             plan.dropped.append((header, IDENTIFYING_REASON))
             if key in DATE_COLUMNS:
                 dates.setdefault(key, index)
+            continue
+        elif header in scores and header not in ours:
+            plan.dropped.append((header, "a score of the instrument, computed again from its items"))
             continue
         elif header in matrices:
             target_of(header, instrument, table.where(1, index))  # raises, saying how to map a matrix

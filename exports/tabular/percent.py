@@ -10,8 +10,12 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 
-def percent(n: int, denominator: int) -> float | None:
-    """Return n as a percentage of *denominator* rounded half up to 0.1 (None when the denominator is 0)."""
+def percent(n: float, denominator: float) -> float | None:
+    """Return n as a percentage of *denominator* rounded half up to 0.1 (None when the denominator is 0).
+
+    Counts are whole numbers; a change of a mean (follow-up minus baseline over baseline) is not, and is rounded
+    by the same rule from its exact binary value.
+    """
     if not denominator:
         return None
     exact = Decimal(100 * n) / Decimal(denominator)

@@ -71,6 +71,16 @@ class TableFile:
         """Return the error for *what* at this file's *line* and *column* (0-based)."""
         return TableError(what, file=self.name, line=line, column=column, header=header)
 
+    def header(self, cells: list[str], line: int, required: tuple[str, ...]) -> dict[str, int]:
+        """Return each column's index by its lower-cased name; raise the error naming the *required* ones missing."""
+        found = {c.lower(): i for i, c in enumerate(cells) if c}
+        missing = [c for c in required if c not in found]
+        if missing:
+            names = " and ".join(f"'{c}'" for c in required)
+            raise self.error(f"the first row must name the columns {names} (missing: {', '.join(missing)}; "
+                             f"found: {', '.join(cells)})", line)
+        return found
+
     def _binary(self) -> IO[bytes]:
         return io.BytesIO(self.source) if isinstance(self.source, bytes) else self.source.open("rb")
 

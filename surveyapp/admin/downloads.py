@@ -1,8 +1,9 @@
 """The investigators' downloads: a survey's workbook (tables, Likert charts, raw data) and its raw data as CSV.
 
 The file is written to a temporary file while the answers stream from the database (memory stays flat),
-then sent and deleted. Small-cell suppression applies unless the link asks for ``?suppression=off``, which
-the workbook's summary sheet then states.
+then sent and deleted. Counts are exact (investigators hold the raw answers); ``?shared=1`` sends the report to
+share outside the team instead: small counts hidden with every cell that could give one back, no raw data, no
+free text, and the summary sheet says so.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from flask import Blueprint, abort, request, send_file
 
 from exports.csvout import write_csv
 from exports.workbook import write_workbook
+from instrument.reportfile import InvalidReport
 
 from ..auth.routes import login_required
 from ..db import get_session
-from ..exporting import stream_answers, suppression_rule, survey_info
+from ..exporting import audience_rule, report_file, stream_answers, survey_info
 from ..models import Survey
 from ..surveys import instrument_of, response_count
 
@@ -37,7 +39,7 @@ def _survey(slug: str) -> Survey:
     return survey
 
 
-def _send(slug: str, suffix: str, mimetype: str, write: Callable[[Path], Any]) -> Any:
+def _send(slug: str, suffix: str, mimetype: str, write: Callable[[Path], Any], tag: str = "") -> Any:
     handle, name = tempfile.mkstemp(prefix="surveykit-download-", suffix=suffix)
     os.close(handle)
     path = Path(name)
@@ -48,7 +50,7 @@ def _send(slug: str, suffix: str, mimetype: str, write: Callable[[Path], Any]) -
         # Unlinked now, the file lives on only as the open handle send_file streams and closes.
         path.unlink(missing_ok=True)
     response = send_file(data, mimetype=mimetype, as_attachment=True,
-                         download_name=f"{slug}-{dt.date.today().isoformat()}{suffix}")
+                         download_name=f"{slug}{tag}-{dt.date.today().isoformat()}{suffix}")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -59,14 +61,21 @@ def survey_xlsx(slug: str) -> Any:
     """Send the survey's workbook."""
     survey = _survey(slug)
     db = get_session()
-    rule = suppression_rule(request.args.get("suppression") == "off")
-    info = survey_info(db, survey, response_count(db, slug))
+    shared = request.args.get("shared") == "1"
+    rule = audience_rule(shared)
+    info = survey_info(db, survey, response_count(db, slug), rule)
     instrument = instrument_of(survey)
+    report = None
+    if not shared:
+        try:
+            report = report_file(instrument)
+        except InvalidReport as exc:
+            abort(422, f"The report file cannot be used, so no workbook was written: {exc}")
 
     def write(path: Path) -> None:
-        write_workbook(path, instrument, info, stream_answers(db, slug), rule)
+        write_workbook(path, instrument, info, stream_answers(db, slug), rule, raw=not shared, report=report)
 
-    return _send(slug, ".xlsx", XLSX, write)
+    return _send(slug, ".xlsx", XLSX, write, "-shared" if shared else "")
 
 
 @bp.get("/<slug>/export.csv")

@@ -19,9 +19,10 @@ from exports.readers import InvalidImport, read_table
 from exports.statfiles import write_statfile
 from exports.workbook import write_workbook
 from instrument import question_type
+from instrument.reportfile import InvalidReport
 
 from ..db import get_session
-from ..exporting import stream_answers, suppression_rule, survey_info
+from ..exporting import audience_rule, report_file, stream_answers, survey_info
 from ..importing import import_answers
 from ..models import Survey
 from ..surveys import instrument_of, response_count
@@ -74,21 +75,33 @@ def _bar(total: int, label: str) -> AbstractContextManager[Any]:
               help="File to write: .xlsx workbook, .csv raw data, .sav (SPSS) or .dta (Stata) raw data with labels.")
 @click.option("--format", "fmt", type=click.Choice(list(SUFFIXES)), default=None,
               help="Output format (default: from --out's suffix, which must be .xlsx, .csv, .sav or .dta).")
-@click.option("--no-suppression", is_flag=True,
-              help="Show counts below SURVEYKIT_MIN_CELL as they are; the summary sheet says so.")
+@click.option("--shared", is_flag=True,
+              help="A report to share outside the research team: counts below SURVEYKIT_MIN_CELL hidden, with "
+                   "every cell that could give one back; no raw data, no free text (xlsx only).")
+@click.option("--no-suppression", is_flag=True, hidden=True,
+              help="Exact counts: the default for the research team's export (kept for old scripts).")
 @click.option("--by", multiple=True, metavar="QUESTION",
               help="Also compare every question across the answers to this single-choice question (repeatable).")
-@click.option("--no-raw", is_flag=True, help="Leave out the raw data and data dictionary sheets (tables only).")
+@click.option("--no-raw", is_flag=True, help="Leave out the raw data and data dictionary sheets (tables only, still "
+              "exact: to share outside the team, use --shared).")
 @with_appcontext
-def export_command(slug: str, out: Path, fmt: str | None, no_suppression: bool, by: tuple[str, ...],
+def export_command(slug: str, out: Path, fmt: str | None, shared: bool, no_suppression: bool, by: tuple[str, ...],
                    no_raw: bool) -> None:
-    """Write survey SLUG's tables, charts and raw data to an Excel workbook (or raw data to CSV, SPSS, Stata)."""
+    """Write survey SLUG's tables, charts and raw data to an Excel workbook (or raw data to CSV, SPSS, Stata).
+
+    Exact counts, for the research team; --shared writes the report to share outside it.
+    """
     session = get_session()
     survey = survey_or_fail(session, slug)
     instrument = instrument_of(survey)
     fmt = output_format(out, fmt)
     if not out.parent.is_dir():
         raise click.ClickException(f"{out.parent}: no such folder")
+    if shared and no_suppression:
+        raise click.UsageError("--shared hides small counts and --no-suppression shows them: choose one")
+    if shared and fmt != "xlsx":
+        raise click.ClickException(f"a shared report holds no raw data, so it is a workbook: give --out a .xlsx "
+                                   f"name ({SUFFIXES[fmt][1]} files are raw data, for the team only)")
     if fmt != "xlsx" and (by or no_raw):
         raise click.ClickException(f"{SUFFIXES[fmt][1]} holds the raw data only, no tables: --by and --no-raw "
                                    "apply to xlsx")
@@ -100,6 +113,12 @@ def export_command(slug: str, out: Path, fmt: str | None, no_suppression: bool, 
         if question_type(question.type).summary != "choice":
             raise click.ClickException(f"--by {qid}: cross-tabulation needs a single-choice question "
                                        f"('{qid}' is {question.type})")
+    report = None
+    if fmt == "xlsx" and not shared:  # its figures are not protected with the tables: the team's export only
+        try:
+            report = report_file(instrument)
+        except InvalidReport as exc:
+            raise click.ClickException(f"nothing written: {exc}") from None
     total = response_count(session, slug)
     with _bar(total, f"exporting {total} responses") as bar:
         answers = stream_answers(session, slug, bar.update if bar is not None else None)
@@ -112,10 +131,11 @@ def export_command(slug: str, out: Path, fmt: str | None, no_suppression: bool, 
             click.echo(f"wrote {written} responses to {out} ({SUFFIXES[fmt][1]}: variable and value labels; "
                        f"{MISSING_NOTE[fmt]})")
             return
-        rule = suppression_rule(no_suppression)
-        result = write_workbook(out, instrument, survey_info(session, survey, total), answers, rule, by,
-                                raw=not no_raw)
-    note = "" if rule.enabled else " (small-cell suppression OFF, stated on the summary sheet)"
+        rule = audience_rule(shared)
+        result = write_workbook(out, instrument, survey_info(session, survey, total, rule), answers, rule, by,
+                                raw=not (no_raw or shared), report=report)
+    note = (f" (shared report: {result.hidden} counts hidden, no raw data, no free text; stated on the summary "
+            "sheet)" if rule.enabled else " (exact counts, for the research team)")
     click.echo(f"wrote {result.respondents} responses to {out}: sheets {', '.join(result.sheets)}{note}")
 
 
@@ -192,9 +212,12 @@ def _echo_report(report: ImportReport, report_path: Path | None) -> None:
               "default: the survey's opening day, else the first record).")
 @click.option("--end", callback=parse_date, help="Last day of the period (default: the survey's closing day, else the "
               "last record).")
-@click.option("--no-suppression", is_flag=True, help="Show counts below SURVEYKIT_MIN_CELL as they are.")
+@click.option("--shared", is_flag=True, help="A report to share outside the research team: counts below "
+              "SURVEYKIT_MIN_CELL hidden, with every month, year or total that could give one back.")
+@click.option("--no-suppression", is_flag=True, hidden=True, help="Exact counts (the default; for old scripts).")
 @with_appcontext
-def reach_command(slug: str, out: Path, start: dt.date | None, end: dt.date | None, no_suppression: bool) -> None:
+def reach_command(slug: str, out: Path, start: dt.date | None, end: dt.date | None, shared: bool,
+                  no_suppression: bool) -> None:
     """Write the reach report of interaction-record survey SLUG (by department, month, program year, length)."""
     session = get_session()
     survey = survey_or_fail(session, slug)
@@ -223,7 +246,9 @@ def reach_command(slug: str, out: Path, start: dt.date | None, end: dt.date | No
             raise click.ClickException(str(exc)) from None
     if not out.parent.is_dir():
         raise click.ClickException(f"{out.parent}: no such folder")
-    write_reach_workbook(out, report, survey_info(session, survey, total), suppression_rule(no_suppression))
+    if shared and no_suppression:
+        raise click.UsageError("--shared hides small counts and --no-suppression shows them: choose one")
+    write_reach_workbook(out, report, survey_info(session, survey, total), audience_rule(shared))
     click.echo(f"wrote the reach report of {report.interactions} interactions "
                f"({report.start} to {report.end}) to {out}")
     for note in report.notes:

@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from instrument import read_instruments
+from instrument.reportfile import InvalidReport, load_report
 
 group = AppGroup("instruments", help="Check and list survey instruments.")
 
@@ -28,12 +29,25 @@ def check(paths: tuple[Path, ...]) -> None:
     shelf = read_instruments(targets, _relative)
     if not shelf.files:
         raise click.ClickException("no .yaml instrument files found in " + ", ".join(map(str, targets)))
+    bad_reports = 0
     for inst in shelf.instruments:
         click.echo(f"ok: {inst.id} v{inst.version} ({len(inst.questions)} questions) — {inst.source}")
+        try:
+            report = load_report(Path(inst.source).parent, inst)
+        except InvalidReport as exc:
+            click.echo(f"error: {exc}", err=True)
+            bad_reports += 1
+            continue
+        if report is not None:
+            click.echo(f"ok: {report.source}: {len(report.figures)} figures, {len(report.tables)} tables, "
+                       f"{len(report.charts)} charts")
     for bad in shelf.broken:
         click.echo(f"error: {bad.message}", err=True)
     if shelf.broken:
         click.echo(f"{len(shelf.broken)} of {shelf.files} instrument file(s) have errors", err=True)
+    if bad_reports:
+        click.echo(f"{bad_reports} report file(s) have errors", err=True)
+    if shelf.broken or bad_reports:
         raise SystemExit(1)
     click.echo(f"{shelf.files} instrument(s) valid")
 

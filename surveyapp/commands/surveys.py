@@ -15,6 +15,7 @@ from instrument import InvalidInstrument, read_instruments
 
 from ..db import get_session
 from ..invitations.claims import recover_stale
+from ..invitations.counted import InvitedError, read_invited, record_invited
 from ..invitations.held import held_messages, settle
 from ..invitations.rates import survey_status
 from ..invitations.roster import RosterError, import_roster, read_roster
@@ -29,7 +30,7 @@ from ..invitations.sending import (
 )
 from ..mail import MailError, SmtpSettings
 from ..models import Invitation, Survey
-from ..surveys import SurveyError, close_survey, create_survey, response_count
+from ..surveys import SurveyError, close_survey, create_survey, instrument_of, response_count
 from .options import parse_date
 
 group = AppGroup("surveys", help="Open, list and close surveys.")
@@ -259,6 +260,37 @@ def uncertain(slug: str, taken: tuple[str, ...], resend: tuple[str, ...], today:
                                    f"(list them with 'surveykit surveys uncertain {slug}')")
 
 
+@group.command("invited")
+@click.argument("slug")
+@click.option("--count", type=click.IntRange(0, 10_000_000), default=None,
+              help="How many were invited by another channel (not split by department).")
+@click.option("--by-department", "by_department", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV or XLSX with columns department,invited: how many each department invited.")
+def invited(slug: str, count: int | None, by_department: Path | None) -> None:
+    """Record how many were invited to SLUG by another channel (the study's own e-mail, say).
+
+    These people got no invitation from surveykit: the response rates add them to the invitations sent here,
+    and count every stored answer, imported ones too. Recording again replaces the earlier counts.
+    """
+    if (count is None) == (by_department is None):
+        raise click.UsageError("give either --count N or --by-department FILE.csv")
+    session = get_session()
+    survey = _survey(slug)
+    if by_department is not None:
+        try:
+            counts = read_invited(by_department.read_bytes(), str(by_department), instrument_of(survey))
+        except InvitedError as exc:
+            raise click.ClickException(f"nothing recorded; fix these lines and run again:\n{exc}") from None
+    else:
+        counts = {"": count or 0}
+    record_invited(session, survey, counts)
+    session.commit()
+    total = sum(counts.values())
+    split = f" in {len(counts)} departments" if by_department is not None else ""
+    click.echo(f"recorded {total} invited by another channel{split} for '{slug}' "
+               f"(rates: 'surveykit surveys status {slug}')")
+
+
 @group.command("status")
 @click.argument("slug")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (invited, answered, response_rate, "
@@ -274,7 +306,8 @@ def status(slug: str, as_json: bool, exact: bool) -> None:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     click.echo(f"{survey.slug}: {survey.title} ({survey.mode}, {data['state'].replace('_', ' ')})")
-    click.echo(f"invited {data['invited']}, answered {_show(data['answered'])} "
+    elsewhere = f" ({data['invited_elsewhere']} by another channel)" if data["invited_elsewhere"] else ""
+    click.echo(f"invited {data['invited']}{elsewhere}, answered {_show(data['answered'])} "
                f"({_pct(data['response_rate'])}), reminders sent {data['reminders_sent']}")
     waiting = [f"{data['invitations_waiting']} invitations waiting" if data["invitations_waiting"] else "",
                f"{data['reminders_waiting']} reminders waiting" if data["reminders_waiting"] else "",

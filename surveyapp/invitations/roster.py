@@ -42,11 +42,7 @@ def read_roster(data: bytes, source: str) -> list[RosterEntry]:
         table = open_table(data, source)
         for line, cells in table.text_rows():
             if header is None:
-                header = {c.lower(): i for i, c in enumerate(cells) if c}
-                missing = [c for c in ("email", "department") if c not in header]
-                if missing:
-                    raise table.error("the first row must name the columns 'email' and 'department' "
-                                      f"(missing: {', '.join(missing)}; found: {', '.join(cells)})", line)
+                header = table.header(cells, line, ("email", "department"))
                 continue
             problems = _problems(cells, header, first_seen, line)
             errors += [str(table.error(what, line, header[name], name)) for name, what in problems]
