@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from . import db
+from . import db, security
 from .settings import from_environment
 
 csrf = CSRFProtect()
@@ -41,8 +41,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                                   or f"sqlite:///{Path(app.instance_path) / 'surveykit.sqlite3'}")
     app.config["SECRET_KEY"] = app.config["SURVEYKIT_SECRET_KEY"] or _secret_key(app)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a physician may leave a page open for a whole shift
-    app.config["SESSION_COOKIE_HTTPONLY"] = True
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
 
     # The development server logs each request with the client's address and the path (which may hold an
     # invitation token): respondents' anonymity forbids that, so request logging is off.
@@ -50,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     csrf.init_app(app)
+    security.init_app(app)
 
     from . import commands, errors, filters, pages, respond
     from .admin import downloads
@@ -71,14 +70,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions[SHUTDOWN_HOOKS] = [coding_assist.shutdown]
     app.register_blueprint(downloads.bp)
     errors.init_app(app)
-
-    @app.after_request
-    def _privacy_headers(response):  # type: ignore[no-untyped-def]
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
 
     return app
 

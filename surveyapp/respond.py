@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from flask import (
@@ -111,7 +110,7 @@ def _render_page(inst: Instrument, survey: Survey, section: Section, answers: di
         "respond/page.html", survey=survey, inst=inst, section=section, answers=answers, errors=errors,
         shown=shown, same_page=same_page, position=position + 1, total=len(sections),
         is_last=visible_sections(inst, answers)[-1].id == section.id,
-        client=json.dumps(_client_conditions(section, answers)),
+        client=_client_conditions(section, answers),
     ), status
 
 

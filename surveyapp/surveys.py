@@ -22,6 +22,7 @@ from .models import Delivery, Draft, InstrumentVersion, Invitation, Response, Su
 from .scrub import scrub_history
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+TITLE_CHARS = 300
 
 
 class SurveyError(ValueError):
@@ -78,6 +79,10 @@ def create_survey(session: Session, instruments_dir: Path, instrument_id: str, s
     if reminder_days < 0:
         raise SurveyError("reminder days cannot be negative")
     inst = find_instrument(instruments_dir, instrument_id)
+    # The title columns hold 300 characters: PostgreSQL refuses more (an error page), SQLite would keep them.
+    for what, text in (("title", title), (f"{inst.source}: the instrument's title", inst.title)):
+        if len(text) > TITLE_CHARS:
+            raise SurveyError(f"{what}: {len(text)} characters; at most {TITLE_CHARS}")
     path = Path(inst.source)
     version = store_version(session, inst, path.read_text(encoding="utf-8"))
     survey = Survey(slug=slug, title=title or inst.title, instrument_version_id=version.id, mode=mode,

@@ -37,6 +37,12 @@ def test_threshold_and_top_filter(trained):
     assert len(trained.suggest(text)) == 6
 
 
+def test_suggest_many_of_no_texts_is_empty(trained, data):
+    # Every unit coded leaves nothing to score: scikit-learn refuses a matrix of zero rows (the themes page 500).
+    assert trained.suggest_many([]) == []
+    assert CodeSuggester(data.codebook).suggest_many([]) == []
+
+
 def test_cold_start_with_zero_labels_uses_the_codebook(data):
     suggester = CodeSuggester(data.codebook)
     best = suggester.suggest("The toilets were dirty and the bathroom smelled.")[0]

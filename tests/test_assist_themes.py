@@ -50,3 +50,24 @@ def test_no_fit_queue_holds_the_answers_no_code_fits(data):
 def test_nothing_to_cluster_gives_no_theme():
     assert candidate_themes({"a": "the and of"}) == []
     assert len(candidate_themes({"a": "parking fees", "b": "parking fees"}, n_themes=5)) == 1
+
+
+def test_one_theme_of_near_identical_answers_is_offered_without_converging():
+    # NMF stops at its iteration limit here (the request fuzzer found it: the themes page answered 500 wherever
+    # warnings are errors); the candidates are still offered.
+    from web_site import Payloads
+
+    payloads = Payloads()
+    texts = {str(i): payloads.text(f"unit text {i}") for i in range(4)}
+    themes = candidate_themes(texts, n_themes=1)
+    assert len(themes) == 1 and sorted(themes[0].unit_ids) == sorted(texts)
+
+
+def test_a_single_answer_is_one_theme():
+    # An exact fit: scikit-learn's reconstruction error took the square root of a rounding error below zero.
+    from web_site import Payloads
+
+    payloads = Payloads()
+    payloads.places.update(dict.fromkeys(range(1, 64), "earlier"))  # the answer the fuzz met: payloads 64-72
+    (theme,) = candidate_themes({"1": payloads.text("imported answer 0")}, n_themes=2)
+    assert theme.unit_ids == ["1"]

@@ -76,6 +76,13 @@ def settled(assistant: AssistService, client: FlaskClient, url: str) -> str:
     return page.text
 
 
+def save_settings(client: FlaskClient, project: str, **fields: str) -> None:
+    """Save assistant settings the way the project page's form does (a POST: a GET changes nothing)."""
+    page = client.get(f"/coding/{project}/")
+    saved = client.post(f"/coding/{project}/assist/settings", data={"csrf_token": csrf_from(page.text), **fields})
+    assert saved.status_code == 302, saved.text
+
+
 def screen(app: Flask, project: str, label: str, extra: str = "") -> str:
     """Return the coding-screen URL of the unit with *label*."""
     with app.app_context(), db.new_session() as s:
@@ -147,7 +154,8 @@ def test_reject_logs_and_stops_offering(app: Flask, runner: FlaskCliRunner, acco
                                         "We waited hours in the queue, the appointment was late and delayed."])
     client = login(app, A)
     url = screen(app, "syn", "new0")
-    page = settled(assistant, client, url + "&min=0")
+    save_settings(client, "syn", threshold="0")
+    page = settled(assistant, client, url)
     rejects = REJECT_RE.findall(page)
     assert len(rejects) >= 2, page
     (first_action, first), (second_action, second) = rejects[:2]
@@ -185,10 +193,12 @@ def test_settings_threshold_and_target(app: Flask, runner: FlaskCliRunner, accou
     page = settled(assistant, client, url)
     assert "Trained on coder2&#39;s codes" in page and "Shown above 0.99" in page
     assert all(float(v.split("|")[1]) >= 0.99 for v, _ in ACCEPT_RE.findall(page))
-    assert "Shown above 0.10" in client.get(url + "&min=0.1").text
+    assert "Shown above 0.99" in client.get(url + "&min=0.1&train=consensus").text  # a GET changes nothing
+    save_settings(client, "syn", threshold="0.1")
     assert "Shown above 0.10" in client.get(url).text  # kept
-    assert client.get("/coding/syn/code?min=7").status_code == 400
-    assert client.get("/coding/syn/code?train=coder:nobody").status_code == 400
+    for bad in ({"threshold": "7"}, {"target": "coder:nobody"}):
+        refused = client.post("/coding/syn/assist/settings", data={"csrf_token": csrf_from(overview.text), **bad})
+        assert refused.status_code == 400
     bad = client.post("/coding/syn/assist/settings", data={"csrf_token": csrf_from(overview.text),
                                                            "threshold": "-1"})
     assert bad.status_code == 400
@@ -211,7 +221,8 @@ def test_blindness_holds_for_suggestions_and_similar_units(app: Flask, accounts:
         s.commit()
         round_one = first.round.id
     b = login(app, B)
-    url = screen(app, "blind", "later", "&min=0")
+    url = screen(app, "blind", "later")
+    save_settings(b, "blind", threshold="0")
     page = settled(assistant, b, url)
     assert "My food was cold" in page
     # A's codes are behind the blind: no model learned them for B, no similar unit shows them. What B may get is
@@ -329,7 +340,7 @@ def test_in_a_browser_plus_accepts_keeping_unsaved_ticks_and_reject_stays_on_the
         s.commit()
     import_synthetic(app.test_cli_runner(), tmp_path, [
         "The food was cold and the menu had no vegetarian meals, tea was cold. We waited hours too."])
-    path = screen(app, "syn", "new0", "&min=0")
+    path = screen(app, "syn", "new0")
     env = {**os.environ, "SURVEYKIT_DATABASE_URL": url, "SURVEYKIT_SECRET_KEY": "browser-test"}
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -346,6 +357,12 @@ def test_in_a_browser_plus_accepts_keeping_unsaved_ticks_and_reject_stays_on_the
         driver.find_element(By.NAME, "password").send_keys(PASSWORD)
         driver.find_element(By.CSS_SELECTOR, "form button.primary").click()
         WebDriverWait(driver, 10).until(lambda d: "/auth/login" not in d.current_url)
+        driver.get(base + "/coding/syn/")  # show every suggestion: the settings form, a POST
+        threshold = driver.find_element(By.ID, "assist-threshold")
+        threshold.clear()
+        threshold.send_keys("0")
+        threshold.submit()
+        WebDriverWait(driver, 10).until(lambda d: "Suggestion settings saved." in d.page_source)
         deadline = time.monotonic() + 60
         while True:  # the first view starts the background fit; later views show its suggestions
             driver.get(base + path)

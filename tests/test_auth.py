@@ -181,6 +181,9 @@ def test_login_required_redirects_and_comes_back(app, client, runner):
 def test_login_never_redirects_off_site(app, client, runner, fast_argon2, target):
     make_user(runner)
     response = log_in(client, next_=target)
+    if "%00" in target:  # a NUL in any field is refused before the view sees it (surveyapp/security.py)
+        assert response.status_code == 400 and "Location" not in response.headers
+        return
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/"
     assert "evil" not in response.headers["Location"]

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from page_replay import chrome_options
 from servers import gunicorn
 from sqlalchemy import select
 
@@ -78,12 +79,7 @@ def browser(tmp_path: Path):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={tmp_path / 'chrome'}"):
-        options.add_argument(flag)
+    options = chrome_options(tmp_path)
     # A phone's viewport: headless windows cannot be narrower than 500 px, device emulation can.
     options.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": 390, "height": 844,
                                                                            "pixelRatio": 2}})

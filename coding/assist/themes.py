@@ -6,11 +6,13 @@ code to the codebook.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.decomposition import NMF
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from coding.assist.suggest import CodeSuggester
@@ -67,7 +69,12 @@ def candidate_themes(
     x = vectorizer.fit_transform(texts)
     k = max(1, min(n_themes, len(ids), x.shape[1]))
     nmf = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=2000, tol=1e-4)
-    weights = nmf.fit_transform(x)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        # Not converged after 2,000 iterations (many themes asked of few answers): the factors found are still
+        # candidates a person reads and judges, so they are shown rather than failing the page. An exact fit
+        # (one answer) makes the unused reconstruction error the square root of a rounding error below zero.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weights = nmf.fit_transform(x)
     features = vectorizer.get_feature_names_out()
     forms = surface_forms(texts)
     assigned = np.where(weights.max(axis=1) > 0, weights.argmax(axis=1), -1)

@@ -32,6 +32,7 @@ from coding.store import Application, Project, ProjectError, Review, Unit
 
 from ..auth.routes import login_required
 from ..db import get_session
+from ..security import parse_bounded_int
 from .assist import service
 from .blueprint import bp
 from .forms import ActionForm, CodingForm
@@ -92,16 +93,9 @@ def _check_target(project: Project, value: str) -> str:
 
 
 def settings(project: Project) -> Settings:
-    """Return my settings for *project*; ``min`` and ``train`` query parameters change them."""
+    """Return my saved settings for *project* (only the settings form's POST changes them: a GET changes nothing)."""
     saved = cookie.get("assist", {}).get(project.name, {})
-    found = Settings(float(saved.get("threshold", DEFAULT_THRESHOLD)), str(saved.get("target", CONSENSUS)))
-    threshold = _parse_threshold(request.args.get("min"))
-    target = request.args.get("train")
-    if threshold is not None or target:
-        found = Settings(threshold if threshold is not None else found.threshold,
-                         _check_target(project, target) if target else found.target)
-        _save(project, found)
-    return found
+    return Settings(float(saved.get("threshold", DEFAULT_THRESHOLD)), str(saved.get("target", CONSENSUS)))
 
 
 def _save(project: Project, chosen: Settings) -> None:
@@ -247,10 +241,14 @@ def _offered(value: str | None) -> tuple[int, float, str]:
     parts = (value or "").split("|")
     if len(parts) != 3 or parts[2] not in (MODEL, CODEBOOK):
         abort(400, "Which suggestion? Expected 'code id|score|source'.")
+    code_id = parse_bounded_int(parts[0])
     try:
-        return int(parts[0]), float(parts[1]), parts[2]
+        probability = float(parts[1])
     except ValueError:
+        probability = -1.0
+    if code_id is None or not 0.0 <= probability <= 1.0:
         abort(400, "Which suggestion? Expected 'code id|score|source'.")
+    return code_id, probability, parts[2]
 
 
 @bp.post("/<name>/assist/<int:unit_id>/accept")

@@ -13,6 +13,7 @@ from coding.store import Project, ProjectError, Unit
 
 from ..auth.routes import current_user
 from ..db import get_session
+from ..security import INT_MAX, parse_bounded_int
 
 PAGE = 50  # rows per page: the codebook's audit log, the reconciliation queue
 
@@ -42,10 +43,12 @@ def unit_or_404(project: Project, unit_id: int) -> Unit:
 
 def parse_int(value: str | None) -> int | None:
     """Read an optional whole number from a request value; answer 400 naming a value that is not one."""
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        abort(400, f"'{value}' is not a number.")
+    if value is None or value == "":
+        return None
+    number = parse_bounded_int(value)
+    if number is None:
+        abort(400, f"'{value[:40]}' is not a whole number of at most {INT_MAX}.")
+    return number
 
 
 def form_ids(field: str) -> list[int]:

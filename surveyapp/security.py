@@ -1,0 +1,104 @@
+"""What every request and response goes through: headers, cookies, the size limit and the request checks.
+
+Headers: a strict Content-Security-Policy (scripts and styles only from our own files, so text that escaped its
+escaping still cannot run), no MIME sniffing, no framing, no referrer, and HSTS when the site is served over
+https. Requests: a body larger than ``SURVEYKIT_MAX_REQUEST_MB`` gets a friendly 413; a control character in a
+path parameter is a page that does not exist (404); a NUL in a query or form value is refused (400) before any
+view or database sees it (PostgreSQL cannot store one); whole numbers in paths are bounded to what the database
+stores, so an absurd number is a 404 and not an overflow.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask, abort, render_template, request
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
+from werkzeug.wrappers import Response
+
+# The largest value of an SQL INTEGER column (PostgreSQL's int4): every id and position we store fits.
+INT_MAX = 2**31 - 1
+
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+))
+HSTS = "max-age=31536000"
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:...>`` in a route: digits only, at most :data:`INT_MAX`; anything else does not match (404)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", INT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def parse_bounded_int(value: str) -> int | None:
+    """Return *value* as a whole number the database can store, or None when it is not one."""
+    text = value.strip()
+    # int() accepts 4,300 digits and "1_000"; a stored id never needs more than ten digits.
+    if not re.fullmatch(r"[+-]?[0-9]{1,10}", text):
+        return None
+    number = int(text)
+    return number if -INT_MAX - 1 <= number <= INT_MAX else None
+
+
+def is_https(base_url: str) -> bool:
+    """Return whether the public address the app is served at uses https."""
+    return base_url.strip().lower().startswith("https://")
+
+
+def _check_request() -> None:
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and CONTROL.search(value):
+            abort(404, f"This address does not exist: its {name} holds a control character.")
+    for where, values in (("address", request.args), ("form", request.form)):
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                abort(400, f"The {where} field '{key.replace(chr(0), '')[:40]}' holds a NUL character: "
+                           "nothing was saved.")
+
+
+def _headers(response: Response, https: bool) -> Response:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("Cache-Control", "no-store")
+    if https:
+        response.headers["Strict-Transport-Security"] = HSTS
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Set the cookie flags and size limit, bound route numbers, and register the checks and headers on *app*.
+
+    Call it before the blueprints are registered: their ``<int:...>`` rules take the converter at that moment.
+    """
+    app.url_map.converters["int"] = BoundedInt
+    https = is_https(app.config["SURVEYKIT_BASE_URL"])
+    limit_mb = app.config["SURVEYKIT_MAX_REQUEST_MB"]
+    app.config["MAX_CONTENT_LENGTH"] = int(limit_mb * 1024 * 1024)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = https
+    app.before_request(_check_request)
+    app.after_request(lambda response: _headers(response, https))
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge) -> Any:
+        friendly = RequestEntityTooLarge(
+            f"What you sent is larger than the {limit_mb:g} MB this site accepts, so nothing of it was saved. "
+            "A file this large must be split into smaller ones.")
+        return render_template("errors/http.html", error=friendly), 413
