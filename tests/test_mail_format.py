@@ -7,6 +7,7 @@ from email.utils import parsedate_to_datetime
 
 from smtp_server import body, smtp  # noqa: F401  (fixture)
 
+from surveyapp.invitations.wording import default_template, render_email
 from surveyapp.mail import Email, Mailer, SmtpSettings, wrap_text
 
 LINK = "https://survey.example/i/" + "A" * 90
@@ -44,3 +45,18 @@ def test_message_through_a_real_smtp_server_has_date_and_message_id(smtp):  # no
     plain = body(msg)
     assert LINK in plain.splitlines()
     assert all(len(line) <= 76 for line in plain.splitlines() if line != LINK)
+
+
+def test_shipped_wording_has_a_button_and_breaks_lines_only_where_they_are_full():
+    for kind in ("invitation", "reminder"):
+        for open_mode in (False, True):
+            context = {"survey_title": "Department-wide survey of physicians", "link": LINK,
+                       "department": "EM", "closes_on": dt.date(2022, 4, 15), "open_mode": open_mode}
+            email = render_email(*default_template(kind), "a@hospital.example", context)
+            plain = wrap_text(email.text)
+            for paragraph in plain.split("\n\n"):
+                lines = [line for line in paragraph.splitlines() if line]
+                # A line broken before it is full is a break mid-sentence (what the old wording had).
+                assert all(len(line) > 55 for line in lines[:-1] if LINK not in line), (kind, open_mode, lines)
+            assert email.html is not None and 'style="display:inline-block' in email.html  # a real button
+            assert f'href="{LINK}"' in email.html
