@@ -199,6 +199,30 @@ def test_codebook_editor_evolves_and_exchanges(app: Flask, accounts: None) -> No
     assert "Effectiveness/Perspective" in changes.text and "same idea" in changes.text
 
 
+def test_adding_and_editing_a_code_keeps_every_field_and_the_reason(app: Flask, accounts: None) -> None:
+    setup_project(app, ["one"])
+    client = login(app, A)
+    token = csrf_from(client.get("/coding/post/codebook").text)
+    added = client.post("/coding/post/codebook/add", data={
+        "csrf_token": token, "parent": "", "name": "Stigma", "definition": "Fear of being judged",
+        "use_when": "names judgement", "not_when": "privacy only", "example": "they would think less of me",
+        "color": "#aa3377", "why": "seen in round 1"})
+    assert added.status_code == 302
+    edited = client.post("/coding/post/codebook/edit", data={
+        "csrf_token": token, "code": "Stigma", "definition": "Fear of colleagues' judgement",
+        "use_when": "names judgement", "not_when": "privacy only", "example": "they would think less of me",
+        "color": "#4477aa", "why": "meeting 2"})
+    assert edited.status_code == 302
+    with app.app_context(), db.new_session() as s:
+        tree = C.load_tree(s, P.get_project(s, "post").id)
+        code = tree.codes[tree.id_of("Stigma")]
+        assert (code.definition, code.use_when, code.not_when, code.example, code.color) == (
+            "Fear of colleagues' judgement", "names judgement", "privacy only", "they would think less of me",
+            "#4477aa")
+    changes = client.get("/coding/post/codebook/changes").text
+    assert "seen in round 1" in changes and "meeting 2" in changes
+
+
 def test_reconciliation_records_consensus(app: Flask, accounts: None) -> None:
     ids = setup_project(app, ["one", "two"])
     first, second = unit_ids(app)

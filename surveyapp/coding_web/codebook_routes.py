@@ -69,8 +69,7 @@ def codebook_add(name: str) -> Any:
     form = AddCodeForm()
     form.parent.choices = []
     apply_form(form, lambda: codebook_db.add_code(
-        session, proj, form.parent.data or None, form.name.data or "", current_coder(), form.why.data or "",
-        color=form.color.data or None, **{k: getattr(form, k).data or "" for k in codebook_db.FIELDS}),
+        session, proj, form.parent.data or None, form.name.data or "", current_coder(), **form.meaning()),
         f"Added '{form.name.data}'.")
     return redirect(url_for(".codebook", name=name))
 
@@ -83,8 +82,7 @@ def codebook_edit(name: str) -> Any:
     proj = project_or_404(name)
     form = EditCodeForm()
     apply_form(form, lambda: codebook_db.edit_code(
-        session, proj, form.code.data or "", current_coder(), form.why.data or "", color=form.color.data or None,
-        **{k: getattr(form, k).data or "" for k in codebook_db.FIELDS}),
+        session, proj, form.code.data or "", current_coder(), **form.meaning()),
         f"Saved '{form.code.data}'.")
     return redirect(url_for(".codebook", name=name))
 

@@ -6,11 +6,15 @@ codebook by the coding library, so only the free-text fields are declared here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from coding.codebook.stored import FIELDS
 
 COLOR = Regexp(r"^(#[0-9A-Fa-f]{6})?$", message="a colour such as #1F77B4")
 WHY = [DataRequired(message="Say why: the audit log keeps it."), Length(max=2000)]
@@ -37,6 +41,11 @@ class _DefinitionFields(FlaskForm):
     example = TextAreaField("Example", validators=[Optional(), Length(max=10000)])
     color = StringField("Colour", validators=[Optional(), COLOR])
     why = StringField("Why", validators=WHY)
+
+    def meaning(self) -> dict[str, Any]:
+        """Return the keyword arguments ``add_code``/``edit_code`` take for what the code means, and the reason."""
+        values: dict[str, Any] = {k: getattr(self, k).data or "" for k in FIELDS}
+        return {**values, "color": self.color.data or None, "why": self.why.data or ""}
 
 
 class AddCodeForm(_DefinitionFields):
