@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, send_from_directory
+from flask import Flask, request
 from flask_compress import Compress
 from werkzeug.wrappers import Response
 
@@ -48,11 +48,15 @@ def init_app(app: Flask) -> None:
             fresh = request.args.get("v") == _version(folder / (request.view_args or {}).get("filename", ""))
             response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable" if fresh \
                 else f"public, max-age={DAY}"
-            response.direct_passthrough = False  # let Compress read the file's body
+            # Read the (small) file into memory: Compress gzips whole bodies, and only br/deflate when streamed.
+            response.direct_passthrough = False
+            body = response.response
+            response.make_sequence()
+            if hasattr(body, "close"):
+                body.close()
         return response
 
     @app.get("/favicon.ico")
     def favicon() -> Response:
-        response = send_from_directory(folder, "favicon.ico", mimetype="image/vnd.microsoft.icon")
-        response.headers["Cache-Control"] = f"public, max-age={DAY}"
-        return response
+        return Response((folder / "favicon.ico").read_bytes(), mimetype="image/vnd.microsoft.icon",
+                        headers={"Cache-Control": f"public, max-age={DAY}"})

@@ -147,15 +147,37 @@ def _later_pages(inst: Instrument, section: Section, answers: dict[str, Any]) ->
     for following in after:
         conditions: list[Condition] | None = []
         for q in following.questions:
-            reads = q.show_if.questions() if q.show_if is not None else set()
-            if q.show_if is None or reads - own - earlier.keys() or (not reads & own and is_shown(q, earlier)):
+            cond = q.show_if if q.show_if is None else _gate(inst, q.show_if, own, earlier)
+            if cond is None:
                 conditions = None
                 break
-            if reads & own:
-                conditions.append(q.show_if)
+            if cond.questions() & own:
+                conditions.append(cond)
+            elif condition_holds(cond, earlier):
+                conditions = None
+                break
         if conditions is None or conditions:
             later.append(conditions)
     return later
+
+
+def _gate(inst: Instrument, cond: Condition, own: set[str], earlier: dict[str, Any]) -> Condition | None:
+    """Return a condition on this page's and earlier answers that must hold for *cond* to hold, or None when
+    that depends on pages not answered yet.
+
+    A condition reading an unanswered later question needs that question shown: its own condition is the gate
+    (page 4 asks about interactions only if page 3 said there was one, which page 3 asks only if "aware").
+    """
+    later = cond.questions() - own - earlier.keys()
+    if not later:
+        return cond
+    gates = []
+    for qid in later:
+        asked = next((q for q in inst.questions if q.id == qid), None)
+        if asked is None or asked.show_if is None or asked.show_if.questions() - own - earlier.keys():
+            return None
+        gates.append(asked.show_if)
+    return Condition("all", parts=tuple(gates))
 
 
 def _more_pages(later: list[list[Condition] | None], own: set[str], answers: dict[str, Any]) -> bool:
