@@ -145,19 +145,17 @@ def _later_pages(inst: Instrument, section: Section, answers: dict[str, Any]) ->
     earlier = {k: v for k, v in answers.items() if k.split(".")[0] not in own}
     later: list[list[Condition] | None] = []
     for following in after:
-        conditions: list[Condition] | None = []
+        conditions: list[Condition] = []
+        always = False
         for q in following.questions:
             cond = q.show_if if q.show_if is None else _gate(inst, q.show_if, own, earlier)
-            if cond is None:
-                conditions = None
-                break
-            if cond.questions() & own:
+            if cond is not None and cond.questions() & own:
                 conditions.append(cond)
-            elif condition_holds(cond, earlier):
-                conditions = None
+            elif cond is None or condition_holds(cond, earlier):
+                always = True
                 break
-        if conditions is None or conditions:
-            later.append(conditions)
+        if always or conditions:
+            later.append(None if always else conditions)
     return later
 
 

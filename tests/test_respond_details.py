@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from lxml import html as lxml_html
+from test_respond import open_survey
 
 from surveyapp.db import new_session
 from surveyapp.models import Survey
@@ -18,7 +19,6 @@ from surveyapp.surveys import instrument_of
 
 from conftest import INSTRUMENTS, csrf_from, make_test_app
 from respondent import Respondent
-from test_respond import open_survey
 
 STATIC = Path(__file__).resolve().parents[1] / "surveyapp" / "static"
 
