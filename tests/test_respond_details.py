@@ -22,28 +22,17 @@ from respondent import Respondent
 
 STATIC = Path(__file__).resolve().parents[1] / "surveyapp" / "static"
 
-SAME_PAGE = """\
-id: same-page
+ASKED_OF = """\
+id: asked-of
+title: What the respondent reads of conditions and "Other"
 version: 1
-title: Same-page conditions
 sections:
-  - id: only
+  - id: the_page
     questions:
-      - id: conoce
-        type: single_choice
-        text: Do you know the program?
-        choices: yes_no
-        required: true
-      - id: opinion
-        type: text
-        text: What do you think of it?
-        show_if: {question: conoce, equals: "yes"}
-      - id: where
-        type: multiple_choice
-        text: Where did you hear of it?
-        choices:
-          - {code: a, label: A colleague}
-        other: true
+      - {id: conoce, type: single_choice, text: Do you know the program?, choices: yes_no, required: true}
+      - {id: opinion, type: text, text: What do you think of it?, show_if: {question: conoce, equals: "yes"}}
+      - {id: where, type: multiple_choice, text: Where did you hear of it?, other: true,
+         choices: [{code: a, label: A colleague}]}
 """
 
 
@@ -140,7 +129,7 @@ def test_error_summary_links_to_the_first_input_with_the_message_only(app, clien
 def same_page_app(database_url, tmp_path):
     folder = tmp_path / "instruments"
     shutil.copytree(INSTRUMENTS, folder)
-    (folder / "same-page.yaml").write_text(SAME_PAGE)
+    (folder / "asked-of.yaml").write_text(ASKED_OF)
     application = make_test_app(database_url, tmp_path, SURVEYKIT_INSTRUMENTS_DIR=str(folder))
     yield application
     application.extensions["surveykit.engine"].dispose()
@@ -148,8 +137,8 @@ def same_page_app(database_url, tmp_path):
 
 def test_other_needs_its_text_and_conditions_read_as_questions(same_page_app):
     client = same_page_app.test_client()
-    open_survey(same_page_app.test_cli_runner(), "same-page")
-    r = Respondent(client, "same-page")
+    open_survey(same_page_app.test_cli_runner(), "asked-of")
+    r = Respondent(client, "asked-of")
     page = r.start()
     note = lxml_html.fromstring(page.text).xpath("//p[contains(@class, 'only-if')]")[0].text_content()
     assert note == "Only if you answered “Yes” to “Do you know the program?”."
