@@ -36,11 +36,11 @@ bp = Blueprint("respond", __name__, url_prefix="/s")
 # The session key holding a refused page's answers and errors until it is sent again; and how large (JSON
 # characters) those answers may be to ride in the cookie, which browsers drop beyond 4 KB.
 _PENDING = "refused:{}"
+OTHER_NEEDS_TEXT = "Say what 'Other' is."
 PENDING_LIMIT = 2500
 bp.add_app_template_filter(ordinal, "ordinal")  # "1st choice", "2nd choice" on a ranking question
 
 
-@bp.app_template_filter("first_input")
 def first_input(q: Question) -> str:
     """Return the id of the first field of *q* on the page: where an error-summary link sends the focus."""
     if q.type == "ranking":
@@ -178,11 +178,12 @@ def _gate(inst: Instrument, cond: Condition, own: set[str], earlier: dict[str, A
     return Condition("all", parts=tuple(gates))
 
 
-def _more_pages(later: list[list[Condition] | None], own: set[str], answers: dict[str, Any]) -> bool:
+def _more_pages(later: list[list[Condition] | None], section: Section, answers: dict[str, Any]) -> bool:
     """Say whether a page may follow: one always does, or one hangs on an answer of this page not yet given
     (then "Continue" is the honest word) or on one that holds."""
     def open_or_holds(cond: Condition) -> bool:
-        unanswered = {qid for qid in cond.questions() & own if answers.get(qid) in (None, "", [])}
+        unanswered = {q.id for q in section.questions if q.id in cond.questions()
+                      and is_shown(q, answers) and answers.get(q.id) in (None, "", [])}
         return bool(unanswered) or condition_holds(cond, answers)
     return any(conds is None or any(open_or_holds(c) for c in conds) for conds in later)
 
@@ -204,7 +205,10 @@ def _render_page(inst: Instrument, survey: Survey, section: Section, answers: di
         shown=shown, same_page=same_page, position=position + 1, total=len(sections),
         # The last page is the one after which no page can follow given the answers so far (the script
         # updates the button as this page's answers change).
-        is_last=not _more_pages(later, {q.id for q in section.questions}, answers), client=client,
+        is_last=not _more_pages(later, section, answers), client=client,
+        # The "Other" error is put right in its text box; any other in the question's first field.
+        targets={q.id: f"{q.id}-other-text" if errors.get(q.id) == OTHER_NEEDS_TEXT else first_input(q)
+                 for q in section.questions},
     ), status
 
 
@@ -234,7 +238,7 @@ def _other_without_text(section: Section, values: dict[str, Any], errors: dict[s
         picked = values.get(q.id)
         ticked = picked == "other" or (isinstance(picked, list) and "other" in picked)
         if q.other and ticked and q.id not in errors and not values.get(f"{q.id}.other"):
-            found[q.id] = "Say what 'Other' is."
+            found[q.id] = OTHER_NEEDS_TEXT
     return found
 
 

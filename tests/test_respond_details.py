@@ -144,7 +144,8 @@ def test_other_needs_its_text_and_conditions_read_as_questions(same_page_app):
     assert note == "Only if you answered “Yes” to “Do you know the program?”."
     assert "conoce" not in note
     page = r.answer({"conoce": "no", "where": ["a", "other"]})
-    assert "Say what &#39;Other&#39; is." in page.text or "Say what 'Other' is." in page.text
+    [link] = lxml_html.fromstring(page.text).xpath("//div[@id='error-summary']//a")
+    assert link.text_content() == "Say what 'Other' is." and link.get("href") == "#where-other-text"
     done = r.answer({"conoce": "no", "where": ["a", "other"], "where__other": "A poster"})
     assert "Thank you" in done.text
 
