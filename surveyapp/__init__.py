@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from . import db, security
+from . import assets, db, security
 from .settings import from_environment
 
 csrf = CSRFProtect()
@@ -49,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
     security.init_app(app)
+    assets.init_app(app)
 
     from . import commands, errors, filters, pages, respond
     from .admin import downloads

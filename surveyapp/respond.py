@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from flask import (
@@ -17,8 +18,8 @@ from flask import (
 )
 from werkzeug.wrappers import Response as WebResponse
 
-from instrument import Instrument, Section, parse_section, settle, visible_sections
-from instrument.answers import is_shown, possible_sections, prune
+from instrument import Condition, Instrument, Question, Section, parse_section, settle, visible_sections
+from instrument.answers import condition_holds, is_shown, possible_sections, prune
 from instrument.types.ranking import ordinal
 
 from . import drafts
@@ -31,7 +32,43 @@ from .models import Response, Survey
 from .surveys import instrument_of
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
+
+# The session key holding a refused page's answers and errors until it is sent again; and how large (JSON
+# characters) those answers may be to ride in the cookie, which browsers drop beyond 4 KB.
+_PENDING = "refused:{}"
+OTHER_NEEDS_TEXT = "Say what 'Other' is."
+PENDING_LIMIT = 2500
 bp.add_app_template_filter(ordinal, "ordinal")  # "1st choice", "2nd choice" on a ranking question
+
+
+def first_input(q: Question) -> str:
+    """Return the id of the first field of *q* on the page: where an error-summary link sends the focus."""
+    if q.type == "ranking":
+        return f"{q.id}-rank1"
+    if q.items:
+        return f"{q.id}-{q.items[0].id}"
+    if q.choices:
+        return f"{q.id}-{q.choices[0].code}"
+    return q.id
+
+
+@bp.app_template_filter("only_if")
+def only_if(cond: Condition, inst: Instrument) -> str:
+    """Say, in the respondent's words (question text and option labels, never ids), when a question applies."""
+    if cond.op in ("all", "any"):
+        return f" {'and' if cond.op == 'all' else 'or'} ".join(only_if(p, inst) for p in cond.parts)
+    asked = next((q for q in inst.questions if q.id == cond.question), None)
+    if asked is None:  # the parser refuses such a condition; say nothing wrong rather than fail the page
+        return "an earlier answer allows it"
+    labels = [f"“{asked.label_of(v)}”" for v in cond.values]
+    question = f"“{asked.text}”"
+    if cond.op == "answered":
+        return f"you answered {question}"
+    if cond.op == "not_equals":
+        return f"you did not answer {' and '.join(labels)} to {question}"
+    if cond.op == "includes":
+        return f"you chose {' and '.join(labels)} in {question}"
+    return f"you answered {' or '.join(labels)} to {question}"
 
 
 def _survey_or_page(slug: str) -> tuple[Survey, Instrument] | WebResponse | str:
@@ -97,10 +134,67 @@ def _condition_json(cond: Any) -> dict[str, Any]:
             "parts": [_condition_json(p) for p in cond.parts]}
 
 
+def _later_pages(inst: Instrument, section: Section, answers: dict[str, Any]) -> list[list[Condition] | None]:
+    """Return, for each page that may still follow this one, None when it stays possible whatever is answered
+    here, or the conditions on this page's answers of which one must hold (or be undecided) for it to be shown.
+    """
+    sections = possible_sections(inst, answers)
+    ids = [s.id for s in sections]
+    after = sections[ids.index(section.id) + 1:] if section.id in ids else sections
+    own = {q.id for q in section.questions}
+    earlier = {k: v for k, v in answers.items() if k.split(".")[0] not in own}
+    later: list[list[Condition] | None] = []
+    for following in after:
+        conditions: list[Condition] = []
+        always = False
+        for q in following.questions:
+            cond = q.show_if if q.show_if is None else _gate(inst, q.show_if, own, earlier)
+            if cond is not None and cond.questions() & own:
+                conditions.append(cond)
+            elif cond is None or condition_holds(cond, earlier):
+                always = True
+                break
+        if always or conditions:
+            later.append(None if always else conditions)
+    return later
+
+
+def _gate(inst: Instrument, cond: Condition, own: set[str], earlier: dict[str, Any]) -> Condition | None:
+    """Return a condition on this page's and earlier answers that must hold for *cond* to hold, or None when
+    that depends on pages not answered yet.
+
+    A condition reading an unanswered later question needs that question shown: its own condition is the gate
+    (page 4 asks about interactions only if page 3 said there was one, which page 3 asks only if "aware").
+    """
+    later = cond.questions() - own - earlier.keys()
+    if not later:
+        return cond
+    gates = []
+    for qid in later:
+        asked = next((q for q in inst.questions if q.id == qid), None)
+        if asked is None or asked.show_if is None or asked.show_if.questions() - own - earlier.keys():
+            return None
+        gates.append(asked.show_if)
+    return Condition("all", parts=tuple(gates))
+
+
+def _more_pages(later: list[list[Condition] | None], section: Section, answers: dict[str, Any]) -> bool:
+    """Say whether a page may follow: one always does, or one hangs on an answer of this page not yet given
+    (then "Continue" is the honest word) or on one that holds."""
+    def open_or_holds(cond: Condition) -> bool:
+        unanswered = {q.id for q in section.questions if q.id in cond.questions()
+                      and is_shown(q, answers) and answers.get(q.id) in (None, "", [])}
+        return bool(unanswered) or condition_holds(cond, answers)
+    return any(conds is None or any(open_or_holds(c) for c in conds) for conds in later)
+
+
 def _render_page(inst: Instrument, survey: Survey, section: Section, answers: dict[str, Any],
                  errors: dict[str, str], status: int = 200) -> Any:
     sections = possible_sections(inst, answers)
     position = next((i for i, s in enumerate(sections) if s.id == section.id), 0)
+    later = _later_pages(inst, section, answers)
+    client = {**_client_conditions(section, answers),
+              "later": [None if conds is None else [_condition_json(c) for c in conds] for conds in later]}
     own = {q.id for q in section.questions}
     # Questions that hang on an answer of this same page are sent along: the script (or, without
     # JavaScript, the respondent reading "Only if ...") decides; the server checks again on submit.
@@ -109,8 +203,12 @@ def _render_page(inst: Instrument, survey: Survey, section: Section, answers: di
     return render_template(
         "respond/page.html", survey=survey, inst=inst, section=section, answers=answers, errors=errors,
         shown=shown, same_page=same_page, position=position + 1, total=len(sections),
-        is_last=visible_sections(inst, answers)[-1].id == section.id,
-        client=_client_conditions(section, answers),
+        # The last page is the one after which no page can follow given the answers so far (the script
+        # updates the button as this page's answers change).
+        is_last=not _more_pages(later, section, answers), client=client,
+        # The "Other" error is put right in its text box; any other in the question's first field.
+        targets={q.id: f"{q.id}-other-text" if errors.get(q.id) == OTHER_NEEDS_TEXT else first_input(q)
+                 for q in section.questions},
     ), status
 
 
@@ -124,7 +222,24 @@ def page(slug: str, section_id: str) -> Any:
     draft = _draft(slug)
     if draft is None:
         return redirect(url_for("respond.intro", slug=slug))
-    return _render_page(inst, survey, _section(inst, section_id), draft.answers, {})
+    section = _section(inst, section_id)
+    pending = session.get(_PENDING.format(slug))
+    if pending and pending.get("section") == section.id:
+        own = {q.id for q in section.questions}
+        earlier = {k: v for k, v in draft.answers.items() if k.split(".")[0] not in own}
+        return _render_page(inst, survey, section, {**earlier, **pending["values"]}, pending["errors"])
+    return _render_page(inst, survey, section, draft.answers, {})
+
+
+def _other_without_text(section: Section, values: dict[str, Any], errors: dict[str, str]) -> dict[str, str]:
+    """Return an error for each question whose "Other" is ticked with nothing said about it."""
+    found = {}
+    for q in section.questions:
+        picked = values.get(q.id)
+        ticked = picked == "other" or (isinstance(picked, list) and "other" in picked)
+        if q.other and ticked and q.id not in errors and not values.get(f"{q.id}.other"):
+            found[q.id] = OTHER_NEEDS_TEXT
+    return found
 
 
 @bp.post("/<slug>/p/<section_id>")
@@ -143,9 +258,17 @@ def submit_page(slug: str, section_id: str) -> Any:
     own = {q.id for q in section.questions}
     earlier = {k: v for k, v in draft.answers.items() if k.split(".")[0] not in own}
     values, errors = parse_section(section, request.form, earlier)
+    errors.update(_other_without_text(section, values, errors))
     going_back = request.form.get("action") == "back"
+    session.pop(_PENDING.format(slug), None)
     if errors and not going_back:
-        return _render_page(inst, survey, section, {**earlier, **values}, errors, 422)
+        # Post/Redirect/Get: the refused page is shown by a GET, so Back and reload never ask to resend a form.
+        # What was typed rides in the session cookie until the page is sent again (never in the database);
+        # when it would not fit in a cookie the page is shown at once instead (422).
+        if len(json.dumps(values)) > PENDING_LIMIT:
+            return _render_page(inst, survey, section, {**earlier, **values}, errors, 422)
+        session[_PENDING.format(slug)] = {"section": section.id, "values": values, "errors": errors}
+        return redirect(url_for("respond.page", slug=slug, section_id=section.id), 303)
     if not errors and not drafts.save(get_session(), draft, prune(inst, {**earlier, **values})):
         # Gone since this request read it: a concurrent submission of the last page (a double click) finished it.
         return redirect(url_for("respond.thanks", slug=slug))
@@ -193,6 +316,7 @@ def _finish(survey: Survey, inst: Instrument, draft: OpenDraft) -> Any:
         invite_links.forget(survey.slug)
         mix_after_answer(db, survey)
     drafts.forget(survey.slug)
+    session.pop(_PENDING.format(survey.slug), None)
     session[f"done:{survey.slug}"] = True
     return redirect(url_for("respond.thanks", slug=survey.slug))
 

@@ -51,6 +51,23 @@ sections:
         text: Any comment?
 """
 
+THREE_PAGES = """\
+id: three-pages
+version: 1
+title: Three pages of text
+sections:
+  - id: p1
+    questions:
+      - {id: first, type: text, text: First answer}
+  - id: p2
+    questions:
+      - {id: second, type: text, text: Second answer, required: true}
+      - {id: note, type: text, text: A note}
+  - id: p3
+    questions:
+      - {id: third, type: text, text: Third answer}
+"""
+
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, object]]:
@@ -58,10 +75,11 @@ def served(tmp_path: Path) -> Iterator[tuple[str, object]]:
     folder = tmp_path / "instruments"
     shutil.copytree(INSTRUMENTS, folder)
     (folder / "same-page.yaml").write_text(SAME_PAGE)
+    (folder / "three-pages.yaml").write_text(THREE_PAGES)
     url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
     app = make_test_app(url, tmp_path, SURVEYKIT_INSTRUMENTS_DIR=str(folder))
     runner = app.test_cli_runner()
-    for instrument in ("same-page", "department-survey"):
+    for instrument in ("same-page", "department-survey", "three-pages"):
         assert runner.invoke(args=["surveys", "create", instrument, "--id", instrument]).exit_code == 0
     env = {**os.environ, "SURVEYKIT_DATABASE_URL": url, "SURVEYKIT_SECRET_KEY": "browser-test",
            "SURVEYKIT_INSTRUMENTS_DIR": str(folder)}
@@ -161,7 +179,8 @@ def test_keyboard_only_with_error_summary(served, browser):
     summary = _wait_for(browser, "#error-summary")
     assert browser.switch_to.active_element == summary
     link = summary.find_element(By.CSS_SELECTOR, "a")
-    assert link.get_attribute("href").endswith("#q-used")
+    assert link.get_attribute("href").endswith("#used-yes")  # the first radio button, which takes focus
+    assert link.text == "This question needs an answer."
     # Tab from the summary past its link into the first radio group and pick "Yes" with the space bar.
     ActionChains(browser).send_keys(Keys.TAB, Keys.TAB, Keys.SPACE).perform()
     assert browser.find_element(By.CSS_SELECTOR, "input[name=used][value=yes]").is_selected()
@@ -192,3 +211,45 @@ def test_department_survey_on_a_phone_screen(served, browser, tmp_path):
     assert wide == []
     _submit(browser, browser.find_element(By.CSS_SELECTOR, "button[value=next]"))
     assert "Page 2 of 6" in browser.page_source  # the pages still possible; fewer once "aware" is answered
+
+
+def test_enter_in_a_field_goes_forward(served, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, _app = served
+    browser.get(f"{base}/s/three-pages")
+    _submit(browser, browser.find_element(By.CSS_SELECTOR, "button.primary"))
+    _wait_for(browser, "input[name=first]").send_keys("one", Keys.ENTER)
+    WebDriverWait(browser, 10).until(expected_conditions.url_contains("/p/p2"))
+    # Back is in the form but comes after the forward button: Enter in a field goes forward, not back.
+    field = _wait_for(browser, "input[name=note]")
+    assert browser.find_element(By.CSS_SELECTOR, "button[value=next]").text == "Continue"
+    field.send_keys(Keys.ENTER)  # "second" is required: the page comes back with the error, still page 2
+    _wait_for(browser, "#error-summary")
+    assert browser.current_url.endswith("/p/p2")
+    browser.find_element(By.CSS_SELECTOR, "input[name=second]").send_keys("two", Keys.ENTER)
+    WebDriverWait(browser, 10).until(expected_conditions.url_contains("/p/p3"))
+    assert _wait_for(browser, "button[value=next]").text == "Submit my answers"
+    # Back still goes back, and sits visually to the left of the forward button.
+    back = browser.find_element(By.CSS_SELECTOR, "button[value=back]")
+    forward = browser.find_element(By.CSS_SELECTOR, "button[value=next]")
+    assert back.rect["x"] < forward.rect["x"]
+
+
+def test_button_word_follows_the_answer_live(served, browser):
+    from selenium.webdriver.common.by import By
+
+    base, _app = served
+    browser.get(f"{base}/s/department-survey")
+    _submit(browser, browser.find_element(By.CSS_SELECTOR, "button.primary"))
+    browser.find_element(By.CSS_SELECTOR, "input[name=department][value=em]").click()
+    _submit(browser, browser.find_element(By.CSS_SELECTOR, "button[value=next]"))
+    button = browser.find_element(By.CSS_SELECTOR, "button[value=next]")
+    assert button.text == "Continue"
+    browser.find_element(By.CSS_SELECTOR, "input[name=aware][value=no]").click()
+    assert button.text == "Submit my answers"
+    browser.find_element(By.CSS_SELECTOR, "input[name=aware][value=yes]").click()
+    assert button.text == "Continue"

@@ -31,11 +31,25 @@
     if (c.op === "includes") return want.every(function (v) { return given.indexOf(v) >= 0; });
     return true;
   }
+  function reads(c) {
+    return c.parts.reduce(function (all, p) { return all.concat(reads(p)); }, c.question ? [c.question] : []);
+  }
+  function stillOpen(c) {
+    // A page hanging on an answer of this page not given yet may still come: "Continue" is the honest word.
+    return reads(c).some(function (qid) {
+      var box = document.getElementById("q-" + qid);
+      return box && !box.hidden && valuesOf(qid).length === 0;
+    }) || holds(c);
+  }
   function apply() {
     Object.keys(data.rules).forEach(function (qid) {
       var box = document.getElementById("q-" + qid);
       if (box) box.hidden = !holds(data.rules[qid]);
     });
+    var button = form.querySelector('button[value="next"]');
+    if (!button || !data.later) return;
+    var more = data.later.some(function (conds) { return conds === null || conds.some(stillOpen); });
+    button.textContent = more ? button.dataset.more : button.dataset.last;
   }
   document.querySelectorAll(".only-if").forEach(function (el) { el.hidden = true; });
   form.addEventListener("change", apply);
