@@ -62,6 +62,17 @@ class QuestionType:
     cells: str  # import cell kind (exports.importing)
     needs_answer: str = "This question needs an answer."
     incomplete: Callable[[Question, Any], str] | None = None  # message when required and given only in part
+    first_field: Callable[[Question], str] | None = None  # id of the question's first form field, if not the usual
+
+    def focus_id(self, q: Question) -> str:
+        """Return the id of *q*'s first form field (where an error-summary link sends the focus)."""
+        if self.first_field is not None:
+            return self.first_field(q)
+        if q.items:
+            return f"{q.id}-{q.items[0].id}"
+        if q.choices:
+            return f"{q.id}-{q.choices[0].code}"
+        return q.id
 
     def missing(self, q: Question, value: Any) -> str:
         """Return the message for a required question left empty (or incomplete), or ''."""

@@ -18,8 +18,9 @@ from flask import (
 )
 from werkzeug.wrappers import Response as WebResponse
 
-from instrument import Condition, Instrument, Question, Section, parse_section, settle, visible_sections
+from instrument import Condition, Instrument, Section, parse_section, settle, visible_sections
 from instrument.answers import condition_holds, is_shown, possible_sections, prune
+from instrument.types import question_type
 from instrument.types.ranking import ordinal
 
 from . import drafts
@@ -39,17 +40,6 @@ _PENDING = "refused:{}"
 OTHER_NEEDS_TEXT = "Say what 'Other' is."
 PENDING_LIMIT = 2500
 bp.add_app_template_filter(ordinal, "ordinal")  # "1st choice", "2nd choice" on a ranking question
-
-
-def first_input(q: Question) -> str:
-    """Return the id of the first field of *q* on the page: where an error-summary link sends the focus."""
-    if q.type == "ranking":
-        return f"{q.id}-rank1"
-    if q.items:
-        return f"{q.id}-{q.items[0].id}"
-    if q.choices:
-        return f"{q.id}-{q.choices[0].code}"
-    return q.id
 
 
 @bp.app_template_filter("only_if")
@@ -207,8 +197,8 @@ def _render_page(inst: Instrument, survey: Survey, section: Section, answers: di
         # updates the button as this page's answers change).
         is_last=not _more_pages(later, section, answers), client=client,
         # The "Other" error is put right in its text box; any other in the question's first field.
-        targets={q.id: f"{q.id}-other-text" if errors.get(q.id) == OTHER_NEEDS_TEXT else first_input(q)
-                 for q in section.questions},
+        targets={q.id: f"{q.id}-other-text" if errors.get(q.id) == OTHER_NEEDS_TEXT
+                 else question_type(q.type).focus_id(q) for q in section.questions},
     ), status
 
 

@@ -55,4 +55,5 @@ def _parse(q: Question, form: FormData) -> tuple[Any, str]:
 
 RANKING = QuestionType(
     "ranking", frozenset({"choices", "max_ranks"}), _read, _parse, frozenset({"in", "includes", "answered"}),
-    columns="ranks", summary="ranking", cells="ranks", needs_answer="Rank at least one option.")
+    columns="ranks", summary="ranking", cells="ranks", needs_answer="Rank at least one option.",
+    first_field=lambda q: f"{q.id}-rank1")
