@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .models import InstrumentVersion, Survey, survey_state
@@ -42,14 +42,17 @@ class Published:
         return survey_state(self.closed, self.opens_on, self.closes_on, today)
 
 
+# Built once: building a statement costs more than running it (SQLAlchemy derives its cache key on each build).
+_PUBLISHED = (
+    select(Survey.slug, Survey.title, Survey.mode, Survey.opens_on, Survey.closes_on, Survey.closed,
+           InstrumentVersion.id, InstrumentVersion.instrument_id, InstrumentVersion.version, InstrumentVersion.sha256)
+    .join(InstrumentVersion, Survey.instrument_version_id == InstrumentVersion.id)
+    .where(Survey.slug == bindparam("slug")))
+
+
 def published(db: Session, slug: str) -> Published | None:
     """Return survey *slug* as its respondents' pages see it, or None when there is no such survey."""
-    row = db.execute(
-        select(Survey.slug, Survey.title, Survey.mode, Survey.opens_on, Survey.closes_on, Survey.closed,
-               InstrumentVersion.id, InstrumentVersion.instrument_id, InstrumentVersion.version,
-               InstrumentVersion.sha256)
-        .join(InstrumentVersion, Survey.instrument_version_id == InstrumentVersion.id)
-        .where(Survey.slug == slug)).first()
+    row = db.connection().execute(_PUBLISHED, {"slug": slug}).first()
     if row is None:
         return None
     return Published(row[0], row[1], row[2], row[3], row[4], bool(row[5]), VersionRef(row[6], row[7], row[8], row[9]))
