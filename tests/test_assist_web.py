@@ -21,6 +21,8 @@ from sqlalchemy import select
 from coding import applying as Ap
 from coding import blindness as Bl
 from coding import projects as P
+from coding.assist import embeddings
+from coding.assist.sources import BACKEND_LABELS
 from coding.assist.synthetic import make_dataset
 from coding.assist_log import Decision
 from coding.codebook import stored as C
@@ -318,6 +320,72 @@ def test_themes_page_groups_answers_no_code_fits_and_escapes(app: Flask, account
     uncoded = a.get("/coding/th/themes?among=uncoded&n=2").text
     assert "12 answers grouped" in uncoded
     assert a.get("/coding/th/themes?among=everything").status_code == 400
+
+
+BACKENDS = ["tfidf", pytest.param("embeddings", marks=pytest.mark.skipif(
+    not embeddings.available(), reason=embeddings.missing() or "available"))]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_themes_page_works_with_every_unit_coded_and_names_the_backend(app: Flask, accounts: None,
+                                                                       assistant: AssistService,
+                                                                       backend: str) -> None:
+    app.config["SURVEYKIT_ASSIST_BACKEND"] = backend
+    texts = ["Parking fees were expensive.", "The car park had no spaces.", "Noise at night kept me awake.",
+             "Loud beeping all night."]
+    with app.app_context(), db.new_session() as s:
+        project = P.create_project(s, "done", A)
+        added = P.add_units(s, project, [P.NewUnit(f"import:{i}", t, label=f"d{i}") for i, t in enumerate(texts)])
+        C.add_code(s, project, None, "Parking", A)
+        parking = C.load_tree(s, project.id).id_of("Parking")
+        for unit in added.units[:2]:
+            Ap.set_codes(s, project, unit.id, A, {parking})
+        for unit in added.units[2:]:
+            Ap.set_codes(s, project, unit.id, A, set())  # read, no code applies
+        s.commit()
+    a = login(app, A)
+    page = settled(assistant, a, "/coding/done/themes?n=2")
+    assert "You read these and applied no code" in page and "Loud beeping all night." in page
+    # Every unit is coded: the pool is the two answers no code fits (read, no code), in two themes of one.
+    assert "2 answers grouped" in page and page.count('class="card theme"') == 2
+    assert f"Answers grouped by {html.escape(BACKEND_LABELS[backend])}" in page
+    assert f"suggestions compare {html.escape(BACKEND_LABELS[backend])}" in page
+    uncoded = a.get("/coding/done/themes?among=uncoded").text
+    assert "0 answers grouped" in uncoded and "No answers to group." in uncoded
+    # The coding screen names the backend of its suggestions and of its similar units.
+    screen_page = settled(assistant, a, screen(app, "done", "d0"))
+    assert f"Text compared as {html.escape(BACKEND_LABELS[backend])}." in screen_page
+    assert f"Similarity of {html.escape(BACKEND_LABELS[backend])}." in screen_page
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_codes_not_when_text_keeps_its_cold_start_suggestion_off(app: Flask, accounts: None,
+                                                                  assistant: AssistService, backend: str) -> None:
+    app.config["SURVEYKIT_ASSIST_BACKEND"] = backend
+    with app.app_context(), db.new_session() as s:
+        project = P.create_project(s, "nw", A)
+        P.add_units(s, project, [P.NewUnit("import:0", "The time with my family in the evening was far too short.",
+                                           label="n0")])
+        for name, definition, example in (
+                ("Waiting time", "Waiting too long to be seen: delays before an appointment or in the clinic.",
+                 "I waited three hours past my appointment time"),
+                ("Visiting", "Visits from family and friends, visiting hours.", "my family could visit every day")):
+            C.add_code(s, project, None, name, A)
+            C.edit_code(s, project, name, A, definition=definition, example=example)
+        C.edit_code(s, project, "Waiting time", A,
+                    not_when="Time with family or friends (use Visiting); time spent waiting for visitors.")
+        s.commit()
+        waiting = C.load_tree(s, project.id).id_of("Waiting time")
+    a = login(app, A)
+    save_settings(a, "nw", threshold="0.1", target="consensus")
+    offered = [v for v, _ in ACCEPT_RE.findall(settled(assistant, a, screen(app, "nw", "n0")))]
+    assert offered and not any(v.startswith(f"{waiting}|") for v in offered)
+    # The control: once the "not when" text is gone (a new codebook version), the code is offered.
+    with app.app_context(), db.new_session() as s:
+        C.edit_code(s, P.get_project(s, "nw"), "Waiting time", A, not_when="")
+        s.commit()
+    offered = [v for v, _ in ACCEPT_RE.findall(settled(assistant, a, screen(app, "nw", "n0")))]
+    assert any(v.startswith(f"{waiting}|") for v in offered)
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
