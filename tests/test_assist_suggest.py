@@ -8,7 +8,6 @@ from coding.assist import suggest as suggest_module
 from coding.assist.suggest import CODEBOOK, MODEL, CodeSuggester
 from coding.assist.synthetic import make_dataset
 
-
 BACKENDS = ["tfidf", pytest.param("embeddings", marks=pytest.mark.skipif(
     not embeddings.available(), reason=embeddings.missing() or "available"))]
 

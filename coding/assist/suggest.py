@@ -38,8 +38,17 @@ from sklearn.metrics import average_precision_score
 from coding.assist.encoders import TfidfEncoder, make_encoder
 from coding.assist.routing import DEFAULT_PRECISION, Route, route
 from coding.assist.scorers import CALIBRATION_FOLDS as CALIBRATION_FOLDS
-from coding.assist.scorers import NOT_WHEN_WEIGHT
-from coding.assist.scorers import beats, book_text, cosines, dense, fit_code, matcher_profile, penalised, platt
+from coding.assist.scorers import (
+    NOT_WHEN_WEIGHT,
+    beats,
+    book_text,
+    cosines,
+    dense,
+    fit_code,
+    matcher_profile,
+    penalised,
+    platt,
+)
 from coding.assist.sources import CODEBOOK as CODEBOOK  # re-exported: suggestions name their source by these
 from coding.assist.sources import MODEL as MODEL
 from coding.assist.sources import CodebookEntry as CodebookEntry
