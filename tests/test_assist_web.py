@@ -93,6 +93,21 @@ def screen(app: Flask, project: str, label: str, extra: str = "") -> str:
     return f"/coding/{project}/code?filter=all&pos={position}{extra}"
 
 
+def project_of(app: Flask, name: str, texts: list[str], code: str) -> tuple[list[int], int]:
+    """Create project *name* with *texts* as units (labelled by its first letter and a number) and one code.
+
+    Return the units' ids and the code's id.
+    """
+    with app.app_context(), db.new_session() as s:
+        project = P.create_project(s, name, A)
+        added = P.add_units(s, project, [P.NewUnit(f"import:{i}", t, label=f"{name[0]}{i}")
+                                         for i, t in enumerate(texts)])
+        C.add_code(s, project, None, code, A)
+        code_id = C.load_tree(s, project.id).id_of(code)
+        s.commit()
+        return [u.id for u in added.units], code_id
+
+
 def import_synthetic(runner: FlaskCliRunner, tmp_path: Path, uncoded: list[str]) -> None:
     """Import 120 answers coded by three coders, and some answers still to code, as project 'syn'."""
     data = make_dataset(120, n_coders=3, error_rate=0.1, seed=3)
@@ -275,13 +290,11 @@ def test_a_project_with_a_codebook_and_no_coding_gets_suggestions(app: Flask, ac
 def test_kwic_filters_by_code_and_coder_and_escapes(app: Flask, accounts: None, assistant: AssistService) -> None:
     texts = ["<script>alert('x')</script> We waited for hours.", "Waiting times were long; I wait again.",
              "Nothing about delays here."]
+    units, waiting = project_of(app, "kw", texts, "Waiting")
     with app.app_context(), db.new_session() as s:
-        project = P.create_project(s, "kw", A)
-        added = P.add_units(s, project, [P.NewUnit(f"import:{i}", t, label=f"k{i}") for i, t in enumerate(texts)])
-        C.add_code(s, project, None, "Waiting", A)
-        waiting = C.load_tree(s, project.id).id_of("Waiting")
-        Ap.set_codes(s, project, added.units[0].id, A, {waiting})
-        Ap.set_codes(s, project, added.units[1].id, B, {waiting})
+        project = P.get_project(s, "kw")
+        Ap.set_codes(s, project, units[0], A, {waiting})
+        Ap.set_codes(s, project, units[1], B, {waiting})
         s.commit()
     a = login(app, A)
     page = a.get("/coding/kw/kwic?term=wait").text
@@ -333,15 +346,13 @@ def test_themes_page_works_with_every_unit_coded_and_names_the_backend(app: Flas
     app.config["SURVEYKIT_ASSIST_BACKEND"] = backend
     texts = ["Parking fees were expensive.", "The car park had no spaces.", "Noise at night kept me awake.",
              "Loud beeping all night."]
+    units, parking = project_of(app, "done", texts, "Parking")
     with app.app_context(), db.new_session() as s:
-        project = P.create_project(s, "done", A)
-        added = P.add_units(s, project, [P.NewUnit(f"import:{i}", t, label=f"d{i}") for i, t in enumerate(texts)])
-        C.add_code(s, project, None, "Parking", A)
-        parking = C.load_tree(s, project.id).id_of("Parking")
-        for unit in added.units[:2]:
-            Ap.set_codes(s, project, unit.id, A, {parking})
-        for unit in added.units[2:]:
-            Ap.set_codes(s, project, unit.id, A, set())  # read, no code applies
+        project = P.get_project(s, "done")
+        for unit in units[:2]:
+            Ap.set_codes(s, project, unit, A, {parking})
+        for unit in units[2:]:
+            Ap.set_codes(s, project, unit, A, set())  # read, no code applies
         s.commit()
     a = login(app, A)
     page = settled(assistant, a, "/coding/done/themes?n=2")
