@@ -134,7 +134,7 @@ def test_page_shows_the_workbooks_numbers_for_the_paper_data(site, tmp_path):
     for name in wb.sheetnames:
         if name in ("Summary", "Results", "Likert", "Raw data", "Data dictionary"):
             continue
-        for qid, (note, header, *body) in tables_of(wb[name]).items():
+        for qid, (_note, header, *body) in tables_of(wb[name]).items():
             title = next(t for t in shown if t.startswith(f"{qid}: "))
             rows = shown[title]
             assert rows[0] == [cell(h) for h in header[:len(rows[0])]], qid
