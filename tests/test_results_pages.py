@@ -329,3 +329,44 @@ def test_question_text_is_escaped_in_tables_and_charts(site):
     (svg,) = charts(text)
     assert svg.find(f"{SVG}title").text == f"{XSS} How do you feel?"  # the text itself, as text
     assert not list(svg.iter(f"{SVG}script")) and not list(svg.iter("script"))
+
+
+# A coding project's theme tables -----------------------------------------------------------------------------
+
+
+def test_project_results_count_by_the_rule_and_stay_blind(app):
+    from test_coding_web import A, B, PASSWORD as CODER_PASSWORD, save, setup_project, unit_ids
+    from test_coding_web import login as coder_login
+
+    with app.app_context(), new_session() as s:
+        create_user(s, A, CODER_PASSWORD, "Coder A")
+        create_user(s, B, CODER_PASSWORD, "Coder B")
+        s.commit()
+    ids = setup_project(app, ["First <b>answer</b>", "Second answer"])
+    first, second = unit_ids(app)
+    a, b = coder_login(app, A), coder_login(app, B)
+    save(a, first, [ids["Barriers/Time"]])
+    save(a, second, [ids["Barriers/Time"]])
+    save(b, first, [ids["Effectiveness/Perspective"]])
+    save(b, second, [ids["Barriers/Time"]])
+    b.post("/coding/post/rounds/1/finish", data={"csrf_token": csrf_from(b.get("/coding/post/").text)})
+
+    def time_row(client, query=""):
+        page = client.get(f"/coding/post/results{query}")
+        assert page.status_code == 200
+        tables = page_tables(page.text)
+        barriers = next(rows for title, rows in tables.items() if title.startswith("Barriers: units with a theme"))
+        return page.text, next(r for r in barriers if r[0] == "Time")
+
+    # A has not finished the round: B's codes are hidden from A, so nothing is counted for A, and A is told.
+    text, row = time_row(a)
+    assert row[1] == "0 of 0"
+    assert "2 coded units are not counted here" in text
+    # B finished: both units are revealed. Majority of two coders = both: unit 1 has Time, unit 0 is disputed.
+    text, row = time_row(b)
+    assert "not counted here" not in text
+    assert row[1:5] == ["1 (50.0%) of 2", "1 (50.0%) of 2", "1", "0"]
+    _, row = time_row(b, "?rule=any")
+    assert row[1] == "2 (100.0%) of 2" and row[3] == "1"
+    assert b.get("/coding/post/results?rule=most").status_code == 400
+    assert b.get("/coding/nope/results").status_code == 404
