@@ -21,13 +21,13 @@ from markupsafe import Markup
 
 from .likertbars import HIDDEN_LABEL, OUTLINE, Bar, LikertChart
 
-WIDTH = 640
+WIDTH = 520
 MARGIN = 8
 PLOT = WIDTH - 2 * MARGIN  # a bar at 100% spans the plot width
 BAR_HEIGHT = 26
 LINE = 16
 FONT = 13
-WRAP = 84  # characters per label line at FONT in WIDTH
+WRAP = 66  # characters per label line at FONT in WIDTH
 LABEL_MIN = 44  # the narrowest segment that takes its percentage written on it
 HATCH_INK = "595959"
 SVG_NS = "http://www.w3.org/2000/svg"

@@ -335,7 +335,8 @@ def test_question_text_is_escaped_in_tables_and_charts(site):
 
 
 def test_project_results_count_by_the_rule_and_stay_blind(app):
-    from test_coding_web import A, B, PASSWORD as CODER_PASSWORD, save, setup_project, unit_ids
+    from test_coding_web import PASSWORD as CODER_PASSWORD
+    from test_coding_web import A, B, save, setup_project, unit_ids
     from test_coding_web import login as coder_login
 
     with app.app_context(), new_session() as s:
