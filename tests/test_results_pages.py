@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from auth_helpers import LEAD, PASSWORD
+from auth_helpers import log_in as post_log_in
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import html
@@ -30,7 +32,6 @@ from surveyapp.db import new_session
 
 from conftest import INSTRUMENTS, csrf_from, make_test_app
 
-PASSWORD = "investigator passphrase"
 SVG = "{http://www.w3.org/2000/svg}"
 XSS = "<script>alert('x')</script>"
 XSS_INSTRUMENT = f"""id: xss
@@ -61,18 +62,16 @@ def site(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     open_survey(runner, "department-survey", "few")  # departments of 26, 9, 6 and 3: one small count alone
     store(app, "few", [f for f in small_departments() if f["department"] != "anesthesia"])
     with app.app_context(), new_session() as s:
-        create_user(s, "lead@example.org", PASSWORD, "Lead")
+        create_user(s, LEAD, PASSWORD, "Lead")
         s.commit()
     yield app
     app.extensions["surveykit.engine"].dispose()
 
 
 def log_in(app: Flask) -> FlaskClient:
+    """Return a client logged in as the investigator."""
     client = app.test_client()
-    page = client.get("/auth/login")
-    response = client.post("/auth/login", data={"csrf_token": csrf_from(page.text), "email": "lead@example.org",
-                                                "password": PASSWORD})
-    assert response.status_code == 302
+    assert post_log_in(client).status_code == 302
     return client
 
 

@@ -34,6 +34,13 @@ bp.add_app_template_global(n_pct, "n_pct")  # the coding results page too: "42 (
 NOT_FOUND = "This results link does not exist or was withdrawn by the survey's team."
 
 
+def _survey(slug: str) -> Survey:
+    survey = get_session().get(Survey, slug)
+    if survey is None:
+        abort(404, f"There is no survey '{slug}'.")
+    return survey
+
+
 def _results(survey: Survey, shared: bool, report: ReportFile | None = None) -> PageResults:
     db = get_session()
     rule = audience_rule(shared)
@@ -46,9 +53,7 @@ def _results(survey: Survey, shared: bool, report: ReportFile | None = None) -> 
 def survey_results(slug: str) -> Any:
     """Show a survey's results to the research team: exact tables, charts, report figures, share links."""
     db = get_session()
-    survey = db.get(Survey, slug)
-    if survey is None:
-        abort(404, f"There is no survey '{slug}'.")
+    survey = _survey(slug)
     mix_waiting(db, survey)
     report, report_error = None, ""
     try:
@@ -64,9 +69,7 @@ def survey_results(slug: str) -> Any:
 def new_link(slug: str) -> Any:
     """Make a share link to the survey's shared results; show it once."""
     db = get_session()
-    survey = db.get(Survey, slug)
-    if survey is None:
-        abort(404, f"There is no survey '{slug}'.")
+    survey = _survey(slug)
     if ActionForm().validate_on_submit():
         token = create_link(db, survey)
         db.commit()
