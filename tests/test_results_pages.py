@@ -148,6 +148,10 @@ def test_page_shows_the_workbooks_numbers_for_the_paper_data(site, tmp_path):
     # The report file's figures, with their sentences, and the response rate table.
     assert "Of the 75 respondents, 66 (88.0%)" in page.text
     assert "Response rate" in shown
+    # Table 1 and Fig 4 (four items on different scales, one bar each, n per bar) as the Results sheet has them.
+    assert any(t.startswith("Table 1.") for t in shown)
+    fig4 = next(svg for svg in charts(page.text) if svg.find(f"{SVG}title").text == "Fig 4. Programmatic feedback")
+    assert [g.get("data-n") for g in fig4.iter(f"{SVG}g") if g.get("class") == "bar"] == ["32", "66", "65", "64"]
 
 
 def test_every_bar_is_100_percent_of_its_n_and_hidden_shares_are_not_rescaled(site):
@@ -193,6 +197,19 @@ def test_the_satisfaction_bar_is_drawn_at_the_tables_percentages(site):
     assert pcts["Very satisfied"] == percent(26, 64) == 40.6  # of all 64, not 59.1 of the 44 left after hiding
     assert pcts["Satisfied"] == percent(18, 64) == 28.1
     assert pcts["hidden"] == pytest.approx(100 - 40.6 - 28.1) and len(pcts) == 3
+
+
+def test_a_pilot_of_five_answers_gets_a_note_not_a_blank_chart(site):
+    open_survey(site.test_cli_runner(), "department-survey", "pilot")
+    store(site, "pilot", [paper_forms()[i] for i in (0, 20, 25, 29, 40)])  # satisfaction 5, 5, 5, 4, 3
+    client = log_in(site)
+    exact = client.get("/admin/s/pilot/results").text
+    assert "No chart: every count is hidden" not in exact and charts(exact)
+    shared = site.test_client().get(share(client, "pilot")).text
+    assert "No chart: every count is hidden (too few answers to show)" in shared
+    for svg in charts(shared):  # whatever is still drawn spans 100% of its n, its hidden part hatched
+        for bar in (g for g in svg.iter(f"{SVG}g") if g.get("class") == "bar"):
+            assert sum(float(r.get("data-pct")) for r in bar.iter(f"{SVG}rect")) == pytest.approx(100, abs=0.3)
 
 
 # The shared page ---------------------------------------------------------------------------------------------
