@@ -147,7 +147,11 @@ def test_page_shows_the_workbooks_numbers_for_the_paper_data(site, tmp_path):
     assert not re.search(r">(&lt;5|x)<", page.text)
     # The report file's figures, with their sentences, and the response rate table.
     assert "Of the 75 respondents, 66 (88.0%)" in page.text
-    assert "Response rate" in shown
+    assert shown["Response rate"][-1] == ["All", "not known", "75", "not known"]
+    invited = site.test_cli_runner().invoke(args=["surveys", "invited", "paper", "--count", "255"])
+    assert invited.exit_code == 0, invited.output
+    rates = page_tables(client.get("/admin/s/paper/results").text)["Response rate"]
+    assert rates[-1] == ["All", "255", "75", "29.4%"]  # as `surveys status` and the workbook say
     # Table 1 and Fig 4 (four items on different scales, one bar each, n per bar) as the Results sheet has them.
     assert any(t.startswith("Table 1.") for t in shown)
     fig4 = next(svg for svg in charts(page.text) if svg.find(f"{SVG}title").text == "Fig 4. Programmatic feedback")
