@@ -30,6 +30,7 @@ from .invitations import links as invite_links
 from .invitations.parking import mix_after_answer, park, still_open
 from .invitations.storage import mark_answered
 from .models import Response, Survey
+from .studies.linking import study_id_of_invitation
 from .surveys import instrument_of
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
@@ -291,11 +292,12 @@ def _finish(survey: Survey, inst: Instrument, draft: OpenDraft) -> Any:
         if not still_open(db, survey.slug):
             db.rollback()
             return make_response(render_template("respond/closed.html", survey=survey, state="closed"), 410)
-        if not mark_answered(db, invite_links.bound_key(survey.slug) or ""):
+        invitation_key = invite_links.bound_key(survey.slug) or ""
+        if not mark_answered(db, invitation_key):
             db.rollback()
             drafts.forget(survey.slug)
             return make_response(render_template("invite/answered.html", survey=survey), 410)
-        park(db, survey, answers)
+        park(db, survey, answers, study_id_of_invitation(db, survey.slug, invitation_key))
     else:
         version = survey.instrument_version
         db.add(Response(survey_slug=survey.slug, instrument_id=version.instrument_id,

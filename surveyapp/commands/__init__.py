@@ -58,12 +58,12 @@ def _guard(command: click.Command) -> None:
 
 def init_app(app: Flask) -> None:
     """Add every command group to ``app.cli`` (so `surveykit` and the test runner both see them)."""
-    from . import assist, coding, database, instruments, nominations, surveys, trial
+    from . import assist, coding, database, instruments, nominations, studies, surveys, trial
 
     if "evaluate" not in coding.group.commands:
         assist.add_evaluate_command(coding.group)
     for group in (instruments.group, database.group, surveys.group, coding.group, nominations.group,
-                  trial.group):
+                  trial.group, studies.group):
         app.cli.add_command(group)
     from ..auth.commands import users_group
 
