@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -42,6 +43,10 @@ def import_answers(session: Session, survey: Survey, table: Tabular, mapping: Ma
     """
     instrument = instrument_of(survey)
     mapping = mapping or Mapping()
+    linker = import_linker(session, survey.slug, table)  # a confidential study's wave: rows name a study id
+    if linker is not None:
+        header = table.headers[linker.column]
+        mapping = replace(mapping, columns={**mapping.columns, header: ("drop", 0)})
     plan = plan_columns(table, instrument, mapping)
     report = ImportReport(source=table.path.name, dropped_columns=list(plan.dropped), layout=table.layout,
                           notes=list(plan.notes))
@@ -56,7 +61,6 @@ def import_answers(session: Session, survey: Survey, table: Tabular, mapping: Ma
     pending = 0
     first = True
     try:
-        linker = import_linker(session, survey.slug, table)  # a confidential study's wave: rows name a study id
         for row in table.rows():
             if progress is not None:
                 progress(1)

@@ -197,9 +197,12 @@ def allocation_command(slug: str, out: Path | None, with_seed: bool) -> None:
     except StudyError as exc:
         raise click.ClickException(str(exc)) from None
     if with_seed:
-        if waiting:
-            raise click.ClickException(f"{waiting} participant(s) are not allocated yet: the seed would reveal "
-                                       "their arms")
+        still_open = [w.survey_slug for w in waves(db, study)
+                      if (survey := db.get(Survey, w.survey_slug)) is None or survey.state() != "closed"]
+        if waiting or still_open or not waves(db, study):
+            raise click.ClickException("the seed would reveal the arms of anyone enrolled later: it is shown once "
+                                       "every wave is closed and everybody allocated (waves still open: "
+                                       f"{', '.join(still_open) or 'no wave yet'}; {waiting} not allocated)")
         click.echo(f"seed {settings['seed']}; arms {', '.join(settings['arms'])}; ratio "
                    f"{':'.join(map(str, settings['ratio']))}; block sizes "
                    f"{', '.join(map(str, settings['block_sizes']))}; strata: {settings['strata_by'] or 'none'}")

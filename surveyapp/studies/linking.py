@@ -26,6 +26,12 @@ def confidential_wave(db: Session, survey_slug: str) -> StudyWave | None:
                      .where(StudyWave.survey_slug == survey_slug, Study.linkage == "confidential"))
 
 
+def _arms(db: Session, study_slug: str) -> dict[str, str | None]:
+    rows = db.execute(select(StudyParticipant.study_id, StudyParticipant.arm)
+                      .where(StudyParticipant.study_slug == study_slug))
+    return {sid: arm for sid, arm in rows}
+
+
 def study_id_of_invitation(db: Session, survey_slug: str, invitation_key: str) -> str | None:
     """Return the study id of the invitee of *invitation_key* when the survey is a confidential wave, else None.
 
@@ -47,8 +53,7 @@ def link(db: Session, survey_slug: str, links: list[tuple[str, str]]) -> None:
     wave = confidential_wave(db, survey_slug)
     if wave is None or not links:
         return
-    arms = dict(db.execute(select(StudyParticipant.study_id, StudyParticipant.arm)
-                           .where(StudyParticipant.study_slug == wave.study_slug)).tuples())
+    arms = _arms(db, wave.study_slug)
     db.flush()
     db.add_all(StudyLink(response_key=key, study_slug=wave.study_slug, wave=wave.number, study_id=sid,
                          arm=arms.get(sid)) for key, sid in links)
@@ -60,8 +65,7 @@ class ImportLinker:
 
     def __init__(self, db: Session, wave: StudyWave, table: Tabular, column: int) -> None:
         self.db, self.wave, self.table, self.column = db, wave, table, column
-        self.arms = dict(db.execute(select(StudyParticipant.study_id, StudyParticipant.arm)
-                                    .where(StudyParticipant.study_slug == wave.study_slug)).tuples())
+        self.arms = _arms(db, wave.study_slug)
         self.seen = {sid: "an earlier import" for sid in db.scalars(
             select(StudyLink.study_id).where(StudyLink.study_slug == wave.study_slug,
                                              StudyLink.wave == wave.number))}
