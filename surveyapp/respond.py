@@ -30,7 +30,7 @@ from .invitations import links as invite_links
 from .invitations.parking import mix_after_answer, park, still_open
 from .invitations.storage import mark_answered
 from .models import Response, Survey
-from .studies.linking import study_id_of_invitation
+from .studies.linking import new_panel_code, random_code_question, study_id_of_invitation
 from .surveys import instrument_of
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
@@ -280,6 +280,10 @@ def _finish(survey: Survey, inst: Instrument, draft: OpenDraft) -> Any:
         first = next(q for q in inst.questions if q.id in errors)
         return redirect(url_for("respond.page", slug=survey.slug, section_id=first.section))
     db = get_session()
+    code_question = random_code_question(db, survey.slug)
+    code = new_panel_code() if code_question else None
+    if code_question:  # an anonymous panel's wave 1: a random code stored with the answers, shown to keep
+        answers = {**answers, code_question: code}
     db.commit()
     # Deleting the draft and storing the answers commit together: a resent form finds no draft and stores
     # nothing, and a concurrent second request waits on the row and then deletes zero rows.
@@ -310,6 +314,8 @@ def _finish(survey: Survey, inst: Instrument, draft: OpenDraft) -> Any:
     drafts.forget(survey.slug)
     session.pop(_PENDING.format(survey.slug), None)
     session[f"done:{survey.slug}"] = True
+    if code is not None:
+        session[f"panel_code:{survey.slug}"] = code
     return redirect(url_for("respond.thanks", slug=survey.slug))
 
 
@@ -319,4 +325,5 @@ def thanks(slug: str) -> Any:
     survey = get_session().get(Survey, slug)
     if survey is None:
         abort(404, "There is no survey at this address.")
-    return render_template("respond/thanks.html", survey=survey, inst=instrument_of(survey))
+    return render_template("respond/thanks.html", survey=survey, inst=instrument_of(survey),
+                           panel_code=session.get(f"panel_code:{slug}"))

@@ -4,6 +4,7 @@ duplicate codes reported, never merged), and a confidential wave answered throug
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -179,5 +180,75 @@ def test_a_confidential_wave_answered_through_its_invitation_is_linked_by_study_
         with app.app_context(), new_session() as db:
             assert len(db.scalars(select(Response).where(Response.survey_slug == "plain")).all()) == 1
             assert len(db.scalars(select(StudyLink)).all()) == 1
+    finally:
+        app.extensions["surveykit.engine"].dispose()
+
+
+WAVE_ONE = """\
+id: wb-random-1
+version: 1
+title: Well-being, first round
+intro: Your answers are anonymous.
+thanks: Thank you.
+sections:
+  - id: wellbeing
+    title: Well-being
+    questions:
+      - id: wellbeing
+        type: number
+        min: 0
+        max: 10
+        text: How would you rate your well-being (0-10)?
+"""
+WAVE_TWO = WAVE_ONE.replace("wb-random-1", "wb-random-2").replace("first round", "second round").replace(
+    "questions:\n", "questions:\n      - id: panel_code\n        type: text\n"
+                    "        text: The code you were given at the end of the first round\n", 1)
+
+
+def test_a_random_code_shown_at_the_end_of_wave_one_links_the_next_wave(database_url, tmp_path):
+    from respondent import Respondent
+
+    folder = tmp_path / "instruments"
+    folder.mkdir()
+    (folder / "wb-random-1.yaml").write_text(WAVE_ONE, encoding="utf-8")
+    (folder / "wb-random-2.yaml").write_text(WAVE_TWO, encoding="utf-8")
+    app = make_test_app(database_url, tmp_path, SURVEYKIT_INSTRUMENTS_DIR=str(folder))
+    try:
+        runner = app.test_cli_runner()
+
+        def ok(*args: str) -> str:
+            result = runner.invoke(args=list(args))
+            assert result.exit_code == 0, result.output
+            return result.output
+
+        ok("surveys", "create", "wb-random-1", "--id", "r-1")
+        ok("surveys", "create", "wb-random-2", "--id", "r-2")
+        ok("studies", "create", "rp", "--linkage", "anonymous_panel", "--random-code", "panel_code")
+        wrong = runner.invoke(args=["studies", "add-wave", "rp", "r-2", "--number", "1"])
+        assert wrong.exit_code == 1 and "must not ask for it" in wrong.output
+        ok("studies", "add-wave", "rp", "r-1", "--label", "first")
+        ok("studies", "add-wave", "rp", "r-2", "--label", "second")
+        codes = []
+        for score in ("4", "5", "6"):
+            respondent = Respondent(app.test_client(), "r-1")
+            respondent.start()
+            page = respondent.answer({"wellbeing": score})
+            found = re.search(r'<span class="panel-code">([A-Z0-9]{4}-[A-Z0-9]{4})</span>', page.text)
+            assert found, page.text
+            codes.append(found.group(1))
+        assert len(set(codes)) == 3
+        # wave 2: one code copied exactly, one in lower case with a space, one with a typo; one new respondent
+        typo = codes[2][:-1] + ("A" if codes[2][-1] != "A" else "B")
+        path = tmp_path / "w2.csv"
+        path.write_text("panel_code,wellbeing\n"
+                        f"{codes[0]},6\n{codes[1].lower().replace('-', ' ')},6\n{typo},8\nZZZZ-ZZZZ,3\n",
+                        encoding="utf-8")
+        ok("import", "r-2", str(path))
+        shown = ok("studies", "match", "rp")
+        assert "matched exactly: 2" in shown and "matched with 1 character differing: 1" in shown
+        assert "unmatched, second wave only: 1" in shown
+        compared = ok("studies", "compare", "rp", "--outcome", "wellbeing")
+        assert "Paired: 3 respondents linked" in compared
+        assert "1.67 (" in compared  # changes 4 -> 6, 5 -> 6, 6 -> 8: mean 5/3
     finally:
         app.extensions["surveykit.engine"].dispose()

@@ -67,11 +67,15 @@ def _csv_path(out: Path) -> Path:
                    "their waves with a self-generated code.")
 @click.option("--code-questions", default="", metavar="Q1,Q2",
               help="Anonymous panel: the questions whose answers, joined, make each respondent's code.")
-def create_command(slug: str, title: str, linkage: str, code_questions: str) -> None:
+@click.option("--random-code", default="", metavar="QUESTION",
+              help="Anonymous panel: show a random code at the end of wave 1; later waves ask for it in the text "
+                   "question QUESTION.")
+def create_command(slug: str, title: str, linkage: str, code_questions: str, random_code: str) -> None:
     """Create study SLUG."""
     db = get_session()
     try:
-        create_study(db, slug, title, linkage, [q.strip() for q in code_questions.split(",") if q.strip()])
+        create_study(db, slug, title, linkage, [q.strip() for q in code_questions.split(",") if q.strip()],
+                     random_code.strip())
     except StudyError as exc:
         db.rollback()
         raise click.ClickException(str(exc)) from None

@@ -8,6 +8,8 @@ the address stays in the key table and the invitation, which the analysis never 
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,6 +20,7 @@ from ..models import Invitation, Response
 from .models import Study, StudyKey, StudyLink, StudyParticipant, StudyWave
 
 STUDY_ID_COLUMN = "study_id"
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 
 
 def confidential_wave(db: Session, survey_slug: str) -> StudyWave | None:
@@ -30,6 +33,20 @@ def _arms(db: Session, study_slug: str) -> dict[str, str | None]:
     rows = db.execute(select(StudyParticipant.study_id, StudyParticipant.arm)
                       .where(StudyParticipant.study_slug == study_slug))
     return {sid: arm for sid, arm in rows}
+
+
+def random_code_question(db: Session, survey_slug: str) -> str | None:
+    """Return the question a random code is stored under when survey *survey_slug* is wave 1 of a random-code
+    panel (the code is drawn at the end and shown to the respondent to keep), else None."""
+    study = db.scalar(select(Study).join(StudyWave, StudyWave.study_slug == Study.slug)
+                      .where(StudyWave.survey_slug == survey_slug, StudyWave.number == 1, Study.random_code))
+    return study.code_questions[0] if study is not None else None
+
+
+def new_panel_code() -> str:
+    """Return a random panel code such as "K7QM-2XHP" (40 bits; no 0/O or 1/I/L, to be copied by hand)."""
+    letters = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    return f"{letters[:4]}-{letters[4:]}"
 
 
 def study_id_of_invitation(db: Session, survey_slug: str, invitation_key: str) -> str | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..models import Base
@@ -40,8 +40,10 @@ class Study(Base):
     slug: Mapped[str] = mapped_column(String(64), primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
     linkage: Mapped[str] = mapped_column(String(20))
-    # Anonymous panel: the questions whose answers, joined, are the self-generated identification code.
+    # Anonymous panel: the questions whose answers, joined, are the self-generated identification code; or, with
+    # random_code, the one question of the later waves asking for the code shown at the end of wave 1.
     code_questions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    random_code: Mapped[bool] = mapped_column(Boolean, default=False)
     created_on: Mapped[dt.date] = mapped_column(Date, default=dt.date.today)
 
 

@@ -40,21 +40,27 @@ def find_study(db: Session, slug: str) -> Study:
     return study
 
 
-def create_study(db: Session, slug: str, title: str, linkage: str, code_questions: list[str]) -> Study:
-    """Add a study (not committed)."""
+def create_study(db: Session, slug: str, title: str, linkage: str, code_questions: list[str],
+                 random_code: str = "") -> Study:
+    """Add a study (not committed); *random_code*: an anonymous panel's question asking for the code shown at the
+    end of wave 1, instead of self-generated code questions."""
     if not SLUG_RE.match(slug):
         raise StudyError(f"study id '{slug}': use lower-case letters, digits and '-' (at most 64)")
     if linkage not in LINKAGES:
         raise StudyError(f"linkage '{linkage}': one of {', '.join(LINKAGES)}")
     if db.get(Study, slug) is not None:
         raise StudyError(f"a study '{slug}' exists already")
+    if random_code and (linkage != "anonymous_panel" or code_questions):
+        raise StudyError("--random-code is for an anonymous panel, instead of --code-questions")
+    if random_code:
+        code_questions = [random_code]
     if linkage == "anonymous_panel" and not code_questions:
         raise StudyError("an anonymous panel needs --code-questions: the questions whose answers make the "
                          "self-generated code (e.g. mother_initials,birth_day)")
     if linkage == "confidential" and code_questions:
         raise StudyError("--code-questions is for an anonymous panel; a confidential study links by study id")
     study = Study(slug=slug, title=title or slug, linkage=linkage, code_questions=code_questions,
-                  created_on=dt.date.today())
+                  random_code=bool(random_code), created_on=dt.date.today())
     db.add(study)
     return study
 
@@ -96,9 +102,17 @@ def add_wave(db: Session, study: Study, survey_slug: str, label: str, number: in
     if len(label) > 120 or any(w.label == label for w in existing):
         raise StudyError(f"wave label '{label[:40]}': already used in this study, or longer than 120 characters")
     if study.linkage == "anonymous_panel":
-        asked = {q.id for q in instrument_of(survey).questions}
+        asked = {q.id: q for q in instrument_of(survey).questions}
         missing = [q for q in study.code_questions if q not in asked]
-        if missing:
+        if study.random_code:
+            (question,) = study.code_questions
+            if number == 1 and question in asked:
+                raise StudyError(f"survey '{survey_slug}' asks '{question}', but wave 1 gives the random code (shown "
+                                 "at its end): wave 1's instrument must not ask for it")
+            if number > 1 and (question not in asked or asked[question].type != "text"):
+                raise StudyError(f"survey '{survey_slug}' must ask for the code shown at the end of wave 1 in a "
+                                 f"text question '{question}'")
+        elif missing:
             raise StudyError(f"survey '{survey_slug}' does not ask the code question(s) {', '.join(missing)}: "
                              "every wave of an anonymous panel must ask them")
     else:

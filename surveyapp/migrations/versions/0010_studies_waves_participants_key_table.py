@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('linkage', sa.String(length=20), nullable=False),
     sa.Column('code_questions', sa.JSON(), nullable=False),
+    sa.Column('random_code', sa.Boolean(), nullable=False),
     sa.Column('created_on', sa.Date(), nullable=False),
     sa.PrimaryKeyConstraint('slug', name=op.f('pk_studies'))
     )
