@@ -92,13 +92,20 @@ def render_email(subject: str, text: str, html: str, to: str, context: dict[str,
     return Email(to=to, subject=subject_text, text=body, html=html_body)
 
 
-def save_template(db: Session, slug: str, kind: str, subject: str, text: str, html: str) -> None:
-    """Keep a survey's own wording of *kind* after checking it (raises ValueError listing the problems)."""
+def survey_wording_problems(db: Session, slug: str, subject: str, text: str, html: str) -> list[str]:
+    """Return what is wrong with a wording for survey *slug*: :func:`check_template`'s problems, and "anonymous"
+    in a wave of a confidential study."""
     problems = check_template(subject, text, html)
     study = confidential_wave(db, slug)
     if study is not None and promises_anonymity(subject, text, html):
         problems.append(f"this survey is a wave of the confidential study '{study}': its participants are known "
                         "to the team, so the wording must say \"confidential\", never \"anonymous\"")
+    return problems
+
+
+def save_template(db: Session, slug: str, kind: str, subject: str, text: str, html: str) -> None:
+    """Keep a survey's own wording of *kind* after checking it (raises ValueError listing the problems)."""
+    problems = survey_wording_problems(db, slug, subject, text, html)
     if problems:
         raise ValueError("; ".join(problems))
     row = db.get(MailTemplate, (slug, kind))
