@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-TOLERANCE = 1  # characters that may differ between a code's two waves (same length)
+TOLERANCE = 1  # one substituted character between the waves (what the matching index below finds)
 _NOT_CODE = re.compile(r"[^0-9A-Z]")
 
 
@@ -51,13 +51,6 @@ def panel_code(answers: Mapping[str, Any], questions: Sequence[str]) -> str | No
     if any(p is None for p in parts):
         return None
     return "".join(p for p in parts if p is not None)
-
-
-def _distance(a: str, b: str) -> int | None:
-    """Return how many characters differ between two codes of one length (None for different lengths)."""
-    if len(a) != len(b):
-        return None
-    return sum(1 for x, y in zip(a, b, strict=True) if x != y)
 
 
 @dataclass(frozen=True)
@@ -117,7 +110,13 @@ def match_codes(first: Sequence[str | None], second: Sequence[str | None]) -> Pa
     result.matched = [Match(c, c, 0) for c in sorted(exact)]
     rest_one = [c for c in one if c not in exact]
     rest_two = [c for c in two if c not in exact]
-    near_one = {a: tuple(b for b in rest_two if _distance(a, b) == TOLERANCE) for a in rest_one}
+    # Codes one substitution apart share a key: the code with that position blanked (a linear index, not n x m).
+    index: dict[tuple[int, str], list[str]] = {}
+    for b in rest_two:
+        for i in range(len(b)):
+            index.setdefault((i, b[:i] + b[i + 1:]), []).append(b)
+    near_one = {a: tuple(sorted({b for i in range(len(a)) for b in index.get((i, a[:i] + a[i + 1:]), ())}))
+                for a in rest_one}
     near_two = {b: tuple(a for a in rest_one if b in near_one[a]) for b in rest_two}
     taken: set[str] = set()
     for a in rest_one:

@@ -87,7 +87,8 @@ def panel_waves(db: Session, study: Study, first: StudyWave, second: StudyWave, 
     one, two = panel_codes(db, study, first, outcome), panel_codes(db, study, second, outcome)
     result = PanelWaves(match_codes([c for c, _ in one], [c for c, _ in two]))
     paired_one = {m.first: m.second for m in result.matching.matched}
-    later: dict[str, float | None] = {c: v for c, v in two if c in set(paired_one.values())}
+    wanted = set(paired_one.values())
+    later: dict[str, float | None] = {c: v for c, v in two if c in wanted}
     for code, value in one:
         if code in paired_one:
             result.pairs.append((value, later[paired_one[code]]))
