@@ -77,6 +77,25 @@ def test_matching_exact_one_typo_ambiguous_duplicate_and_unmatched():
     assert match_codes(["JO12"], ["JA13"]).matched == []
 
 
+def test_matching_agrees_with_the_rules_applied_pair_by_pair():
+    """The index finds exactly the pairs a brute-force reading of the rules finds (many near codes)."""
+    rng = np.random.default_rng(4)
+    for _ in range(30):
+        draw = lambda n: ["".join(rng.choice(list("AB12"), int(rng.integers(2, 4)))) for _ in range(n)]  # noqa: E731
+        first, second = draw(25), draw(25)
+        result = match_codes(first, second)
+        once = [c for c in set(first) if first.count(c) == 1], [c for c in set(second) if second.count(c) == 1]
+        rest = [c for c in once[0] if c not in once[1]], [c for c in once[1] if c not in once[0]]
+        near = {a: {b for b in rest[1] if len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1}
+                for a in rest[0]}
+        back = {b: {a for a in rest[0] if b in near[a]} for b in rest[1]}
+        expected = {(c, c) for c in once[0] if c in once[1]} | {
+            (a, next(iter(bs))) for a, bs in near.items() if len(bs) == 1 and len(back[next(iter(bs))]) == 1}
+        assert {(m.first, m.second) for m in result.matched} == expected
+        merged = {m.first for m in result.matched} | {m.second for m in result.matched}
+        assert not merged & {a.code for a in result.ambiguous}
+
+
 def write(path: Path, rows: list[tuple[str, int, float]]) -> Path:
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
