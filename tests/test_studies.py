@@ -329,3 +329,40 @@ def test_a_confidential_wave_says_confidential_and_rejects_anonymous_wording(app
     ok(runner, "studies", "create", "conf2", "--linkage", "confidential")
     refused = runner.invoke(args=["studies", "add-wave", "conf2", "plain"])
     assert refused.exit_code == 1 and "says \"anonymous\"" in refused.output
+
+
+def test_bad_input_gets_one_clear_error_and_nothing_half_written(app, runner, tmp_path):
+    def fails(*args: str) -> str:
+        result = runner.invoke(args=list(args))
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        return result.output
+
+    assert "no study 'nosuch'" in fails("studies", "compare", "nosuch", "--outcome", "burnout")
+    assert "lower-case letters" in fails("studies", "create", "Bad_Slug", "--linkage", "confidential")
+    ok(runner, "surveys", "create", "pfi", "--id", "e-w1")
+    ok(runner, "studies", "create", "e", "--linkage", "confidential")
+    assert "block size 3 is not a multiple of 2" in fails("studies", "randomize", "e", "--arms", "a,b",
+                                                          "--block-sizes", "3")
+    assert "has 0 wave(s)" in fails("studies", "compare", "e", "--outcome", "burnout")
+    ok(runner, "studies", "add-wave", "e", "e-w1", "--label", "baseline")
+    assert "already wave 1 of study 'e'" in fails("studies", "add-wave", "e", "e-w1")
+    assert "has no wave 'later'" in fails("studies", "compare", "e", "--outcome", "burnout", "--follow-up", "later")
+    ok(runner, "studies", "enroll", "e", "--email", "a@hospital.example", "--department", "EM")
+    assert "a@hospital.example is already enrolled" in fails("studies", "enroll", "e", "--email",
+                                                             "a@hospital.example", "--department", "EM")
+    no_id = tmp_path / "no-id.csv"
+    no_id.write_text("we.we1\n2\n", encoding="utf-8")
+    assert "needs a 'study_id' column" in fails("import", "e-w1", str(no_id))
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("study_id,we.we1\nP-AAAAAAAA,2\n", encoding="utf-8")
+    assert "unknown.csv:2, column A ('study_id'): 'P-AAAAAAAA' is not a participant" in fails(
+        "import", "e-w1", str(unknown))
+    (sid,) = [r["study_id"] for r in all_rows(app)["study_participants"]]
+    twice = tmp_path / "twice.csv"
+    twice.write_text(f"study_id,we.we1\n{sid},2\n{sid},3\n", encoding="utf-8")
+    assert f"twice.csv:3, column A ('study_id'): '{sid}' already answered wave 1 (in line 2)" in fails(
+        "import", "e-w1", str(twice))
+    tables = all_rows(app)
+    assert tables["responses"] == [] and tables["study_links"] == []
+    assert "no score or number question 'burnot'" in fails("studies", "compare", "e", "--outcome", "burnot",
+                                                           "--follow-up", "baseline")
