@@ -196,9 +196,19 @@ def test_the_key_table_is_exported_then_destroyed(app, runner, tmp_path):
     refused = runner.invoke(args=["studies", "destroy-key", "coach"])
     assert refused.exit_code == 1 and "cannot be undone" in refused.output
     assert len(linked_rows()) == 140
+    url = app.config["SURVEYKIT_DATABASE_URL"]
+    files = [Path(url.removeprefix("sqlite:///") + suffix) for suffix in ("", "-wal")] if url.startswith("sqlite") \
+        else []
+
+    def on_disk() -> bool:
+        """Whether any address is in the database's files (SQLite: the file and its WAL, freed pages included)."""
+        return any(b"@hospital.example" in f.read_bytes() for f in files if f.exists())
+
+    assert on_disk() or not files  # control: the key table's addresses are there before
     done = ok(runner, "studies", "destroy-key", "coach", "--yes")
     assert "140 links" in done.output
     assert linked_rows() == []
+    assert not on_disk()
     # The study ids and arms stay for the analysis; nobody can be invited to a further wave.
     assert len(all_rows(app)["study_participants"]) == 140
     again = runner.invoke(args=["studies", "invite", "coach", "--wave", "3 months"])

@@ -19,6 +19,7 @@ from instrument.allocation import RandomizationError, parse_ratio
 from ..db import get_session
 from ..invitations.roster import RosterEntry, RosterError, import_roster, read_roster
 from ..models import Invitation, Survey
+from ..scrub import scrub_history
 from ..studies.analysis import linked_participants, panel_waves
 from ..studies.models import Study, StudyError, StudyLink, StudyRandomization
 from ..studies.randomizing import (
@@ -278,8 +279,10 @@ def destroy_key_command(slug: str, yes: bool) -> None:
                                    "it ('surveykit studies export-key'), then run this again with --yes")
     count = destroy_key(db, study)
     db.commit()
-    click.echo(f"key table of '{slug}' destroyed ({count} links); run 'surveykit db scrub' to rewrite the "
-               "database files so no old copy remains")
+    warning = scrub_history(db.get_bind())  # type: ignore[arg-type]
+    click.echo(f"key table of '{slug}' destroyed ({count} links) and the database rewritten so no old copy remains")
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @group.command("match")
