@@ -20,6 +20,16 @@ from surveyapp.studies.models import StudyLink, StudyParticipant
 
 from conftest import make_test_app
 
+WELLBEING = """\
+  - id: wellbeing
+    title: Well-being
+    questions:
+      - id: wellbeing
+        type: number
+        min: 0
+        max: 10
+        text: How would you rate your well-being (0-10)?
+"""
 PANEL_INSTRUMENT = """\
 id: wellbeing-panel
 version: 1
@@ -39,15 +49,19 @@ sections:
         min: 1
         max: 31
         text: The day of the month you were born
-  - id: wellbeing
-    title: Well-being
-    questions:
-      - id: wellbeing
-        type: number
-        min: 0
-        max: 10
-        text: How would you rate your well-being (0-10)?
-"""
+""" + WELLBEING
+
+
+def cli(app):  # type: ignore[no-untyped-def]
+    """Return ok(*args): run a command, assert it succeeded, return its output."""
+    runner = app.test_cli_runner()
+
+    def ok(*args: str) -> str:
+        result = runner.invoke(args=list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    return ok
 
 
 def test_codes_are_normalised_and_a_missing_part_gives_no_code():
@@ -119,10 +133,7 @@ def test_an_anonymous_panel_matched_and_compared_through_the_commands(panel_app,
 
     runner = panel_app.test_cli_runner()
 
-    def ok(*args: str) -> str:
-        result = runner.invoke(args=list(args))
-        assert result.exit_code == 0, result.output
-        return result.output
+    ok = cli(panel_app)
 
     for slug in ("wb-1", "wb-2"):
         ok("surveys", "create", "wellbeing-panel", "--id", slug)
@@ -160,12 +171,7 @@ def test_a_confidential_wave_answered_through_its_invitation_is_linked_by_study_
                                                                                    smtp):  # noqa: F811
     app = make_test_app(database_url, tmp_path, **smtp.config(), SURVEYKIT_MIX_BATCH=1)
     try:
-        runner = app.test_cli_runner()
-
-        def ok(*args: str) -> str:
-            result = runner.invoke(args=list(args))
-            assert result.exit_code == 0, result.output
-            return result.output
+        ok = cli(app)
 
         ok("surveys", "create", "department-survey", "--id", "conf-w1", "--mode", "invitation")
         ok("surveys", "create", "department-survey", "--id", "plain", "--mode", "invitation")
@@ -210,15 +216,7 @@ title: Well-being, first round
 intro: Your answers are anonymous.
 thanks: Thank you.
 sections:
-  - id: wellbeing
-    title: Well-being
-    questions:
-      - id: wellbeing
-        type: number
-        min: 0
-        max: 10
-        text: How would you rate your well-being (0-10)?
-"""
+""" + WELLBEING
 WAVE_TWO = WAVE_ONE.replace("wb-random-1", "wb-random-2").replace("first round", "second round").replace(
     "questions:\n", "questions:\n      - id: panel_code\n        type: text\n"
                     "        text: The code you were given at the end of the first round\n", 1)
@@ -233,17 +231,12 @@ def test_a_random_code_shown_at_the_end_of_wave_one_links_the_next_wave(database
     (folder / "wb-random-2.yaml").write_text(WAVE_TWO, encoding="utf-8")
     app = make_test_app(database_url, tmp_path, SURVEYKIT_INSTRUMENTS_DIR=str(folder))
     try:
-        runner = app.test_cli_runner()
-
-        def ok(*args: str) -> str:
-            result = runner.invoke(args=list(args))
-            assert result.exit_code == 0, result.output
-            return result.output
+        ok = cli(app)
 
         ok("surveys", "create", "wb-random-1", "--id", "r-1")
         ok("surveys", "create", "wb-random-2", "--id", "r-2")
         ok("studies", "create", "rp", "--linkage", "anonymous_panel", "--random-code", "panel_code")
-        wrong = runner.invoke(args=["studies", "add-wave", "rp", "r-2", "--number", "1"])
+        wrong = app.test_cli_runner().invoke(args=["studies", "add-wave", "rp", "r-2", "--number", "1"])
         assert wrong.exit_code == 1 and "must not ask for it" in wrong.output
         ok("studies", "add-wave", "rp", "r-1", "--label", "first")
         ok("studies", "add-wave", "rp", "r-2", "--label", "second")
