@@ -17,8 +17,9 @@ NO_AXE = f"axe-core is missing at {AXE}: run `make install-test` (or `npm ci --p
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
-def phone(folder: Path, width: int = 390, height: int = 844, javascript: bool = True) -> Any:
-    """Start headless Chromium with a phone's viewport of *width* CSS pixels, JavaScript on or off."""
+def phone(folder: Path, width: int = 390, height: int = 844, javascript: bool = True, language: str = "en") -> Any:
+    """Start headless Chromium with a phone's viewport of *width* CSS pixels, JavaScript on or off, that prefers
+    *language* (its Accept-Language)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -26,12 +27,24 @@ def phone(folder: Path, width: int = 390, height: int = 844, javascript: bool = 
     # Headless windows cannot be narrower than 500 px; device emulation can.
     options.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": width, "height": height,
                                                                            "pixelRatio": 2}})
-    if not javascript:
-        # The page's own scripts stop; WebDriver's (axe, the measurements) still run through DevTools.
-        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    options.add_argument(f"--lang={language}")
+    options.add_experimental_option("prefs", {"intl.accept_languages": language})
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     driver.set_page_load_timeout(20)
+    if not javascript:
+        scripts(driver, False)
     return driver
+
+
+def scripts(driver: Any, run: bool) -> None:
+    """Let the pages loaded from now on run their scripts, or not.
+
+    JavaScript off is DevTools' switch rather than the profile setting
+    (``profile.managed_default_content_settings.javascript``): under that setting no timer fires, even for
+    WebDriver's scripts, so axe-core never finishes. A page parsed with the switch off never runs its scripts,
+    even once the switch is back on for axe.
+    """
+    driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": not run})
 
 
 def wait_for(browser: Any, css: str) -> Any:
@@ -73,10 +86,19 @@ def submit(browser: Any, button: Any) -> None:
     replaced_after(browser, button.click)
 
 
-def axe_violations(browser: Any) -> list[str]:
-    """Run axe-core on the page as it is now; return one line per violation (rule, impact, the nodes' targets)."""
+def axe_violations(browser: Any, javascript: bool = True) -> list[str]:
+    """Run axe-core on the page as it is now; return one line per violation (rule, impact, the nodes' targets).
+
+    With *javascript* off (the browser from ``phone(javascript=False)``), scripts run for axe alone.
+    """
     if not AXE.exists():
         raise AssertionError(NO_AXE)
+    if not javascript:
+        scripts(browser, True)
+        try:
+            return axe_violations(browser)
+        finally:
+            scripts(browser, False)
     if not browser.execute_script("return typeof window.axe === 'object'"):
         browser.execute_script(AXE.read_text(encoding="utf-8"))
     browser.set_script_timeout(30)
