@@ -6,15 +6,43 @@ axe-core comes from the npm registry, pinned in tests/axe/package-lock.json (`ma
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from page_replay import DRIVER, chrome_options
+from servers import gunicorn
+
+from conftest import make_test_app
 
 AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 NO_AXE = f"axe-core is missing at {AXE}: run `make install-test` (or `npm ci --prefix tests/axe`)"
 # The rules axe runs: WCAG 2.0, 2.1 and 2.2 A and AA, and its best practices.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+@contextmanager
+def surveys_served(folder: Path, instruments: Path, surveys: Iterable[tuple[str, str]]) -> Iterator[tuple[str, Flask]]:
+    """Open *surveys* (instrument id, survey id) on a fresh SQLite database in *folder*, serve it under gunicorn on
+    loopback, and yield the base URL and the app."""
+    url = f"sqlite:///{folder / 'browser.sqlite3'}"
+    app = make_test_app(url, folder, SURVEYKIT_INSTRUMENTS_DIR=str(instruments))
+    runner = app.test_cli_runner()
+    for instrument, slug in surveys:
+        result = runner.invoke(args=["surveys", "create", instrument, "--id", slug])
+        assert result.exit_code == 0, result.output
+    env = {**os.environ, "SURVEYKIT_DATABASE_URL": url, "SURVEYKIT_SECRET_KEY": "browser-test",
+           "SURVEYKIT_INSTRUMENTS_DIR": str(instruments)}
+    try:
+        with gunicorn(env, folder) as server:
+            yield server.base, app
+    finally:
+        app.extensions["surveykit.engine"].dispose()
+    # The server's own output must not carry respondents' addresses or paths.
+    assert "127.0.0.1 -" not in server.output and "/s/" not in server.output, server.output
 
 
 def phone(folder: Path, width: int = 390, height: int = 844, javascript: bool = True, language: str = "en") -> Any:

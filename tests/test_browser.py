@@ -11,14 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from phone_browser import phone, submit, wait_for
-from servers import gunicorn
+from phone_browser import phone, submit, surveys_served, wait_for
 from sqlalchemy import select
 
 from surveyapp.db import new_session
 from surveyapp.models import Response
 
-from conftest import INSTRUMENTS, make_test_app
+from conftest import INSTRUMENTS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -76,20 +75,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, object]]:
     shutil.copytree(INSTRUMENTS, folder)
     (folder / "same-page.yaml").write_text(SAME_PAGE)
     (folder / "three-pages.yaml").write_text(THREE_PAGES)
-    url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
-    app = make_test_app(url, tmp_path, SURVEYKIT_INSTRUMENTS_DIR=str(folder))
-    runner = app.test_cli_runner()
-    for instrument in ("same-page", "department-survey", "three-pages"):
-        assert runner.invoke(args=["surveys", "create", instrument, "--id", instrument]).exit_code == 0
-    env = {**os.environ, "SURVEYKIT_DATABASE_URL": url, "SURVEYKIT_SECRET_KEY": "browser-test",
-           "SURVEYKIT_INSTRUMENTS_DIR": str(folder)}
-    try:
-        with gunicorn(env, tmp_path) as server:
-            yield server.base, app
-    finally:
-        app.extensions["surveykit.engine"].dispose()
-    # The server's own output must not carry respondents' addresses or paths.
-    assert "127.0.0.1 -" not in server.output and "/s/" not in server.output, server.output
+    with surveys_served(tmp_path, folder, [(i, i) for i in ("same-page", "department-survey", "three-pages")]) as site:
+        yield site
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ own, so a translation added to an instrument adds its run here.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -19,8 +18,7 @@ from typing import Any
 
 import pytest
 from page_replay import HAVE_BROWSER, NO_BROWSER
-from phone_browser import axe_violations, overflow, phone, replaced_after
-from servers import gunicorn
+from phone_browser import axe_violations, overflow, phone, replaced_after, surveys_served
 from sqlalchemy import select
 
 from instrument.model import Instrument
@@ -28,7 +26,7 @@ from instrument.parser import load_instrument
 from surveyapp.db import new_session
 from surveyapp.models import Response
 
-from conftest import INSTRUMENTS, make_test_app
+from conftest import INSTRUMENTS
 
 pytestmark = pytest.mark.skipif(not HAVE_BROWSER, reason=NO_BROWSER)
 
@@ -36,7 +34,6 @@ WIDTH = 320
 TYPED = "Keyboard answer"
 DATE_KEYS = "01012022"  # 1 January 2022 whether the field reads mm/dd/yyyy or dd/mm/yyyy
 PAGE_RE = re.compile(r"/s/[^/]+/(?:p/(?P<section>[^/?#]+)|(?P<thanks>thanks))")
-LAST_WORD = "Submit my answers"
 
 FOCUSED = """
 const e = document.activeElement;
@@ -77,20 +74,9 @@ def _slug(instrument_id: str, language: str, javascript: bool) -> str:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     """Serve one survey per case from a fresh SQLite database under gunicorn; yield the base URL and the app."""
-    tmp_path = tmp_path_factory.mktemp("keyboard")
-    url = f"sqlite:///{tmp_path / 'keyboard.sqlite3'}"
-    app = make_test_app(url, tmp_path)
-    runner = app.test_cli_runner()
-    for case in CASES:
-        result = runner.invoke(args=["surveys", "create", case.values[0], "--id", _slug(*case.values)])
-        assert result.exit_code == 0, result.output
-    env = {**os.environ, "SURVEYKIT_DATABASE_URL": url, "SURVEYKIT_SECRET_KEY": "keyboard-test",
-           "SURVEYKIT_INSTRUMENTS_DIR": str(INSTRUMENTS)}
-    try:
-        with gunicorn(env, tmp_path) as server:
-            yield server.base, app
-    finally:
-        app.extensions["surveykit.engine"].dispose()
+    surveys = [(case.values[0], _slug(*case.values)) for case in CASES]
+    with surveys_served(tmp_path_factory.mktemp("keyboard"), INSTRUMENTS, surveys) as site:
+        yield site
 
 
 @dataclass
@@ -235,7 +221,9 @@ class Walk:
     def forward(self, index: int, where: str) -> int:
         """Shift-Tab back up the whole page, Tab down to its first text field (else its first field) and press
         Enter there: the next page, never an earlier one."""
-        word = self.browser.execute_script("return document.querySelector('button[value=next]').textContent.trim()")
+        # The button carries both its words (data-more, data-last), so the check reads in any language.
+        word, last_word = self.browser.execute_script(
+            "const b = document.querySelector('button[value=next]'); return [b.textContent.trim(), b.dataset.last]")
         fields: list[str] = []
         for _ in range(400):
             state = self.tab(where, back=True)
@@ -257,7 +245,7 @@ class Walk:
                 "const s = document.getElementById('error-summary'); return s ? s.innerText : ''")
             raise AssertionError(f"{where}: Enter went to {name}, not forward ({errors or 'no errors shown'})")
         last = name == "thanks"
-        if word == LAST_WORD and not last or self.javascript and last and word != LAST_WORD:
+        if word == last_word and not last or self.javascript and last and word != last_word:
             self.problems.append(f"{where}: the forward button read {word!r} and led to {name}")
         return after
 
