@@ -92,6 +92,8 @@ def test_loader_names_a_refused_link():
     assert str(error.value).startswith("instruments/prose.yaml:4: intro: the link to 'javascript:alert(1)'")
     with pytest.raises(InvalidInstrument, match=r"prose.yaml:7: section 'only' intro: the link to 'data:x'"):
         parse_instrument(_instrument("Fine.", section_intro="[x](data:x)"), "prose.yaml")
+    with pytest.raises(InvalidInstrument, match="the link to 'vbscript:x'"):
+        parse_instrument(_instrument("Steps:\n\n- one\n- *see [here](vbscript:x)*"))  # inside a list, emphasised
     parse_instrument(_instrument("Read [this](https://example.org) first."))
 
 
