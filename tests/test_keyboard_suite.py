@@ -2,9 +2,10 @@
 
 Tab, Shift-Tab, Space, the arrow keys and typing only. On every page: Enter in an empty field goes forward or
 shows the validation error (never back); every page and error state has no axe-core violation and is no wider
-than the screen; a focused control is never hidden (under the matrix's sticky stem, say); the forward button's
-word is true. One browser per instrument, language and JavaScript setting; the languages are the instrument's
-own, so a translation added to an instrument adds its run here.
+than the screen; a focused control is never hidden (under the matrix's sticky stem, say), and a matrix's stem is
+in view while one of its items has focus; the forward button's word is true. One browser per instrument,
+language and JavaScript setting; the languages are the instrument's own, so a translation added to an instrument
+adds its run here.
 """
 
 from __future__ import annotations
@@ -43,10 +44,12 @@ const x = r.left + r.width / 2, y = r.top + r.height / 2;
 const hit = (x >= 0 && x < innerWidth && y >= 0 && y < innerHeight) ? document.elementFromPoint(x, y) : null;
 const label = e.closest('label');
 const q = e.closest('.question');
+const stem = e.closest('.matrix') ? e.closest('.matrix').querySelector(':scope > legend').getBoundingClientRect() : null;
 return {tag: e.tagName.toLowerCase(), type: (e.type || '').toLowerCase(), name: e.name || '', value: e.value || '',
         other: e.classList.contains('other-text'), forward: e.matches('button[value=next]'),
         start: e.matches('button.primary') && !e.name, summary: e.id === 'error-summary',
         seen: !!hit && (hit === e || e.contains(hit) || (!!label && label.contains(hit))),
+        stem: !stem || (stem.top >= -1 && stem.bottom <= innerHeight),
         qid: q ? q.dataset.qid : null, outer: e.outerHTML.slice(0, 120)};
 """
 
@@ -105,6 +108,8 @@ class Walk:
         state = self.browser.execute_script(FOCUSED)
         if not state["seen"] and state["tag"] != "body":
             self.problems.append(f"{where}: the focused control is hidden or out of view: {state['outer']}")
+        if not state["stem"]:
+            self.problems.append(f"{where}: the matrix's stem is out of view at {state['outer']}")
         return state
 
     def tab(self, where: str, back: bool = False) -> dict[str, Any]:
