@@ -44,7 +44,8 @@ const x = r.left + r.width / 2, y = r.top + r.height / 2;
 const hit = (x >= 0 && x < innerWidth && y >= 0 && y < innerHeight) ? document.elementFromPoint(x, y) : null;
 const label = e.closest('label');
 const q = e.closest('.question');
-const stem = e.closest('.matrix') ? e.closest('.matrix').querySelector(':scope > legend').getBoundingClientRect() : null;
+const matrix = e.closest('.matrix');
+const stem = matrix ? matrix.querySelector(':scope > legend').getBoundingClientRect() : null;
 return {tag: e.tagName.toLowerCase(), type: (e.type || '').toLowerCase(), name: e.name || '', value: e.value || '',
         other: e.classList.contains('other-text'), forward: e.matches('button[value=next]'),
         start: e.matches('button.primary') && !e.name, summary: e.id === 'error-summary',
