@@ -17,8 +17,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml tests/axe/package-lock.json | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# axe-core for the respondent pages' browser tests, pinned by tests/axe/package-lock.json.
+	if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/axe --no-audit --no-fund --silent; \
+	else echo "no npm: tests/test_keyboard_suite.py will fail until axe-core is installed (npm ci --prefix tests/axe)"; fi
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from .model import Condition, Instrument, Option, Question, Scale, Section
+from .prose import check_prose
 from .qtype import Catalog
 from .scales import BUILTIN_CHOICES, BUILTIN_SCALES
 from .scores import read_scores
@@ -179,6 +180,7 @@ def parse_instrument(text: str, source: str = "<instrument>") -> Instrument:
             questions.append(q)
         sections.append(Section(sid, text_of(ctx, snode, "title") or sid.replace("_", " ").capitalize(),
                                 tuple(questions), text_of(ctx, snode, "intro")))
+    check_prose(ctx, top)
     meta = top.get("meta", {})
     scores = read_scores(ctx, top, earlier)
     return Instrument(
