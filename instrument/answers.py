@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .messages import N_
 from .model import Condition, Instrument, Question, Section
 from .qtype import FormData
 from .types import question_type
@@ -64,7 +65,7 @@ def parse_question(q: Question, form: FormData) -> tuple[dict[str, Any], str]:
     if q.other and "other" in _as_texts(value):
         other_text = (form.get(f"{q.id}__other") or "").strip()
         if len(other_text) > 500:
-            return out, "Keep the 'other' answer under 500 characters."
+            return out, N_("Keep the 'other' answer under 500 characters.")
         out[f"{q.id}.other"] = other_text or None
     return out, ""
 
