@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, render_template
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -20,7 +21,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
-        return render_template("errors/http.html", error=error), error.code or 500
+        # Python's gettext, not the template's: that one marks its result safe and formats it with %.
+        name = gettext(error.name)
+        return render_template("errors/http.html", error=error, name=name), error.code or 500
 
     @app.errorhandler(Exception)
     def server_error(error: Exception) -> Any:

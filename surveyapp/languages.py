@@ -24,13 +24,16 @@ from flask import Flask, g, request, session
 from flask_babel import Babel, format_date, format_decimal, gettext, refresh
 
 from instrument import Instrument
-from instrument.messages import Message
+from instrument.messages import N_, Message
 from instrument.model import Option, Question, Section
 from instrument.types.ranking import ordinal
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 # The languages the app's own words are shipped in (English is the source: its msgids are the text).
 APP_LANGUAGES = ("en", "es")
+# The names of the HTTP errors a respondent may meet (werkzeug's, shown by errors/http.html), for extraction.
+HTTP_NAMES = (N_("Bad Request"), N_("Forbidden"), N_("Not Found"), N_("Method Not Allowed"), N_("Gone"),
+              N_("Request Entity Too Large"), N_("Internal Server Error"))
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _COPIES: dict[tuple[str, str, str], Instrument] = {}
 _COPIES_KEPT = 128
@@ -153,8 +156,9 @@ def day(value: dt.date) -> str:
 
 def rank_choice(rank: int) -> str:
     """Name a ranking's rank in the page's language: "1st choice" ("1.ª opción")."""
-    # English ordinals need their suffix; other catalogues write the rank as a plain figure (%(number)s).
-    return gettext("%(ordinal)s choice", ordinal=ordinal(rank), number=format_decimal(rank))
+    # English ordinals need their suffix ("st", "nd", "rd", "th"); other catalogues leave it out (1.ª opción).
+    figure = format_decimal(rank)
+    return gettext("%(number)s%(suffix)s choice", number=figure, suffix=ordinal(rank)[len(str(rank)):])
 
 
 def language_name(tag: str) -> str:

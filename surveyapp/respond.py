@@ -53,7 +53,8 @@ def only_if(cond: Condition, inst: Instrument) -> str:
     asked = next((q for q in inst.questions if q.id == cond.question), None)
     if asked is None:  # the parser refuses such a condition; say nothing wrong rather than fail the page
         return _("an earlier answer allows it")
-    labels = [f"“{_('Other') if v == 'other' else asked.label_of(v)}”" for v in cond.values]
+    other = _("Other")
+    labels = [f"“{other if v == 'other' else asked.label_of(v)}”" for v in cond.values]
     question = f"“{asked.text}”"
     if cond.op == "answered":
         return _("you answered %(question)s", question=question)
