@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .messages import N_
-from .model import Condition, Instrument, Question, Section
+from .model import LANGUAGE_QUESTION, Condition, Instrument, Question, Section
 from .qtype import FormData
 from .types import question_type
 
@@ -98,6 +98,8 @@ def settle(instrument: Instrument, answers: Mapping[str, Any]) -> tuple[dict[str
     for q in instrument.questions:
         if not is_shown(q, kept):
             continue
+        if q.id == LANGUAGE_QUESTION and not q.section and q.id not in answers:
+            continue  # the built-in language question is asked by the web pages only; an import has no answer
         kept[q.id] = answers.get(q.id)
         other_key = f"{q.id}.other"
         if other_key in answers and "other" in _as_texts(kept[q.id]):
