@@ -73,7 +73,7 @@ def use(tag: str) -> None:
 
 def use_browser_language() -> None:
     """Serve a page not tied to a survey in the browser's preferred language among the app's."""
-    use(request.accept_languages.best_match(APP_LANGUAGES) or "en")
+    use(negotiate(APP_LANGUAGES) or "en")
 
 
 def choose(inst: Instrument, slug: str, title: str) -> Instrument:
@@ -88,11 +88,28 @@ def choose(inst: Instrument, slug: str, title: str) -> Instrument:
         session[key] = asked
     chosen = session.get(key)
     if chosen not in inst.languages:
-        chosen = request.accept_languages.best_match(inst.languages) or inst.language
+        chosen = negotiate(inst.languages) or inst.language
     use(chosen)
     copy = localized(inst, chosen)
     g.survey_title = copy.title if title == inst.title else title
     return copy
+
+
+def negotiate(offered: tuple[str, ...]) -> str | None:
+    """Return the first of *offered* that the browser's Accept-Language prefers, or None.
+
+    In the browser's order of preference, a tag matches exactly or by its language (en-GB takes en, es takes
+    es-MX); werkzeug's ``best_match`` would prefer any exact match to a better-liked language's region.
+    """
+    for wanted, _quality in request.accept_languages:  # werkzeug sorts them by quality, best first
+        for tag in offered:
+            if tag.lower() == wanted.lower():
+                return tag
+        primary = wanted.lower().split("-")[0]
+        for tag in offered:
+            if tag.lower().split("-")[0] == primary:
+                return tag
+    return None
 
 
 def localized(inst: Instrument, tag: str) -> Instrument:
