@@ -21,7 +21,7 @@ from instrument.messages import Message
 from instrument.model import Instrument
 from surveyapp.languages import say, use
 
-from conftest import INSTRUMENTS, csrf_from
+from conftest import INSTRUMENTS, make_test_app
 from respondent import Respondent
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,8 @@ TRANSLATIONS = ROOT / "surveyapp" / "translations"
 SPANISH_PO = TRANSLATIONS / "es" / "LC_MESSAGES" / "messages.po"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "Message": None}
 # The shipped instruments that carry Spanish (each is walked in Spanish below).
-SPANISH_INSTRUMENTS = ["department-survey", "nomination"]
+# The PFI stays English: its wording is licensed, and a validated translation needs its own permission.
+SPANISH_INSTRUMENTS = ["department-survey", "nomination", "interaction-record", "supporter-training"]
 
 
 def _spanish() -> dict[str | tuple[str, ...], str | tuple[str, ...]]:
@@ -249,6 +250,45 @@ def test_nomination_in_spanish(app, client, runner) -> None:
     assert stored(app)[0].answers["language"] == "es"
 
 
+def test_interaction_record_in_spanish_dates_and_numbers(app, client, runner) -> None:
+    inst = load_instrument(INSTRUMENTS / "interaction-record.yaml")
+    slug = open_survey(runner, "interaction-record", "rec")
+    r = Spanish(client, slug, english_patterns(inst))
+    assert_spanish(client.get(f"/s/{slug}").text, r.patterns, "intro")
+    r.start()
+    assert "minutos" in r.page.text
+    r.check("record")
+    good = {"interaction_date": "2024-05-02", "department": "em", "contact": "first"}
+    r.refused({**good, "interaction_date": "2 de mayo"}, "Escriba la fecha como AAAA-MM-DD.")
+    r.refused({**good, "interaction_date": "1900-01-01"},
+              "Escriba una fecha entre el 1 de enero de 1990 y el 31 de diciembre de 2100.")
+    r.refused({**good, "length_minutes": "media hora"}, "Escriba un número entero.")
+    r.refused({**good, "length_minutes": "5"}, "Escriba un número igual o mayor que 10.")
+    r.refused({**good, "length_minutes": "6000"}, "Escriba un número igual o menor que 600.")
+    r.refused({**good, "department": ""}, "Esta pregunta necesita una respuesta.")
+    r.answer({**good, "length_minutes": "45"})
+    r.check("thanks")
+    assert stored(app)[0].answers["language"] == "es"
+
+
+def test_supporter_training_in_spanish_matrix(app, client, runner) -> None:
+    inst = load_instrument(INSTRUMENTS / "supporter-training.yaml")
+    slug = open_survey(runner, "supporter-training", "train")
+    r = Spanish(client, slug, english_patterns(inst))
+    r.start()
+    assert "Muy de acuerdo" in r.page.text and "Excelente" in r.page.text
+    r.check("overall")
+    r.refused({}, "Esta pregunta necesita una respuesta.")
+    r.refused({"overall_rating": "5", "confidence__role": "7"}, "Elija un punto de la escala para cada afirmación.")
+    r.answer({"overall_rating": "5", "confidence__role": "4"})
+    r.check("your_words")
+    r.answer({"department": "icu"}, action="back")
+    r.check("overall, back")
+    r.answer({"overall_rating": "4"})
+    r.answer({"department": "icu"})
+    r.check("thanks")
+
+
 @pytest.mark.parametrize("instrument", SPANISH_INSTRUMENTS)
 def test_shipped_instruments_in_spanish_have_every_text(instrument: str) -> None:
     inst = load_instrument(INSTRUMENTS / f"{instrument}.yaml")
@@ -294,7 +334,7 @@ def _lang(page: str) -> str:
 
 def test_accept_language_picks_among_the_instruments_languages(app, client, runner) -> None:
     open_survey(runner, "department-survey", "dept")
-    open_survey(runner, "interaction-record", "english-only")
+    open_survey(runner, "pfi", "english-only")
     for header, expected in [("es-MX,es;q=0.9,en;q=0.5", "es"), ("es", "es"), ("fr,de;q=0.8", "en"),
                              ("en-GB,es;q=0.5", "en"), ("es-AR", "es"), ("*", "en"), ("", "en")]:
         page = client.get("/s/dept", headers={"Accept-Language": header})
@@ -353,6 +393,50 @@ sections:
         max: 1000
         text: {en: How many?, es: ¿Cuántos?}
 """
+
+
+EVERY_TYPE = BILINGUAL + """\
+      - id: why
+        type: text
+        text: {en: Why red?, es: ¿Por qué rojo?}
+        show_if: {question: colour, equals: red}
+      - id: order
+        type: ranking
+        max_ranks: 2
+        text: {en: Rank them, es: Ordénelos}
+        choices:
+          - {code: a, label: {en: Apples, es: Manzanas}}
+          - {code: b, label: {en: Pears, es: Peras}}
+          - {code: c, label: {en: Plums, es: Ciruelas}}
+"""
+
+
+@pytest.fixture
+def every_type_app(database_url, tmp_path):
+    folder = tmp_path / "instruments"
+    folder.mkdir()
+    (folder / "bilingual.yaml").write_text(EVERY_TYPE, encoding="utf-8")
+    application = make_test_app(database_url, tmp_path, SURVEYKIT_INSTRUMENTS_DIR=str(folder))
+    yield application
+    application.extensions["surveykit.engine"].dispose()
+
+
+def test_ranking_numbers_and_conditions_in_spanish(every_type_app) -> None:
+    client, runner = every_type_app.test_client(), every_type_app.test_cli_runner()
+    inst = parse_instrument(EVERY_TYPE, "bilingual.yaml")
+    slug = open_survey(runner, "bilingual", "bi")
+    r = Spanish(client, slug, english_patterns(inst))
+    r.start()
+    page = r.page.text
+    assert "1.ª opción" in page and "2.ª opción" in page and "Elija hasta 2, empezando por su primera opción." in page
+    assert "Solo si respondió “Rojo” a “¿Su color?”." in page and "(ninguna)" in page
+    r.check("the page")
+    r.refused({"count": "1001"}, "Escriba un número igual o menor que 1.000.")
+    r.refused({"count": "cien"}, "Escriba un número.")
+    r.refused({"order__rank1": "a", "order__rank2": "a"}, "Ordene cada opción una sola vez como máximo.")
+    r.refused({"order__rank2": "a"}, "Rellene los puestos en orden desde la 1.ª opción, sin dejar huecos.")
+    r.answer({"colour": "red", "why": "Me gusta", "count": "3", "order__rank1": "b"})
+    r.check("thanks")
 
 
 def test_a_bilingual_instrument_reads_each_language() -> None:
