@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 from flask import Flask, g, request, session
 from flask_babel import Babel, format_date, format_decimal, gettext, refresh
 
@@ -127,7 +127,7 @@ def localized(inst: Instrument, tag: str) -> Instrument:
     return found
 
 
-def _translate_builtins(inst: Instrument, catalogue: Translations) -> Instrument:
+def _translate_builtins(inst: Instrument, catalogue: NullTranslations) -> Instrument:
     def option(o: Option) -> Option:
         return dataclasses.replace(o, label=catalogue.gettext(o.label)) if o.builtin else o
 

@@ -16,9 +16,8 @@ from flask import (
     session,
     url_for,
 )
-from werkzeug.wrappers import Response as WebResponse
-
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as WebResponse
 
 from instrument import Condition, Instrument, Section, parse_section, settle, visible_sections
 from instrument.answers import condition_holds, is_shown, possible_sections, prune

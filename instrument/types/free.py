@@ -80,7 +80,8 @@ def _parse_date(q: Question, form: FormData) -> tuple[Any, str]:
     except ValueError:
         return raw, N_("Enter a date as YYYY-MM-DD.")
     if not FIRST_DAY <= day <= LAST_DAY:
-        return raw, Message("Enter a date from %(first)s to %(last)s.", first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat())
+        return raw, Message("Enter a date from %(first)s to %(last)s.", first=FIRST_DAY.isoformat(),
+                            last=LAST_DAY.isoformat())
     return day.isoformat(), ""
 
 
