@@ -87,6 +87,10 @@ def test_the_compiled_catalogue_is_the_po_compiled() -> None:
 
 # --- What counts as English on a Spanish page -------------------------------------------------------------------
 
+COMMON_ENGLISH = re.compile(r"\b(the|your|you|this|that|please|with|what|which|answers?|page|choose|enter|"
+                            r"question|survey|continue|submit|back)\b", re.IGNORECASE)
+
+
 def _texts(value: str | tuple[str, ...]) -> tuple[str, ...]:
     return value if isinstance(value, tuple) else (value,)
 
@@ -100,6 +104,8 @@ def english_patterns(instrument: Instrument) -> list[re.Pattern[str]]:
             if english.strip() and english not in _texts(translation) and english.strip() not in {"and", "or"}:
                 parts = re.split(r"%\(\w+\)s", english.strip())
                 patterns.append(re.compile(r".{1,200}?".join(re.escape(p) for p in parts)))
+    # English the catalogue does not know (a string someone forgot to mark): its commonest words.
+    patterns.append(COMMON_ENGLISH)
     spanish = instrument.in_language("es")
     for text in sorted(set(_instrument_texts(instrument)) - set(_instrument_texts(spanish))):
         for line in text.splitlines():
@@ -158,6 +164,8 @@ def test_the_english_finder_finds_english(department: Instrument) -> None:
     one_button = '<html lang="es"><body><p>Página 1 de 5</p><button data-last="Submit my answers">x</button></body>'
     assert english_on(one_button, patterns) == ["Submit my answers"]
     assert english_on('<html lang="es"><body><p>Página 1 de 5</p><a lang="en">English</a></body>', patterns) == []
+    unmarked = '<html lang="es"><body><p>(The CSRF token is missing.)</p><p>Gracias por su interés.</p></body>'
+    assert english_on(unmarked, patterns) == ["(The CSRF token is missing.)"]
 
 
 # --- Walking the surveys in Spanish ------------------------------------------------------------------------------
@@ -321,6 +329,9 @@ def test_invitation_landing_pages_in_spanish(app, client, runner, department) ->
     invalid = client.get("/i/not-a-token")
     assert invalid.status_code == 404 and "Este enlace no funciona" in invalid.text
     assert_spanish(invalid.text, patterns, "invalid link")
+    expired = client.post("/s/invited/start", data={})
+    assert expired.status_code == 400 and "Esta página ha caducado" in expired.text
+    assert_spanish(expired.text, patterns, "expired form")
     missing = client.get("/s/no-such-survey")
     assert missing.status_code == 404 and "No hay ninguna encuesta en esta dirección" in missing.text
     assert_spanish(missing.text, patterns, "no such survey")
