@@ -21,7 +21,7 @@ from instrument.messages import Message
 from instrument.model import Instrument
 from surveyapp.languages import say, use
 
-from conftest import INSTRUMENTS, make_test_app
+from conftest import INSTRUMENTS, make_instruments_app
 from respondent import Respondent
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,6 +184,16 @@ class Spanish(Respondent):
         self.patterns = patterns
         client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es-ES,es;q=0.9,en;q=0.5"
 
+    @classmethod
+    def begin(cls, client, runner, instrument: str, slug: str) -> Spanish:
+        """Open a survey of the shipped *instrument*, check its intro page, start it; return the respondent."""
+        open_survey(runner, instrument, slug)
+        r = cls(client, slug, english_patterns(load_instrument(INSTRUMENTS / f"{instrument}.yaml")))
+        assert_spanish(client.get(f"/s/{slug}").text, r.patterns, f"{instrument}: intro")
+        r.start()
+        r.check(f"{instrument}: first page")
+        return r
+
     def check(self, where: str) -> None:
         assert self.page is not None
         assert_spanish(self.page.text, self.patterns, where)
@@ -197,13 +207,11 @@ class Spanish(Respondent):
         self.check(f"{section}, refused with {expected}")
 
 
-def test_department_survey_in_spanish_every_page_and_error(app, client, runner, department) -> None:
-    slug = open_survey(runner, "department-survey", "dept")
-    r = Spanish(client, slug, english_patterns(department))
-    intro = client.get(f"/s/{slug}")
+def test_department_survey_in_spanish_every_page_and_error(app, client, runner) -> None:
+    r = Spanish.begin(client, runner, "department-survey", "dept")
+    intro = client.get("/s/dept")
     assert "Equipo de Apoyo entre Pares" in intro.text and "Antes de empezar" in intro.text
-    assert_spanish(intro.text, r.patterns, "intro")
-    r.start()
+    r.start()  # again: resumes the same answer sheet
     assert r.section == "about_you" and "Página 1 de 6" in r.page.text and "(obligatoria)" in r.page.text
     r.check("about_you")
     r.refused({}, "Esta pregunta necesita una respuesta.")
@@ -243,12 +251,7 @@ def test_department_survey_in_spanish_every_page_and_error(app, client, runner, 
 
 
 def test_nomination_in_spanish(app, client, runner) -> None:
-    inst = load_instrument(INSTRUMENTS / "nomination.yaml")
-    slug = open_survey(runner, "nomination", "nom")
-    r = Spanish(client, slug, english_patterns(inst))
-    assert_spanish(client.get(f"/s/{slug}").text, r.patterns, "intro")
-    r.start()
-    r.check("nominate")
+    r = Spanish.begin(client, runner, "nomination", "nom")
     r.refused({}, "Esta pregunta necesita una respuesta.")
     r.refused({"nominee_1": "Ana", "qualities": ["other"]}, "Indique qué es «Otro».")
     r.refused({"nominee_1": "x" * 121}, "Escriba menos de 120 caracteres (ahora hay 121)")
@@ -259,13 +262,8 @@ def test_nomination_in_spanish(app, client, runner) -> None:
 
 
 def test_interaction_record_in_spanish_dates_and_numbers(app, client, runner) -> None:
-    inst = load_instrument(INSTRUMENTS / "interaction-record.yaml")
-    slug = open_survey(runner, "interaction-record", "rec")
-    r = Spanish(client, slug, english_patterns(inst))
-    assert_spanish(client.get(f"/s/{slug}").text, r.patterns, "intro")
-    r.start()
+    r = Spanish.begin(client, runner, "interaction-record", "rec")
     assert "minutos" in r.page.text
-    r.check("record")
     good = {"interaction_date": "2024-05-02", "department": "em", "contact": "first"}
     r.refused({**good, "interaction_date": "2 de mayo"}, "Escriba la fecha como AAAA-MM-DD.")
     r.refused({**good, "interaction_date": "1900-01-01"},
@@ -280,12 +278,8 @@ def test_interaction_record_in_spanish_dates_and_numbers(app, client, runner) ->
 
 
 def test_supporter_training_in_spanish_matrix(app, client, runner) -> None:
-    inst = load_instrument(INSTRUMENTS / "supporter-training.yaml")
-    slug = open_survey(runner, "supporter-training", "train")
-    r = Spanish(client, slug, english_patterns(inst))
-    r.start()
+    r = Spanish.begin(client, runner, "supporter-training", "train")
     assert "Muy de acuerdo" in r.page.text and "Excelente" in r.page.text
-    r.check("overall")
     r.refused({}, "Esta pregunta necesita una respuesta.")
     r.refused({"overall_rating": "5", "confidence__role": "7"}, "Elija un punto de la escala para cada afirmación.")
     r.answer({"overall_rating": "5", "confidence__role": "4"})
@@ -305,36 +299,36 @@ def test_shipped_instruments_in_spanish_have_every_text(instrument: str) -> None
     assert len(english) == len(spanish) and english != spanish
 
 
-def test_closed_and_not_yet_open_pages_in_spanish(app, client, runner, department) -> None:
-    patterns = english_patterns(department)
+def spanish_browser(client, instrument: Instrument) -> list[re.Pattern[str]]:
+    """Make *client* ask for Spanish first; return the English that the pages of *instrument* must not show."""
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
+    return english_patterns(instrument)
+
+
+def spanish_page(client, url: str, status: int, expected: str, patterns: list[re.Pattern[str]],
+                 post: bool = False) -> None:
+    """Check that *url* answers *status* in Spanish, saying *expected* and no English."""
+    page = client.post(url, data={}) if post else client.get(url)
+    assert page.status_code == status and expected in page.text, (url, page.status_code)
+    assert_spanish(page.text, patterns, url)
+
+
+def test_closed_and_not_yet_open_pages_in_spanish(app, client, runner, department) -> None:
+    patterns = spanish_browser(client, department)
     open_survey(runner, "department-survey", "later", "--opens", "2099-03-05")
-    later = client.get("/s/later")
-    assert later.status_code == 410 and "5 de marzo de 2099" in later.text
-    assert_spanish(later.text, patterns, "not yet open")
+    spanish_page(client, "/s/later", 410, "5 de marzo de 2099", patterns)
     open_survey(runner, "department-survey", "over")
     assert runner.invoke(args=["surveys", "close", "over"]).exit_code == 0
-    closed = client.get("/s/over")
-    assert closed.status_code == 410 and "Esta encuesta está cerrada" in closed.text
-    assert_spanish(closed.text, patterns, "closed")
+    spanish_page(client, "/s/over", 410, "Esta encuesta está cerrada", patterns)
 
 
 def test_invitation_landing_pages_in_spanish(app, client, runner, department) -> None:
-    patterns = english_patterns(department)
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
+    patterns = spanish_browser(client, department)
     open_survey(runner, "department-survey", "invited", "--mode", "invitation")
-    need_link = client.get("/s/invited")
-    assert need_link.status_code == 403 and "Esta encuesta es solo por invitación" in need_link.text
-    assert_spanish(need_link.text, patterns, "needs its link")
-    invalid = client.get("/i/not-a-token")
-    assert invalid.status_code == 404 and "Este enlace no funciona" in invalid.text
-    assert_spanish(invalid.text, patterns, "invalid link")
-    expired = client.post("/s/invited/start", data={})
-    assert expired.status_code == 400 and "Esta página ha caducado" in expired.text
-    assert_spanish(expired.text, patterns, "expired form")
-    missing = client.get("/s/no-such-survey")
-    assert missing.status_code == 404 and "No hay ninguna encuesta en esta dirección" in missing.text
-    assert_spanish(missing.text, patterns, "no such survey")
+    spanish_page(client, "/s/invited", 403, "Esta encuesta es solo por invitación", patterns)
+    spanish_page(client, "/i/not-a-token", 404, "Este enlace no funciona", patterns)
+    spanish_page(client, "/s/invited/start", 400, "Esta página ha caducado", patterns, post=True)
+    spanish_page(client, "/s/no-such-survey", 404, "No hay ninguna encuesta en esta dirección", patterns)
 
 
 # --- Choosing the language -----------------------------------------------------------------------------------------
@@ -424,19 +418,15 @@ EVERY_TYPE = BILINGUAL + """\
 
 @pytest.fixture
 def every_type_app(database_url, tmp_path):
-    folder = tmp_path / "instruments"
-    folder.mkdir()
-    (folder / "bilingual.yaml").write_text(EVERY_TYPE, encoding="utf-8")
-    application = make_test_app(database_url, tmp_path, SURVEYKIT_INSTRUMENTS_DIR=str(folder))
+    application = make_instruments_app(database_url, tmp_path, {"bilingual.yaml": EVERY_TYPE})
     yield application
     application.extensions["surveykit.engine"].dispose()
 
 
 def test_ranking_numbers_and_conditions_in_spanish(every_type_app) -> None:
     client, runner = every_type_app.test_client(), every_type_app.test_cli_runner()
-    inst = parse_instrument(EVERY_TYPE, "bilingual.yaml")
     slug = open_survey(runner, "bilingual", "bi")
-    r = Spanish(client, slug, english_patterns(inst))
+    r = Spanish(client, slug, english_patterns(parse_instrument(EVERY_TYPE, "bilingual.yaml")))
     r.start()
     page = r.page.text
     assert "1.ª opción" in page and "2.ª opción" in page and "Elija hasta 2, empezando por su primera opción." in page
