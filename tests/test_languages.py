@@ -328,7 +328,7 @@ def test_invitation_landing_pages_in_spanish(app, client, runner, department) ->
     spanish_page(client, "/s/invited", 403, "Esta encuesta es solo por invitación", patterns)
     spanish_page(client, "/i/not-a-token", 404, "Este enlace no funciona", patterns)
     spanish_page(client, "/s/invited/start", 400, "Esta página ha caducado", patterns, post=True)
-    spanish_page(client, "/s/no-such-survey", 404, "No hay ninguna encuesta en esta dirección", patterns)
+    spanish_page(client, "/s/nada-aqui", 404, "No hay ninguna encuesta en esta dirección", patterns)
 
 
 # --- Choosing the language -----------------------------------------------------------------------------------------
@@ -481,7 +481,7 @@ def test_a_missing_translation_names_file_line_and_language(change: tuple[str, s
 def test_every_shipped_department_text_missing_in_spanish_is_named(tmp_path: Path) -> None:
     text = (INSTRUMENTS / "department-survey.yaml").read_text(encoding="utf-8")
     broken = tmp_path / "department-survey.yaml"
-    broken.write_text(text.replace("es: ¿Qué dificulta el uso de POST?", "fr: Qu'est-ce qui gêne ?"),
+    broken.write_text(text.replace('es: "¿Qué dificulta el uso de POST?"', "fr: Qu'est-ce qui gêne ?"),
                       encoding="utf-8")
     with pytest.raises(InvalidInstrument, match=r"department-survey\.yaml:\d+: question 'barriers_text': 'text' "
                                                 r"has a text in 'fr'"):
