@@ -51,6 +51,7 @@ bench: install-test
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/submit.py
 	$(BIN)/python bench/cli_start.py
+	$(BIN)/python bench/respond.py
 
 # The app's own words: extract them into the template, merge it into each language's .po, compile the .mo files
 # (both are committed; tests/test_languages.py fails on an untranslated message or a .mo older than its .po).

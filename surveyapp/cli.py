@@ -1,13 +1,41 @@
-"""The one `surveykit` command: Flask's CLI group, with surveykit's groups added by the app factory."""
+"""The one `surveykit` command: Flask's CLI group, with surveykit's commands loaded when first used.
+
+`surveykit --help` lists the commands from :data:`surveyapp.commands.COMMANDS` without building the app or importing
+any command module; a command's own module (and the app, through ``with_appcontext``) loads only when it runs.
+"""
 
 from __future__ import annotations
 
+import click
 from flask.cli import FlaskGroup
 
 from . import create_app
+from .commands import COMMANDS, load
 
-cli = FlaskGroup(create_app=create_app, load_dotenv=False, set_debug_flag=False,
-                 help="surveykit: survey design, anonymous collection and qualitative coding.")
+
+class SurveykitGroup(FlaskGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            return load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in COMMANDS:
+                rows.append((name, click.Command(name, help=COMMANDS[name][2]).get_short_help_str(limit)))
+            elif not self.commands[name].hidden:
+                rows.append((name, self.commands[name].get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+cli = SurveykitGroup(create_app=create_app, load_dotenv=False, set_debug_flag=False,
+                     help="surveykit: survey design, anonymous collection and qualitative coding.")
 
 
 def main() -> None:

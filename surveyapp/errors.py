@@ -13,7 +13,7 @@ from instrument.messages import N_
 
 from . import languages
 from .db import get_session
-from .models import Survey
+from .published import published
 from .surveys import instrument_of
 
 # Flask-WTF's reasons for refusing a form (shown on the page), for extraction.
@@ -27,9 +27,9 @@ def _survey_language() -> None:
     slug = (request.view_args or {}).get("slug")
     if request.blueprint != "respond" or not isinstance(slug, str) or not slug.isprintable() or "language" in g:
         return
-    survey = get_session().get(Survey, slug)
+    survey = published(get_session(), slug)
     if survey is not None:
-        languages.choose(instrument_of(survey), slug, survey.title)
+        languages.choose(instrument_of(survey, get_session()), slug, survey.title)
 
 
 def init_app(app: Flask) -> None:

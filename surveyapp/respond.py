@@ -31,7 +31,8 @@ from .drafts import OpenDraft
 from .invitations import links as invite_links
 from .invitations.parking import mix_after_answer, park, still_open
 from .invitations.storage import mark_answered
-from .models import Response, Survey
+from .models import Response
+from .published import Published, published
 from .surveys import instrument_of
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
@@ -65,9 +66,9 @@ def only_if(cond: Condition, inst: Instrument) -> str:
     return _("you answered %(answers)s to %(question)s", answers=_(" or ").join(labels), question=question)
 
 
-def _survey_or_page(slug: str) -> tuple[Survey, Instrument] | WebResponse | str:
+def _survey_or_page(slug: str) -> tuple[Published, Instrument] | WebResponse | str:
     survey = _survey(slug)
-    inst = languages.choose(instrument_of(survey), slug, survey.title)
+    inst = languages.choose(instrument_of(survey, get_session()), slug, survey.title)
     state = survey.state()
     if state != "open":
         return make_response(render_template("respond/closed.html", survey=survey, state=state), 410)
@@ -78,8 +79,8 @@ def _survey_or_page(slug: str) -> tuple[Survey, Instrument] | WebResponse | str:
     return survey, inst
 
 
-def _survey(slug: str) -> Survey:
-    survey = get_session().get(Survey, slug)
+def _survey(slug: str) -> Published:
+    survey = published(get_session(), slug)
     if survey is None:
         languages.use_browser_language()
         abort(404, _("There is no survey at this address (%(slug)s). Check the link you were sent.", slug=slug))
@@ -190,7 +191,7 @@ def _more_pages(later: list[list[Condition] | None], section: Section, answers: 
     return any(conds is None or any(open_or_holds(c) for c in conds) for conds in later)
 
 
-def _render_page(inst: Instrument, survey: Survey, section: Section, answers: dict[str, Any],
+def _render_page(inst: Instrument, survey: Published, section: Section, answers: dict[str, Any],
                  errors: dict[str, str], status: int = 200) -> Any:
     sections = possible_sections(inst, answers)
     position = next((i for i, s in enumerate(sections) if s.id == section.id), 0)
@@ -288,7 +289,7 @@ def submit_page(slug: str, section_id: str) -> Any:
     return _finish(survey, inst, draft)
 
 
-def _finish(survey: Survey, inst: Instrument, draft: OpenDraft) -> Any:
+def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
     given = draft.answers
     if len(inst.languages) > 1:
         # The language the survey was answered in is an answer to a built-in question: one more column.
@@ -334,5 +335,5 @@ def _finish(survey: Survey, inst: Instrument, draft: OpenDraft) -> Any:
 def thanks(slug: str) -> Any:
     """Thank the respondent."""
     survey = _survey(slug)
-    return render_template("respond/thanks.html", survey=survey, inst=languages.choose(instrument_of(survey), slug,
-                                                                                      survey.title))
+    inst = languages.choose(instrument_of(survey, get_session()), slug, survey.title)
+    return render_template("respond/thanks.html", survey=survey, inst=inst)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable
 from typing import Any
 
 import click
 from flask import Flask
-from flask.cli import ScriptInfo
+from flask.cli import AppGroup, ScriptInfo
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -56,20 +57,56 @@ def _guard(command: click.Command) -> None:
         command.callback = _guarded(command.callback)
 
 
+# Every command, by name: (module, attribute, the one-line help `surveykit --help` lists). Commands load on first
+# use, so `surveykit --help` and a web worker import none of them (tests/test_cli_lazy.py checks the help agrees).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "coding": ("surveyapp.commands.coding", "group",
+               "Team coding: projects, blind coding, agreement, codebooks, theme tables."),
+    "db": ("surveyapp.commands.database", "group", "Manage the database."),
+    "export": ("surveyapp.commands.exports", "export_command",
+               "Write survey SLUG's tables, charts and raw data to an Excel workbook "
+               "(or raw data to CSV, SPSS, Stata)."),
+    "import": ("surveyapp.commands.exports", "import_command",
+               "Import answers to survey SLUG from FILE "
+               "(.csv or .xlsx: Microsoft Forms, Qualtrics, or our raw export)."),
+    "instruments": ("surveyapp.commands.instruments", "group", "Check and list survey instruments."),
+    "nominations": ("surveyapp.commands.nominations", "group", "Tally a nomination survey."),
+    "reach": ("surveyapp.commands.exports", "reach_command",
+              "Write the reach report of interaction-record survey SLUG (by department, month, program year, length)."),
+    "surveys": ("surveyapp.commands.surveys", "group", "Open, list and close surveys."),
+    "trial": ("surveyapp.commands.trial", "group", "Compare waves and arms of a trial or a repeated survey."),
+    "users": ("surveyapp.auth.commands", "users_group", "Investigators' accounts (respondents never log in)."),
+}
+_loaded: dict[str, click.Command] = {}
+
+
+def load(name: str) -> click.Command:
+    """Import the command *name* (a key of COMMANDS), ready to run: guarded against an unmigrated database."""
+    if name not in _loaded:
+        module, attribute, _help = COMMANDS[name]
+        command = getattr(importlib.import_module(module), attribute)
+        if name == "coding" and "evaluate" not in command.commands:
+            from . import assist
+
+            assist.add_evaluate_command(command)
+        _guard(command)
+        _loaded[name] = command
+    return _loaded[name]
+
+
+class LazyCommands(AppGroup):
+    """``app.cli``: surveykit's commands, each imported when first asked for (the test runner uses this group)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            command = load(cmd_name)
+        return command
+
+
 def init_app(app: Flask) -> None:
-    """Add every command group to ``app.cli`` (so `surveykit` and the test runner both see them)."""
-    from . import assist, coding, database, instruments, nominations, surveys, trial
-
-    if "evaluate" not in coding.group.commands:
-        assist.add_evaluate_command(coding.group)
-    for group in (instruments.group, database.group, surveys.group, coding.group, nominations.group,
-                  trial.group):
-        app.cli.add_command(group)
-    from ..auth.commands import users_group
-
-    app.cli.add_command(users_group)
-    from .exports import COMMANDS as export_commands
-
-    for command in export_commands:
-        app.cli.add_command(command)
-    _guard(app.cli)
+    """Give the app surveykit's commands (so `surveykit` and the test runner both see them), loaded on first use."""
+    app.cli = LazyCommands(app.name)

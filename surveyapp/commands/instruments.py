@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 
 from instrument import read_instruments
 from instrument.reportfile import InvalidReport, load_report
@@ -21,11 +21,16 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-@group.command("check")
+# Checking files needs no app: only the default folder comes from the app's settings (so the app loads then).
+@group.command("check", with_appcontext=False)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-def check(paths: tuple[Path, ...]) -> None:
+@click.pass_context
+def check(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Validate instruments (files or folders; default: the instruments folder); exit 1 on any error."""
-    targets = list(paths) or [Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"])]
+    if paths:
+        targets = list(paths)
+    else:
+        targets = [Path(ctx.ensure_object(ScriptInfo).load_app().config["SURVEYKIT_INSTRUMENTS_DIR"])]
     shelf = read_instruments(targets, _relative)
     if not shelf.files:
         raise click.ClickException("no .yaml instrument files found in " + ", ".join(map(str, targets)))
