@@ -20,7 +20,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
-from flask import Flask, g, request, session
+from flask import Flask, Response, g, request, session
 from flask_babel import Babel, format_date, format_decimal, gettext, refresh
 
 from instrument import Instrument
@@ -58,6 +58,13 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(number)
     app.add_template_filter(day)
     app.add_template_filter(rank_choice)
+
+    @app.after_request
+    def vary(response: Response) -> Response:
+        # A page in a negotiated language differs by Accept-Language: say so to any cache on the way.
+        if "language" in g:
+            response.vary.add("Accept-Language")
+        return response
 
     @app.context_processor
     def page_language() -> dict[str, Any]:

@@ -344,6 +344,7 @@ def test_accept_language_picks_among_the_instruments_languages(app, client, runn
                              ("en-GB,es;q=0.5", "en"), ("es-AR", "es"), ("*", "en"), ("", "en")]:
         page = client.get("/s/dept", headers={"Accept-Language": header})
         assert _lang(page.text) == expected, header
+    assert "Accept-Language" in page.headers["Vary"]
     # An instrument in English only is in English whatever the browser prefers, and offers no choice.
     page = client.get("/s/english-only", headers={"Accept-Language": "es"})
     assert _lang(page.text) == "en" and 'class="languages"' not in page.text
