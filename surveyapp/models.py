@@ -235,3 +235,19 @@ class ImportedCount(Base):
     survey_slug: Mapped[str] = mapped_column(ForeignKey("surveys.slug", ondelete="CASCADE"), primary_key=True)
     department: Mapped[str] = mapped_column(String(120), primary_key=True)
     answered: Mapped[int] = mapped_column(Integer)
+
+
+class ResultsLink(Base):
+    """A revocable link to a survey's shared results page (``/results/<token>``): the token's hash, never the token.
+
+    The link is shown once, when it is made; revoking sets ``revoked_at`` (kept, so the list says when).
+    Nothing here is about a respondent.
+    """
+
+    __tablename__ = "results_links"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_key)
+    survey_slug: Mapped[str] = mapped_column(ForeignKey("surveys.slug", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

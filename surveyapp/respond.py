@@ -33,6 +33,7 @@ from .invitations.parking import mix_after_answer, park, still_open
 from .invitations.storage import mark_answered
 from .models import Response
 from .published import Published, published
+from .studies.linking import new_panel_code, random_code_question, study_id_of_invitation
 from .surveys import instrument_of
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
@@ -299,6 +300,10 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
         first = next(q for q in inst.questions if q.id in errors)
         return redirect(url_for("respond.page", slug=survey.slug, section_id=first.section))
     db = get_session()
+    code_question = random_code_question(db, survey.slug)
+    code = new_panel_code() if code_question else None
+    if code_question:  # an anonymous panel's wave 1: a random code stored with the answers, shown to keep
+        answers = {**answers, code_question: code}
     db.commit()
     # Deleting the draft and storing the answers commit together: a resent form finds no draft and stores
     # nothing, and a concurrent second request waits on the row and then deletes zero rows.
@@ -311,11 +316,12 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
         if not still_open(db, survey.slug):
             db.rollback()
             return make_response(render_template("respond/closed.html", survey=survey, state="closed"), 410)
-        if not mark_answered(db, invite_links.bound_key(survey.slug) or ""):
+        invitation_key = invite_links.bound_key(survey.slug) or ""
+        if not mark_answered(db, invitation_key):
             db.rollback()
             drafts.forget(survey.slug)
             return make_response(render_template("invite/answered.html", survey=survey), 410)
-        park(db, survey, answers)
+        park(db, survey, answers, study_id_of_invitation(db, survey.slug, invitation_key))
     else:
         version = survey.instrument_version
         db.add(Response(survey_slug=survey.slug, instrument_id=version.instrument_id,
@@ -328,6 +334,8 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
     drafts.forget(survey.slug)
     session.pop(_PENDING.format(survey.slug), None)
     session[f"done:{survey.slug}"] = True
+    if code is not None:
+        session[f"panel_code:{survey.slug}"] = code
     return redirect(url_for("respond.thanks", slug=survey.slug))
 
 
@@ -336,4 +344,5 @@ def thanks(slug: str) -> Any:
     """Thank the respondent."""
     survey = _survey(slug)
     inst = languages.choose(instrument_of(survey, get_session()), slug, survey.title)
-    return render_template("respond/thanks.html", survey=survey, inst=inst)
+    return render_template("respond/thanks.html", survey=survey, inst=inst,
+                           panel_code=session.get(f"panel_code:{slug}"))
