@@ -40,8 +40,12 @@ FOCUSED = """
 const e = document.activeElement;
 // A link that wraps has a box per line: the middle of its bounding box may fall outside all of them.
 const r = e.getClientRects()[0] || e.getBoundingClientRect();
-const x = r.left + r.width / 2, y = r.top + r.height / 2;
-const hit = (x >= 0 && x < innerWidth && y >= 0 && y < innerHeight) ? document.elementFromPoint(x, y) : null;
+// WCAG 2.4.11 (focus not obscured, minimum): some of the control must show. The middle of its part inside the
+// screen is probed (a tall box half below the edge, whose top the browser scrolled in, is seen).
+const top = Math.max(r.top, 0), bottom = Math.min(r.bottom, innerHeight);
+const left = Math.max(r.left, 0), right = Math.min(r.right, innerWidth);
+const x = (left + right) / 2, y = (top + bottom) / 2;
+const hit = (bottom > top && right > left) ? document.elementFromPoint(x, y) : null;
 const label = e.closest('label');
 const q = e.closest('.question');
 const matrix = e.closest('.matrix');
