@@ -30,7 +30,7 @@ run: install
 	$(BIN)/surveykit surveys demo
 	@# Request logging is off (anonymity), so the server's own "Running on" line never shows: say it here.
 	@echo "surveykit: serving http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
-	@$(BIN)/surveykit users list 2>/dev/null | grep -q @ || echo "surveykit: no account yet; create the first one with: $(BIN)/surveykit users create you@hospital.example"
+	@# With no account yet, `surveykit run` prints a one-time link that creates the first (admin) account.
 	$(BIN)/surveykit run --host 127.0.0.1 --port $(PORT)
 
 test: install-test
