@@ -79,7 +79,7 @@ def stored_bytes(app: Flask, database_url: str) -> bytes:
     return repr(rows).encode()
 
 
-def test_an_invitation_is_e_mailed_and_its_link_works_once(database_url: str, tmp_path: Path, smtp: SmtpServer,
+def test_an_invitation_is_e_mailed_and_its_link_works_once(database_url: str, tmp_path: Path, smtp: SmtpServer,  # noqa: F811
                                                           cheap: None) -> None:
     app = build(database_url, tmp_path, **smtp.config())
     try:

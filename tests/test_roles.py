@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.exceptions import MethodNotAllowed
 from sqlalchemy import select
 from survey_setup import marker_instruments, store
+from werkzeug.exceptions import MethodNotAllowed
 
 from coding import projects as P
 from coding import rounds as Rd
@@ -76,13 +76,15 @@ ALLOWED: dict[str, set[tuple[str, bool]]] = {
     "survey_edit": {("admin", False), ("investigator", True)},
     "survey_export": {("admin", False), ("investigator", True)},
     "survey_members": {("admin", False), ("investigator", True)},
+    # The results pages (their routes come with the results work) add one line each to TABLE.
+    "survey_results": {("admin", False), ("investigator", True), ("viewer", True)},
     "project_list": {("admin", False), ("investigator", True), ("investigator", False), ("coder", True),
                      ("coder", False)},
     "project_code": {("admin", False), ("investigator", True), ("coder", True)},
     "project_manage": {("admin", False), ("investigator", True)},
     "project_members": {("admin", False), ("investigator", True)},
 }
-SUBJECT_RULES = {"survey_view", "survey_edit", "survey_export", "survey_members", "project_code", "project_manage",
+SUBJECT_RULES = {"survey_view", "survey_results", "survey_edit", "survey_export", "survey_members", "project_code", "project_manage",
                  "project_members"}
 
 # What an allowed request answers, when not 200 for GET and 302 for POST (forms posted empty: CSRF is off here).

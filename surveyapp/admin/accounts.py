@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 
 from ..auth import links
 from ..auth.access import allowed
+from ..auth.forms import MemberForm
 from ..auth.members import SURVEY_ROLES, SurveyMember, eligible
 from ..auth.models import ROLES, AuthError, User, create_user, end_sessions
 from ..db import get_session
 from ..mail import Email, Mailer, MailError, MaybeSent, SmtpSettings
-from ..auth.forms import MemberForm
 from .forms import ActionForm, InviteAccountForm, RoleForm
 from .routes import bp, survey_or_404
 

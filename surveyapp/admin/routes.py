@@ -13,6 +13,7 @@ from wtforms import SelectChoice
 from instrument import Broken, InvalidInstrument, read_instruments
 
 from ..auth.access import allowed, can, require, visible_surveys
+from ..auth.forms import MemberForm
 from ..auth.members import SURVEY_ROLES, SurveyMember, eligible
 from ..auth.models import User
 from ..db import get_session
@@ -31,7 +32,6 @@ from ..invitations.wording import KINDS, check_template, default_template, save_
 from ..mail import MailError, SmtpSettings
 from ..models import MailTemplate, Survey
 from ..surveys import SurveyError, close_survey, create_survey
-from ..auth.forms import MemberForm
 from .forms import ActionForm, CreateSurveyForm, MailTemplateForm, RosterForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

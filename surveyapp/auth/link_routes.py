@@ -41,7 +41,8 @@ def set_password(token: str) -> Any:
         user.session_version += 1  # any login made before (there should be none) ends
         db.commit()
         return start_login(user, landing(user))
-    return render_template("auth/set_password.html", form=form, user=user, min_password=MIN_PASSWORD), 400 if form.is_submitted() else 200
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/set_password.html", form=form, user=user, min_password=MIN_PASSWORD), status
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])

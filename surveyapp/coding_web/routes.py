@@ -18,17 +18,17 @@ from coding.codebook import stored as codebook_db
 from coding.coders import display_names
 from coding.store import ProjectError, Rereview, Unit
 
+from ..auth.access import allowed, can, require, visible_projects
 from ..auth.models import account_names
 from ..auth.routes import current_user
-from ..auth.access import allowed, can, require, visible_projects
 from ..db import get_session
 from .blueprint import bp
-from .members import team
 from .forms import (
     ActionForm,
     CodingForm,
     ConsensusForm,
 )
+from .members import team
 from .view_helpers import (
     PAGE,
     current_coder,
