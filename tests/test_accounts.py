@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +16,8 @@ import pytest
 from auth_helpers import cheap_argon2, log_in
 from flask import Flask
 from flask.testing import FlaskClient
-from smtp_server import SmtpServer, body, smtp  # noqa: F401  (fixture)
+from migrated import migrate
+from smtp_server import SmtpServer, body, free_port, smtp  # noqa: F401  (fixture)
 from sqlalchemy import select, text
 from survey_setup import marker_instruments
 
@@ -246,3 +250,20 @@ def test_the_creator_owns_a_survey_and_adds_its_team(database_url: str, tmp_path
         assert "ivans-survey" in colleague.get("/admin/").text
     finally:
         app.extensions["surveykit.engine"].dispose()
+
+
+def test_surveykit_run_prints_the_set_up_link_on_the_first_start(database_url: str, tmp_path: Path) -> None:
+    migrate(database_url)
+    env = {**os.environ, "SURVEYKIT_DATABASE_URL": database_url, "SURVEYKIT_SECRET_KEY": "test-secret",
+           "PYTHONUNBUFFERED": "1", "SURVEYKIT_BASE_URL": "http://127.0.0.1:5999"}
+    command = [str(Path(sys.executable).parent / "surveykit"), "run", "--port", str(free_port())]
+    with subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as server:
+        try:
+            assert server.stdout is not None
+            lines = [server.stdout.readline() for _ in range(2)]
+        finally:
+            server.terminate()
+            server.wait(10)
+    assert "no account yet" in lines[0], lines
+    assert re.search(r"http://127\.0\.0\.1:5999/auth/setup/[A-Za-z0-9_\-]{40,}", lines[1]), lines
