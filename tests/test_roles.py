@@ -84,8 +84,8 @@ ALLOWED: dict[str, set[tuple[str, bool]]] = {
     "project_manage": {("admin", False), ("investigator", True)},
     "project_members": {("admin", False), ("investigator", True)},
 }
-SUBJECT_RULES = {"survey_view", "survey_results", "survey_edit", "survey_export", "survey_members", "project_code", "project_manage",
-                 "project_members"}
+SUBJECT_RULES = {"survey_view", "survey_results", "survey_edit", "survey_export", "survey_members", "project_code",
+                 "project_manage", "project_members"}
 
 # What an allowed request answers, when not 200 for GET and 302 for POST (forms posted empty: CSRF is off here).
 ALLOWED_STATUS: dict[tuple[str, str], int] = {

@@ -16,8 +16,7 @@ from sqlalchemy import func, select
 
 from ..auth import links
 from ..auth.access import allowed
-from ..auth.forms import MemberForm
-from ..auth.members import SURVEY_ROLES, SurveyMember, eligible
+from ..auth.members import SURVEY_ACCOUNTS, SURVEY_ROLES, SurveyMember, drop_member, save_member, team_form
 from ..auth.models import ROLES, AuthError, User, create_user, end_sessions
 from ..db import get_session
 from ..mail import Email, Mailer, MailError, MaybeSent, SmtpSettings
@@ -164,19 +163,7 @@ def add_survey_member(slug: str) -> Any:
     """Add an account to the survey's team, or change its role there."""
     survey_or_404(slug)
     db = get_session()
-    form = MemberForm()
-    form.user.choices = eligible(get_session(), ("investigator", "viewer"))
-    form.role.choices = list(SURVEY_ROLES)
-    if form.validate_on_submit():
-        row = db.get(SurveyMember, (form.user.data, slug))
-        if row is None:
-            db.add(SurveyMember(user_id=form.user.data, survey_slug=slug, role=form.role.data))
-        else:
-            row.role = form.role.data or row.role
-        db.commit()
-        flash("Team updated.", "info")
-    else:
-        flash("Team: choose an investigator's or viewer's account and a role (owner or member).", "error")
+    save_member(db, team_form(db, SURVEY_ACCOUNTS, SURVEY_ROLES), SurveyMember, survey_slug=slug)
     return redirect(url_for("admin.survey", slug=slug))
 
 
@@ -184,10 +171,5 @@ def add_survey_member(slug: str) -> Any:
 @allowed("survey_members")
 def remove_survey_member(slug: str, user_id: int) -> Any:
     """Take an account off the survey's team."""
-    db = get_session()
-    row = db.get(SurveyMember, (user_id, slug))
-    if ActionForm().validate_on_submit() and row is not None:
-        db.delete(row)
-        db.commit()
-        flash("Taken off the team.", "info")
+    drop_member(get_session(), SurveyMember, user_id=user_id, survey_slug=slug)
     return redirect(url_for("admin.survey", slug=slug))

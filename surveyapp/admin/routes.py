@@ -13,8 +13,7 @@ from wtforms import SelectChoice
 from instrument import Broken, InvalidInstrument, read_instruments
 
 from ..auth.access import allowed, can, require, visible_surveys
-from ..auth.forms import MemberForm
-from ..auth.members import SURVEY_ROLES, SurveyMember, eligible
+from ..auth.members import SURVEY_ACCOUNTS, SURVEY_ROLES, SurveyMember, team_form
 from ..auth.models import User
 from ..db import get_session
 from ..invitations.parking import ParkingError
@@ -122,9 +121,7 @@ def _team(slug: str) -> dict[str, Any]:
                       .where(SurveyMember.survey_slug == slug).order_by(User.email)).all()
     form = None
     if can(db, require("survey_view", survey=slug), "survey_members", survey=slug):
-        form = MemberForm()
-        form.user.choices = eligible(db, ("investigator", "viewer"))
-        form.role.choices = list(SURVEY_ROLES)
+        form = team_form(db, SURVEY_ACCOUNTS, SURVEY_ROLES)
     return {"members": rows, "member_form": form}
 
 

@@ -14,9 +14,17 @@ from .models import MIN_PASSWORD, AuthError, User, create_user
 from .routes import bp, landing, start_login
 
 
+def _open(token: str, purpose: str) -> links.AccountLink | Any:
+    """Return the link of *token*, or the page that says why it cannot be used."""
+    try:
+        return links.find(get_session(), token, purpose)
+    except links.LinkError as exc:
+        return _refused(exc)
+
+
 def _refused(exc: links.LinkError) -> Any:
     # 410 Gone for a link that was good once (used, expired); 404 for one that never was.
-    status = 404 if "not valid" in str(exc) else 410
+    status = 410 if exc.gone else 404
     return render_template("auth/link_refused.html", message=str(exc)), status
 
 
@@ -24,10 +32,9 @@ def _refused(exc: links.LinkError) -> Any:
 def set_password(token: str) -> Any:
     """Let an invited account set its password through its single-use link, then log it in."""
     db = get_session()
-    try:
-        link = links.find(db, token, links.INVITE)
-    except links.LinkError as exc:
-        return _refused(exc)
+    link = _open(token, links.INVITE)
+    if not isinstance(link, links.AccountLink):
+        return link
     user = db.get(User, link.user_id)
     if user is None or user.disabled:
         return _refused(links.LinkError("This link is not valid: the account is disabled."))
@@ -49,10 +56,9 @@ def set_password(token: str) -> Any:
 def setup(token: str) -> Any:
     """Create the first account, an admin, through the set-up link printed at the first start."""
     db = get_session()
-    try:
-        link = links.find(db, token, links.SETUP)
-    except links.LinkError as exc:
-        return _refused(exc)
+    link = _open(token, links.SETUP)
+    if not isinstance(link, links.AccountLink):
+        return link
     form = SetupForm()
     status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():

@@ -35,7 +35,11 @@ class AccountLink(Base):
 
 
 class LinkError(ValueError):
-    """A link that opens nothing; the message says why (unknown, used, expired)."""
+    """A link that opens nothing; the message says why. ``gone``: it was good once (used, expired)."""
+
+    def __init__(self, message: str, *, gone: bool = False) -> None:
+        super().__init__(message)
+        self.gone = gone
 
 
 def now() -> dt.datetime:
@@ -81,11 +85,12 @@ def find(db: Session, token: str, purpose: str) -> AccountLink:
         raise LinkError("This link is not valid: check that it was copied whole, or ask for a new one.")
     if link.used_at is not None:
         raise LinkError("This link was used already and works only once. Log in with the password you set, "
-                        "or ask an administrator for a new link.")
+                        "or ask an administrator for a new link.", gone=True)
     if link.expires_at is not None and now() > link.expires_at:
-        raise LinkError("This link has expired. Ask an administrator to send a new one.")
+        raise LinkError("This link has expired. Ask an administrator to send a new one.", gone=True)
     if purpose == SETUP and account_count(db):
-        raise LinkError("The first account exists already: log in, or ask an administrator for an account.")
+        raise LinkError("The first account exists already: log in, or ask an administrator for an account.",
+                        gone=True)
     return link
 
 
@@ -96,4 +101,4 @@ def use(db: Session, link: AccountLink) -> None:
                                                 AccountLink.used_at.is_(None)).values(used_at=now()))
     if getattr(done, "rowcount", 0) != 1:
         db.rollback()
-        raise LinkError("This link was used already and works only once.")
+        raise LinkError("This link was used already and works only once.", gone=True)
