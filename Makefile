@@ -52,6 +52,7 @@ bench: install-test
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/submit.py
 	$(BIN)/python bench/cli_start.py
+	$(BIN)/python bench/respond.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -160,7 +160,7 @@ def main() -> None:
     texts = list(data.units.values())
     unit_ids = list(data.units)
 
-    index = SimilarityIndex()
+    index = SimilarityIndex("tfidf")  # the floor is TF-IDF too
     add_seconds = _cold(lambda: index.add(data.units, data.truth))
     first_seconds = _timed(lambda: index.query("u000000"))
     vectorizer = TfidfVectorizer(analyzer=analyze, sublinear_tf=True)

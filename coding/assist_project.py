@@ -105,9 +105,9 @@ def unit_texts(session: Session, project: Project, where: ColumnElement[bool] | 
 
 
 def codebook_entries(session: Session, project: Project) -> list[CodebookEntry]:
-    """Return (path, definition and "use when", example) of every code, the suggester's cold start."""
+    """Return (path, definition and "use when", example, "not when") of every code, the suggester's cold start."""
     tree = load_tree(session, project.id)
-    return [(path, " ".join(t for t in (code.definition, code.use_when) if t), code.example)
+    return [(path, " ".join(t for t in (code.definition, code.use_when) if t), code.example, code.not_when)
             for path, code, _ in tree.walk()]
 
 

@@ -9,7 +9,7 @@ Theme exports choose the rule and print it, with how many units still await a co
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, exists, func, select
@@ -194,6 +194,14 @@ class FinalCodes:
     def n_unresolved(self) -> int:
         """Return the number of units without consensus whose coders disagreed (awaiting consensus)."""
         return sum(1 for v in self.via.values() if v == "fallback")
+
+    def only(self, unit_ids: Iterable[int]) -> FinalCodes:
+        """Return these final codes for *unit_ids* alone (the units revealed to a viewer); the rest count as uncoded."""
+        keep = set(unit_ids)
+        codes = {u: c for u, c in self.codes.items() if u in keep}
+        return FinalCodes(codes, {u: v for u, v in self.via.items() if u in keep},
+                          self.uncoded + len(self.codes) - len(codes), self.rule,
+                          {u: d for u, d in self.disputed.items() if u in keep})
 
 
 def final_codes(session: Session, project: Project, rule: str = "all") -> FinalCodes:

@@ -9,16 +9,11 @@ therefore spans 100% of its n, and a hidden part stays on the chart as a hatched
 whose every bar is hidden (a pilot with 5 answers) is replaced by a note. Month charts leave a hidden month
 empty and say so in its label, so it never reads as a true zero.
 
-Colours: Likert levels run from the most negative to the most positive, so they take a diverging scheme
-(ColorBrewer's RdBu: red, a light neutral middle, blue). It is one of ColorBrewer's colour-blind-safe
-schemes (red against blue stays apart for deuteranopes and protanopes, unlike Office's default
-red/green-ish series), it prints in greyscale as a light-to-dark-to-light ramp, and the neutral level
-sits in the middle of an odd scale.
+Colours and shares come from :mod:`exports.likertbars`, the one place the browser's SVG charts read them too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from openpyxl.chart import BarChart, Reference
@@ -26,33 +21,9 @@ from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.drawing.fill import PatternFillProperties
 from openpyxl.drawing.line import LineProperties
 
-# ColorBrewer RdBu (Brewer, colorbrewer2.org), negative -> positive; 2 levels take the 4-class ends.
-RDBU: dict[int, tuple[str, ...]] = {
-    2: ("CA0020", "0571B0"),
-    3: ("EF8A62", "F7F7F7", "67A9CF"),
-    4: ("CA0020", "F4A582", "92C5DE", "0571B0"),
-    5: ("CA0020", "F4A582", "F7F7F7", "92C5DE", "0571B0"),
-    6: ("B2182B", "EF8A62", "FDDBC7", "D1E5F0", "67A9CF", "2166AC"),
-    7: ("B2182B", "EF8A62", "FDDBC7", "F7F7F7", "D1E5F0", "67A9CF", "2166AC"),
-    8: ("B2182B", "D6604D", "F4A582", "FDDBC7", "D1E5F0", "92C5DE", "4393C3", "2166AC"),
-    9: ("B2182B", "D6604D", "F4A582", "FDDBC7", "F7F7F7", "D1E5F0", "92C5DE", "4393C3", "2166AC"),
-    10: ("67001F", "B2182B", "D6604D", "F4A582", "FDDBC7", "D1E5F0", "92C5DE", "4393C3", "2166AC", "053061"),
-    11: ("67001F", "B2182B", "D6604D", "F4A582", "FDDBC7", "F7F7F7", "D1E5F0", "92C5DE", "4393C3", "2166AC",
-         "053061"),
-}
-OUTLINE = "808080"  # a thin grey edge keeps the near-white neutral segment visible on white paper
-HIDDEN_LABEL = "Hidden (suppressed small counts)"
+from .likertbars import OUTLINE, RDBU, diverging
+
 CM_PER_BAR = 1.2
-
-
-def diverging(n: int) -> tuple[str, ...]:
-    """Return *n* colours from negative to positive (RdBu; a single level gets the neutral)."""
-    if n <= 1:
-        return ("F7F7F7",) * n
-    if n in RDBU:
-        return RDBU[n]
-    ramp = RDBU[11]  # longer scales: spread the 11 colours over the levels
-    return tuple(ramp[round(i * 10 / (n - 1))] for i in range(n))
 
 
 def _solid(series: Any, colour: str) -> None:
@@ -107,22 +78,6 @@ def likert_chart(ws: Any, title: str, header_row: int, first_row: int, last_row:
     chart.width = 24
     chart.height = 4 + CM_PER_BAR * (last_row - first_row + 1)
     return chart
-
-
-def shares(counts: Sequence[int], hidden: Sequence[bool], answered: int) -> tuple[list[float | None], float]:
-    """Return each level's percentage of *answered* (None where hidden) and the hidden levels' share.
-
-    The hidden share is 100 less the shown percentages, so a bar always spans 100%; it is 0 when nothing
-    is hidden (the shown percentages then add up to 100 within rounding).
-    """
-    from .tabular.percent import percent
-
-    if not answered:
-        return [None] * len(counts), 0.0
-    out = [None if h else percent(n, answered) for n, h in zip(counts, hidden, strict=True)]
-    if not any(hidden):
-        return out, 0.0
-    return out, round(100 - sum(v for v in out if v is not None), 1)
 
 
 def month_chart(ws: Any, title: str, first_row: int, last_row: int, value_col: int, label_col: int) -> BarChart:

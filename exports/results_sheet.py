@@ -16,7 +16,8 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 
-from .charts import likert_chart, shares
+from .charts import likert_chart
+from .likertbars import shares
 from .results import Results
 from .suppress import Suppression
 

@@ -22,10 +22,18 @@ back a hidden one. It cannot protect against differencing across exports of diff
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 SECONDARY_MARK = "x"
+MARK = re.compile(r"^(<\d+|x)$")  # what a hidden count is published as
+
+
+def is_mark(value: Any) -> bool:
+    """Say whether a published cell is a hidden count's mark ('<k' or 'x')."""
+    return isinstance(value, str) and MARK.match(value) is not None
 
 
 @dataclass(frozen=True)

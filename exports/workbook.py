@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,21 +18,22 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from instrument import Instrument, Question, question_type
+from instrument import Instrument, question_type
 from instrument.reportfile import ReportFile
 
-from .charts import CM_PER_BAR, likert_chart, shares
+from .charts import CM_PER_BAR, likert_chart
 from .columns import Column, export_columns, row_reader
 from .joint import joint_hidden
+from .likertbars import likert_charts
 from .model import Answers, SurveyInfo
 from .printing import ROWS_PER_PAGE, page_break_after, print_ready
 from .results import ResultsCollector
 from .results_sheet import WIDTHS as RESULTS_WIDTHS
 from .results_sheet import write_results
 from .scores import score_by_group_table, score_table
-from .stats import Collector, LevelCounts, LikertSummary
-from .suppress import Suppression
-from .tables import Table, crosstab_tables, likert_hidden, question_tables
+from .stats import Collector
+from .suppress import Suppression, is_mark
+from .tables import Table, crosstab_tables, question_tables
 from .tabular.cells import sheet_title, styled, xlsx_text
 from .tabular.percent import percent
 from .tabular.saving import discard, save_atomically
@@ -45,7 +45,6 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 SUMMARY_SHEET, LIKERT_SHEET, RAW_SHEET, DICTIONARY_SHEET = "Summary", "Likert", "Raw data", "Data dictionary"
 RESULTS_SHEET, SCORES_SHEET = "Results", "Scores"
 DEFAULT_RULE = Suppression()
-HIDDEN_CELL = re.compile(r"^(<\d+|x)$")  # what exports.suppress writes for a hidden count
 ROW_CM = 0.53  # a default-height row (15 pt), to leave room under a Likert block for its chart
 
 
@@ -78,7 +77,7 @@ class Sheet:
     def append(self, values: Sequence[Any], font: Font | None = None, wrap: bool = False) -> int:
         self.ws.append([self.styled(v, font, wrap) for v in values])
         self.row += 1
-        self.hidden += sum(1 for v in values if isinstance(v, str) and HIDDEN_CELL.match(v))
+        self.hidden += sum(1 for v in values if is_mark(v))
         return self.row
 
     def blank(self, n: int = 1) -> None:
@@ -157,68 +156,41 @@ def _summary(sheet: Sheet, instrument: Instrument, info: SurveyInfo, result: Exp
                       "its mean rank (1 = first) among those who ranked it, and n (%) who ranked it first."])
 
 
-def _likert_questions(collector: Collector) -> list[tuple[Question, list[tuple[str, LevelCounts]]]]:
-    """Return each likert question with its bars: [(question, [(bar label, counts)])], in question order."""
-    out: list[tuple[Question, list[tuple[str, LevelCounts]]]] = []
-    for q in collector.instrument.questions:
-        summary = collector.total[q.id]
-        if not isinstance(summary, LikertSummary) or q.scale is None:
-            continue
-        if q.items:
-            bars = [(item.text, summary.items[item.id]) for item in q.items]
-        else:
-            bars = [("All who answered", summary.items[""])]
-        out.append((q, bars))
-    return out
-
-
 def _likert_sheet(sheet: Sheet, collector: Collector, rule: Suppression) -> int:
     """Write one block per likert question, its stacked bar chart under it; return the number of charts.
 
-    Counts are hidden exactly where the question's table hides them (``likert_hidden``), percentages too;
-    the chart plots the percentage cells and a "Hidden" share (see exports/charts.py).
+    Counts are hidden exactly where the question's table hides them (``exports.likertbars``, which the
+    browser's charts read too), percentages too; the chart plots the percentage cells and a "Hidden" share
+    (see exports/charts.py).
     """
-    questions = _likert_questions(collector)
+    charts_data = likert_charts(collector, rule)
     sheet.append(["Likert questions: n and % of those who answered each statement"], TITLE)
-    if not questions:
+    if not charts_data:
         sheet.append(["This instrument has no Likert questions."])
         return 0
     sheet.blank()
     charts = 0
     page_top = 1
-    for q, bars in questions:
-        levels = [o.code for o in q.scale.levels] if q.scale is not None else []
-        labels = [q.label_of(c) for c in levels]
-        drawn = any(n.answered for _, n in bars)
+    for data in charts_data:
+        labels, bars = data.legend, data.bars
+        drawn = any(b.answered for b in bars)
         block_rows = 5 + len(bars) + (math.ceil((4 + CM_PER_BAR * len(bars)) / ROW_CM) + 3 if drawn else 1)
         if sheet.row - page_top + block_rows > ROWS_PER_PAGE and sheet.row > page_top:
             page_break_after(sheet.ws, sheet.row)  # keep the table and its chart on one printed page
             page_top = sheet.row + 1
-        sheet.append([q.text], TITLE)
+        sheet.append([data.title], TITLE)
         header_row = sheet.append(["Statement (n answered)", *labels, "n answered",
                                    *[f"% {label}" for label in labels], "% hidden"], BOLD, wrap=True)
-        any_hidden, all_hidden = False, True
-        for text, counts in bars:
-            values, hidden = likert_hidden(counts, levels, rule)
-            is_hidden = [c in hidden for c in levels]
-            shown_counts = [rule.mark_for(values[c]) if c in hidden else values[c] for c in levels]
-            pcts, hidden_share = shares([values[c] for c in levels], is_hidden, counts.answered)
-            any_hidden = any_hidden or any(is_hidden)
-            all_hidden = all_hidden and (not counts.answered or all(
-                h or values[c] == 0 for c, h in zip(levels, is_hidden, strict=True)))
-            sheet.append([f"{text} (n = {counts.answered})", *shown_counts, counts.answered, *pcts, hidden_share])
+        for b in bars:
+            sheet.append([b.label, *b.counts, b.answered, *b.pcts, b.hidden_share])
         last_row = sheet.row
-        note = f"Question '{q.id}'. Percentages of those who answered each statement; each bar is 100% of its n."
-        if any_hidden:
-            note += (f" Counts hidden in the tables ({rule.mark}, x) are hidden here too; their share is drawn "
-                     "as one hatched 'Hidden' segment, not spread over the others.")
-        sheet.append([note], ITALIC)
-        if not drawn or all_hidden:
-            reason = "nobody answered" if not drawn else "every count is hidden (too few answers to show)"
-            sheet.append([f"No chart: {reason}, so a chart could show nothing true."], ITALIC)
+        sheet.append([data.note], ITALIC)
+        if data.no_chart:
+            sheet.append([f"No chart: {data.no_chart}, so a chart could show nothing true."], ITALIC)
             sheet.blank()
             continue
-        chart = likert_chart(sheet.ws, q.text, header_row, header_row + 1, last_row, len(levels) + 3, len(levels))
+        chart = likert_chart(sheet.ws, data.title, header_row, header_row + 1, last_row, len(labels) + 3,
+                             len(labels))
         sheet.ws.add_chart(chart, f"A{sheet.row + 2}")
         charts += 1
         sheet.blank(math.ceil(chart.height / ROW_CM) + 3)

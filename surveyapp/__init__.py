@@ -59,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .coding_web import assist as coding_assist
     from .coding_web import bp as coding_bp
     from .invitations import links
+    from .results import routes as results
 
     del accounts, link_routes  # imported for their views, registered on the admin and auth blueprints
     filters.init_app(app)
@@ -72,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(coding_bp)
     app.extensions[SHUTDOWN_HOOKS] = [coding_assist.shutdown]
     app.register_blueprint(downloads.bp)
+    app.register_blueprint(results.bp)
     errors.init_app(app)
 
     return app

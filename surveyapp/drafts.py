@@ -14,11 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, session
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from .models import Draft, random_key
 from .sealing import Unsealable, key_from_text, key_text, new_key, seal, unseal
+
+# Each respondent's request runs these: built once, since building a statement costs more than running it.
+_READ = select(Draft.survey_slug, Draft.sealed, Draft.expires_on).where(Draft.key == bindparam("id"))
+_WRITE = update(Draft).where(Draft.key == bindparam("id")).values(sealed=bindparam("new_sealed"))
+_DISCARD = delete(Draft).where(Draft.key == bindparam("id"))
 
 
 @dataclass
@@ -46,7 +51,7 @@ def current(db: Session, slug: str, invitation_key: str | None) -> OpenDraft | N
     if held is None:
         return None
     draft_id, key, _expires = held
-    row = db.execute(select(Draft.survey_slug, Draft.sealed, Draft.expires_on).where(Draft.key == draft_id)).first()
+    row = db.connection().execute(_READ, {"id": draft_id}).first()
     if row is None or row.survey_slug != slug or row.expires_on < dt.date.today():
         return None
     context = _context(slug, draft_id, invitation_key)
@@ -100,9 +105,7 @@ def start(db: Session, slug: str, invitation_key: str | None) -> OpenDraft:
 def save(db: Session, draft: OpenDraft, answers: dict[str, Any]) -> bool:
     """Seal and store *answers* in the draft; False when the draft is gone (finished by a concurrent request)."""
     db.commit()
-    done = db.execute(update(Draft).where(Draft.key == draft.id)
-                      .values(sealed=seal(draft.key, answers, draft.context))
-                      .execution_options(synchronize_session=False))
+    done = db.connection().execute(_WRITE, {"id": draft.id, "new_sealed": seal(draft.key, answers, draft.context)})
     db.commit()
     if done.rowcount != 1:  # type: ignore[attr-defined]
         return False
@@ -112,7 +115,7 @@ def save(db: Session, draft: OpenDraft, answers: dict[str, Any]) -> bool:
 
 def discard(db: Session, draft: OpenDraft) -> bool:
     """Delete the draft inside the caller's transaction; False when another request deleted it first."""
-    gone = db.execute(delete(Draft).where(Draft.key == draft.id).execution_options(synchronize_session=False))
+    gone = db.connection().execute(_DISCARD, {"id": draft.id})
     return gone.rowcount == 1  # type: ignore[attr-defined]
 
 

@@ -1,4 +1,4 @@
-"""What the export command and the download pages share: the answers streamed, the summary facts, the rule."""
+"""What the export commands and the pages share: the answers streamed, the summary facts, the rule, question texts."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from coding.store import Project, Source
 from exports.model import DepartmentRate, SurveyInfo
 from exports.suppress import Suppression, for_audience
 from instrument import Instrument
@@ -20,6 +21,7 @@ from instrument.reportfile import ReportFile, load_report
 from .invitations.parking import ParkingError, mix_for_reading
 from .invitations.rates import survey_status
 from .models import Response, Survey
+from .surveys import instrument_of
 
 logger = logging.getLogger(__name__)
 
@@ -69,3 +71,18 @@ def report_file(instrument: Instrument) -> ReportFile | None:
 def audience_rule(shared: bool) -> Suppression:
     """Return the rule of an output: exact for the research team, SURVEYKIT_MIN_CELL when *shared* outside it."""
     return for_audience(shared, int(current_app.config["SURVEYKIT_MIN_CELL"]))
+
+
+def question_texts(session: Session, project: Project) -> dict[str, str]:
+    """Return 'survey:question' -> the question's text for the project's survey sources."""
+    out: dict[str, str] = {}
+    for source in session.scalars(select(Source).where(Source.project_id == project.id)):
+        survey = session.get(Survey, source.survey)
+        if survey is None:
+            continue
+        try:
+            question = instrument_of(survey).question(source.question.partition(".")[0])
+        except KeyError:
+            continue
+        out[f"{source.survey}:{source.question}"] = question.text
+    return out

@@ -70,7 +70,9 @@ class InstrumentVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(300))
-    source_text: Mapped[str] = mapped_column(Text)
+    # Loaded only when asked for: each respondent's request reads the survey and its version, and the parsed
+    # instrument comes from a per-process cache keyed by id and hash (surveys.instrument_of), not from this text.
+    source_text: Mapped[str] = mapped_column(Text, deferred=True)
 
 
 class Survey(Base):
@@ -92,12 +94,18 @@ class Survey(Base):
 
     def state(self, today: dt.date | None = None) -> str:
         """Return 'open', 'not_yet_open' or 'closed' on *today*."""
-        today = today or dt.date.today()
-        if self.closed or (self.closes_on is not None and today > self.closes_on):
-            return "closed"
-        if self.opens_on is not None and today < self.opens_on:
-            return "not_yet_open"
-        return "open"
+        return survey_state(self.closed, self.opens_on, self.closes_on, today)
+
+
+def survey_state(closed: bool, opens_on: dt.date | None, closes_on: dt.date | None,
+                 today: dt.date | None = None) -> str:
+    """Return 'open', 'not_yet_open' or 'closed' on *today* for a survey with these flag and dates."""
+    today = today or dt.date.today()
+    if closed or (closes_on is not None and today > closes_on):
+        return "closed"
+    if opens_on is not None and today < opens_on:
+        return "not_yet_open"
+    return "open"
 
 
 class Response(Base):
@@ -227,3 +235,19 @@ class ImportedCount(Base):
     survey_slug: Mapped[str] = mapped_column(ForeignKey("surveys.slug", ondelete="CASCADE"), primary_key=True)
     department: Mapped[str] = mapped_column(String(120), primary_key=True)
     answered: Mapped[int] = mapped_column(Integer)
+
+
+class ResultsLink(Base):
+    """A revocable link to a survey's shared results page (``/results/<token>``): the token's hash, never the token.
+
+    The link is shown once, when it is made; revoking sets ``revoked_at`` (kept, so the list says when).
+    Nothing here is about a respondent.
+    """
+
+    __tablename__ = "results_links"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_key)
+    survey_slug: Mapped[str] = mapped_column(ForeignKey("surveys.slug", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -29,7 +29,8 @@ from .drafts import OpenDraft
 from .invitations import links as invite_links
 from .invitations.parking import mix_after_answer, park, still_open
 from .invitations.storage import mark_answered
-from .models import Response, Survey
+from .models import Response
+from .published import Published, published
 from .surveys import instrument_of
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
@@ -61,8 +62,8 @@ def only_if(cond: Condition, inst: Instrument) -> str:
     return f"you answered {' or '.join(labels)} to {question}"
 
 
-def _survey_or_page(slug: str) -> tuple[Survey, Instrument] | WebResponse | str:
-    survey = get_session().get(Survey, slug)
+def _survey_or_page(slug: str) -> tuple[Published, Instrument] | WebResponse | str:
+    survey = published(get_session(), slug)
     if survey is None:
         abort(404, f"There is no survey at this address ({slug}). Check the link you were sent.")
     state = survey.state()
@@ -72,7 +73,7 @@ def _survey_or_page(slug: str) -> tuple[Survey, Instrument] | WebResponse | str:
         blocked = invite_links.gate(survey)
         if blocked is not None:
             return blocked
-    return survey, instrument_of(survey)
+    return survey, instrument_of(survey, get_session())
 
 
 def _draft(slug: str) -> OpenDraft | None:
@@ -178,7 +179,7 @@ def _more_pages(later: list[list[Condition] | None], section: Section, answers: 
     return any(conds is None or any(open_or_holds(c) for c in conds) for conds in later)
 
 
-def _render_page(inst: Instrument, survey: Survey, section: Section, answers: dict[str, Any],
+def _render_page(inst: Instrument, survey: Published, section: Section, answers: dict[str, Any],
                  errors: dict[str, str], status: int = 200) -> Any:
     sections = possible_sections(inst, answers)
     position = next((i for i, s in enumerate(sections) if s.id == section.id), 0)
@@ -273,7 +274,7 @@ def submit_page(slug: str, section_id: str) -> Any:
     return _finish(survey, inst, draft)
 
 
-def _finish(survey: Survey, inst: Instrument, draft: OpenDraft) -> Any:
+def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
     answers, errors = settle(inst, draft.answers)
     if errors:
         first = next(q for q in inst.questions if q.id in errors)
@@ -314,7 +315,7 @@ def _finish(survey: Survey, inst: Instrument, draft: OpenDraft) -> Any:
 @bp.get("/<slug>/thanks")
 def thanks(slug: str) -> Any:
     """Thank the respondent."""
-    survey = get_session().get(Survey, slug)
+    survey = published(get_session(), slug)
     if survey is None:
         abort(404, "There is no survey at this address.")
-    return render_template("respond/thanks.html", survey=survey, inst=instrument_of(survey))
+    return render_template("respond/thanks.html", survey=survey, inst=instrument_of(survey, get_session()))

@@ -45,7 +45,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SURVEYKIT_MAIL_RATE", 5.0, "Largest number of e-mails sent per second", float),
     Setting("SURVEYKIT_ASSIST_PRECISION", 0.9, "Precision a code's suggestions must have reached on the coded "
             "answers (Wilson lower bound) before the coding screen shows them; a code below it stays silent", float),
-    Setting("SURVEYKIT_ASSIST_BACKEND", "auto", "Text representation of the coding assistant: tfidf, embeddings "
+    Setting("SURVEYKIT_ASSIST_BACKEND", "auto", "Text representation of the coding assistant (suggestions, "
+            "similar answers, candidate themes): tfidf, embeddings "
             "(needs pip install 'surveykit[embeddings]') or auto (embeddings when installed, else tfidf)"),
 )
 

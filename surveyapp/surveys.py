@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import delete, func, select, update
@@ -19,6 +18,7 @@ from instrument import Instrument, InvalidInstrument, parse_instrument, read_ins
 
 from .invitations.parking import mix, retire_key
 from .models import Delivery, Draft, InstrumentVersion, Invitation, Response, Survey
+from .published import Published
 from .scrub import scrub_history
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -93,15 +93,30 @@ def create_survey(session: Session, instruments_dir: Path, instrument_id: str, s
     return survey
 
 
-@lru_cache(maxsize=64)
-def _parse_cached(text: str, source: str) -> Instrument:
-    return parse_instrument(text, source)
+_parsed: dict[tuple[int, str], Instrument] = {}
+PARSED_KEPT = 64
 
 
-def instrument_of(survey: Survey) -> Instrument:
-    """Return the parsed instrument version a survey serves (parsed once per text)."""
+def instrument_of(survey: Survey | Published, db: Session | None = None) -> Instrument:
+    """Return the parsed instrument version a survey serves, parsed (and its text read) once per process.
+
+    A :class:`Published` survey carries no text: on the first call for its version, *db* reads it.
+    """
     v = survey.instrument_version
-    return _parse_cached(v.source_text, f"{v.instrument_id} v{v.version}")
+    key = (v.id, v.sha256)  # a version's text may change until it has answers; its hash changes with it
+    found = _parsed.get(key)
+    if found is None:
+        if isinstance(v, InstrumentVersion):
+            text = v.source_text
+        elif db is not None:
+            text = db.scalar(select(InstrumentVersion.source_text).where(InstrumentVersion.id == v.id)) or ""
+        else:
+            raise ValueError("instrument_of needs a database session to read a published survey's instrument")
+        found = parse_instrument(text, f"{v.instrument_id} v{v.version}")
+        if len(_parsed) >= PARSED_KEPT:
+            _parsed.pop(next(iter(_parsed)))
+        _parsed[key] = found
+    return found
 
 
 def response_count(session: Session, slug: str) -> int:

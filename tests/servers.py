@@ -62,15 +62,16 @@ class Served:
 
 @contextmanager
 def gunicorn(env: Mapping[str, str], folder: Path, *options: str, ready: str = "/",
-             timeout: float = 20.0) -> Iterator[Served]:
-    """Serve `surveyapp:create_app()` under gunicorn on a free loopback port until the block ends.
+             timeout: float = 20.0, app: str = "") -> Iterator[Served]:
+    """Serve `surveyapp:create_app()` (or the WSGI *app*, "module:name") under gunicorn on a free loopback port
+    until the block ends.
 
     The app is configured by *env*, with its instance folder and gunicorn's log in *folder*. The block starts once
     *ready* answers; afterwards the server is stopped, killed if it does not stop, whatever the block raised.
     """
     log = folder / "gunicorn.log"
     # The instance folder in *folder*: a checkout's own instance/config.py must not configure the app under test.
-    factory = f"surveyapp:create_app({{'INSTANCE_PATH': {str(folder / 'instance')!r}}})"
+    factory = app or f"surveyapp:create_app({{'INSTANCE_PATH': {str(folder / 'instance')!r}}})"
     # Port 0: the kernel picks a free port at bind time, so parallel workers cannot race for one.
     with log.open("w", encoding="utf-8") as out:
         server = subprocess.Popen([str(GUNICORN), "--bind", "127.0.0.1:0", "--workers", "1", *NO_CONTROL_SOCKET,

@@ -1,7 +1,13 @@
+"""The similar-answers index, on each text backend (embeddings skipped with the reason when not installed)."""
+
 import pytest
 
+from coding.assist import embeddings
 from coding.assist.similar import SimilarityIndex
 from coding.assist.synthetic import make_dataset
+
+BACKENDS = ["tfidf", pytest.param("embeddings", marks=pytest.mark.skipif(
+    not embeddings.available(), reason=embeddings.missing() or "available"))]
 
 UNITS = {
     "a": "The nurses supported me when I was anxious before surgery.",
@@ -12,10 +18,16 @@ UNITS = {
 LABELS = {"a": frozenset({"Care/Support"}), "b": frozenset({"Parking"}), "c": frozenset({"Food"})}
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
 @pytest.fixture
-def index():
-    idx = SimilarityIndex()
+def index(backend):
+    idx = SimilarityIndex(backend)
     idx.add(UNITS, LABELS)
+    assert idx.backend == backend
     return idx
 
 
@@ -33,21 +45,21 @@ def test_query_by_id_excludes_the_unit_itself_and_respects_only_coded(index):
     assert "d" not in [n.unit_id for n in index.query("a", k=3)]
 
 
-def test_scores_are_sorted_and_k_is_respected():
+def test_scores_are_sorted_and_k_is_respected(backend):
     data = make_dataset(200, seed=3)
-    idx = SimilarityIndex()
+    idx = SimilarityIndex(backend)
     idx.add(data.units, data.truth)
     result = idx.query("u000010", k=5)
     assert len(result) == 5
     assert [n.score for n in result] == sorted((n.score for n in result), reverse=True)
 
 
-def test_incremental_add_matches_building_at_once():
+def test_incremental_add_matches_building_at_once(backend):
     data = make_dataset(120, seed=4)
     ids = list(data.units)
-    once = SimilarityIndex()
+    once = SimilarityIndex(backend)
     once.add(data.units, data.truth)
-    grown = SimilarityIndex()
+    grown = SimilarityIndex(backend)
     grown.add({u: data.units[u] for u in ids[:50]}, data.truth)
     grown.query("u000001")  # forces a rebuild in the middle, which later adds must invalidate
     grown.add({u: data.units[u] for u in ids[50:]})
@@ -57,16 +69,58 @@ def test_incremental_add_matches_building_at_once():
         assert [n.score for n in a] == pytest.approx([n.score for n in b])
 
 
-def test_re_adding_an_id_replaces_its_text(index):
+def test_re_adding_an_id_replaces_its_text(index, backend):
     index.add({"b": "The nurses supported me and I was anxious."})
     assert len(index) == 4
     assert index.query("a", k=1)[0].unit_id == "b"
-    assert index.query("parking fees expensive", k=3) == []
+    if backend == "tfidf":  # no answer left shares a word with it
+        assert index.query("parking fees expensive", k=3) == []
+    else:
+        assert index.query("parking fees expensive", k=1)[0].unit_id != "b"
 
 
-def test_unknown_words_give_no_neighbours(index):
+def test_unknown_words_give_no_neighbours():
+    index = SimilarityIndex("tfidf")
+    index.add(UNITS, LABELS)
     assert index.query("zyzzyva") == []
-    assert SimilarityIndex().query("anything") == []
+    assert SimilarityIndex("tfidf").query("anything") == []
+
+
+def test_an_empty_index_or_a_query_of_stop_words_gives_no_neighbours(index, backend):
+    assert SimilarityIndex(backend).query("anything") == []
+    assert index.query("and the of") == []
+
+
+LONELY = {"w": "I was so lonely on the ward.", "p": "Parking fees were expensive.", "f": "The food was cold."}
+LONELY_CODES = {u: frozenset({u}) for u in LONELY}
+
+
+@pytest.mark.skipif(not embeddings.available(), reason=embeddings.missing() or "available")
+def test_embeddings_find_a_neighbour_that_shares_no_word():
+    query = "Nobody came to see me and I felt alone."
+    words_only = SimilarityIndex("tfidf")
+    words_only.add(LONELY, LONELY_CODES)
+    assert words_only.query(query) == []  # the control: no stem in common, TF-IDF sees nothing
+    meaning = SimilarityIndex("embeddings")
+    meaning.add(LONELY, LONELY_CODES)
+    found = meaning.query(query, k=3)
+    assert found[0].unit_id == "w" and found[0].codes == {"w"} and found[0].shared == {}
+    assert found[0].score > found[1].score + 0.1
+
+
+@pytest.mark.skipif(not embeddings.available(), reason=embeddings.missing() or "available")
+def test_prepare_embeds_the_coded_units_ahead_and_only_those():
+    index = SimilarityIndex("embeddings")
+    index.add({**LONELY, "u": "An answer nobody coded yet."}, LONELY_CODES)
+    index.prepare()
+    assert index._has_vector.tolist() == [True, True, True, False]
+    index.query("lonely", k=1, only_coded=False)  # a query that may return every unit embeds them
+    assert index._has_vector.all()
+
+
+def test_an_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="backend must be one of tfidf, embeddings, not 'bert'"):
+        SimilarityIndex("bert")
 
 
 def test_replacing_a_coded_unit_keeps_track_of_which_units_are_coded(index):

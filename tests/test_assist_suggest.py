@@ -3,9 +3,13 @@ import time
 
 import pytest
 
+from coding.assist import embeddings
 from coding.assist import suggest as suggest_module
 from coding.assist.suggest import CODEBOOK, MODEL, CodeSuggester
 from coding.assist.synthetic import make_dataset
+
+BACKENDS = ["tfidf", pytest.param("embeddings", marks=pytest.mark.skipif(
+    not embeddings.available(), reason=embeddings.missing() or "available"))]
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +182,24 @@ def test_the_model_takes_over_a_code_only_where_it_ranks_the_coded_answers_bette
     # A definition in the answers' own words ranks them perfectly: the regression cannot beat it.
     assert sources["Parking"] == CODEBOOK
     assert suggester.routes["Parking"].source == CODEBOOK and not suggester.routes["Parking"].silent
+
+
+NOT_WHEN_BOOK = [("Access/Waiting time", "Waiting too long to be seen: delays before an appointment or in the clinic.",
+                  "I waited three hours past my appointment time"),
+                 ("Visiting", "Visits from family and friends, visiting hours.", "my family could visit every day")]
+NOT_WHEN = "Time with family or friends (use Visiting); time spent waiting for visitors."
+FAMILY = "The time with my family in the evening was far too short."
+WAITED = "I waited hours in the clinic before anyone saw me."
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_not_when_keeps_a_code_off_answers_it_describes(backend):
+    plain = CodeSuggester(NOT_WHEN_BOOK, backend=backend)
+    heeded = CodeSuggester([NOT_WHEN_BOOK[0] + (NOT_WHEN,), NOT_WHEN_BOOK[1]], backend=backend)
+    # The control: without its "not when", "time" is enough for the code to be offered above the floor.
+    assert "Access/Waiting time" in {s.code for s in plain.suggest_routed([FAMILY], floor=0.1)[0]}
+    offered = heeded.suggest_routed([FAMILY], floor=0.1)[0]
+    assert "Access/Waiting time" not in {s.code for s in offered} and offered[0].code == "Visiting"
+    # An answer about waiting is still matched (it is far from the "not when" text).
+    assert heeded.suggest_routed([WAITED], floor=0.1)[0][0].code == "Access/Waiting time"
+

@@ -21,6 +21,8 @@ from sqlalchemy import select
 from coding import applying as Ap
 from coding import blindness as Bl
 from coding import projects as P
+from coding.assist import embeddings
+from coding.assist.sources import BACKEND_LABELS
 from coding.assist.synthetic import make_dataset
 from coding.assist_log import Decision
 from coding.codebook import stored as C
@@ -89,6 +91,21 @@ def screen(app: Flask, project: str, label: str, extra: str = "") -> str:
         position = s.scalar(select(Unit.position).join(P.Project, P.Project.id == Unit.project_id)
                             .where(P.Project.name == project, Unit.label == label))
     return f"/coding/{project}/code?filter=all&pos={position}{extra}"
+
+
+def project_of(app: Flask, name: str, texts: list[str], code: str) -> tuple[list[int], int]:
+    """Create project *name* with *texts* as units (labelled by its first letter and a number) and one code.
+
+    Return the units' ids and the code's id.
+    """
+    with app.app_context(), db.new_session() as s:
+        project = P.create_project(s, name, A)
+        added = P.add_units(s, project, [P.NewUnit(f"import:{i}", t, label=f"{name[0]}{i}")
+                                         for i, t in enumerate(texts)])
+        C.add_code(s, project, None, code, A)
+        code_id = C.load_tree(s, project.id).id_of(code)
+        s.commit()
+        return [u.id for u in added.units], code_id
 
 
 def import_synthetic(runner: FlaskCliRunner, tmp_path: Path, uncoded: list[str]) -> None:
@@ -273,13 +290,11 @@ def test_a_project_with_a_codebook_and_no_coding_gets_suggestions(app: Flask, ac
 def test_kwic_filters_by_code_and_coder_and_escapes(app: Flask, accounts: None, assistant: AssistService) -> None:
     texts = ["<script>alert('x')</script> We waited for hours.", "Waiting times were long; I wait again.",
              "Nothing about delays here."]
+    units, waiting = project_of(app, "kw", texts, "Waiting")
     with app.app_context(), db.new_session() as s:
-        project = P.create_project(s, "kw", A)
-        added = P.add_units(s, project, [P.NewUnit(f"import:{i}", t, label=f"k{i}") for i, t in enumerate(texts)])
-        C.add_code(s, project, None, "Waiting", A)
-        waiting = C.load_tree(s, project.id).id_of("Waiting")
-        Ap.set_codes(s, project, added.units[0].id, A, {waiting})
-        Ap.set_codes(s, project, added.units[1].id, B, {waiting})
+        project = P.get_project(s, "kw")
+        Ap.set_codes(s, project, units[0], A, {waiting})
+        Ap.set_codes(s, project, units[1], B, {waiting})
         s.commit()
     a = login(app, A)
     page = a.get("/coding/kw/kwic?term=wait").text
@@ -318,6 +333,70 @@ def test_themes_page_groups_answers_no_code_fits_and_escapes(app: Flask, account
     uncoded = a.get("/coding/th/themes?among=uncoded&n=2").text
     assert "12 answers grouped" in uncoded
     assert a.get("/coding/th/themes?among=everything").status_code == 400
+
+
+BACKENDS = ["tfidf", pytest.param("embeddings", marks=pytest.mark.skipif(
+    not embeddings.available(), reason=embeddings.missing() or "available"))]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_themes_page_works_with_every_unit_coded_and_names_the_backend(app: Flask, accounts: None,
+                                                                       assistant: AssistService,
+                                                                       backend: str) -> None:
+    app.config["SURVEYKIT_ASSIST_BACKEND"] = backend
+    texts = ["Parking fees were expensive.", "The car park had no spaces.", "Noise at night kept me awake.",
+             "Loud beeping all night."]
+    units, parking = project_of(app, "done", texts, "Parking")
+    with app.app_context(), db.new_session() as s:
+        project = P.get_project(s, "done")
+        for unit in units[:2]:
+            Ap.set_codes(s, project, unit, A, {parking})
+        for unit in units[2:]:
+            Ap.set_codes(s, project, unit, A, set())  # read, no code applies
+        s.commit()
+    a = login(app, A)
+    page = settled(assistant, a, "/coding/done/themes?n=2")
+    assert "You read these and applied no code" in page and "Loud beeping all night." in page
+    # Every unit is coded: the pool is the two answers no code fits (read, no code), in two themes of one.
+    assert "2 answers grouped" in page and page.count('class="card theme"') == 2
+    assert f"Answers grouped by {html.escape(BACKEND_LABELS[backend])}" in page
+    assert f"suggestions compare {html.escape(BACKEND_LABELS[backend])}" in page
+    uncoded = a.get("/coding/done/themes?among=uncoded").text
+    assert "0 answers grouped" in uncoded and "No answers to group." in uncoded
+    # The coding screen names the backend of its suggestions and of its similar units.
+    screen_page = settled(assistant, a, screen(app, "done", "d0"))
+    assert f"Text compared as {html.escape(BACKEND_LABELS[backend])}." in screen_page
+    assert f"Similarity of {html.escape(BACKEND_LABELS[backend])}." in screen_page
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_codes_not_when_text_keeps_its_cold_start_suggestion_off(app: Flask, accounts: None,
+                                                                  assistant: AssistService, backend: str) -> None:
+    app.config["SURVEYKIT_ASSIST_BACKEND"] = backend
+    with app.app_context(), db.new_session() as s:
+        project = P.create_project(s, "nw", A)
+        P.add_units(s, project, [P.NewUnit("import:0", "The time with my family in the evening was far too short.",
+                                           label="n0")])
+        for name, definition, example in (
+                ("Waiting time", "Waiting too long to be seen: delays before an appointment or in the clinic.",
+                 "I waited three hours past my appointment time"),
+                ("Visiting", "Visits from family and friends, visiting hours.", "my family could visit every day")):
+            C.add_code(s, project, None, name, A)
+            C.edit_code(s, project, name, A, definition=definition, example=example)
+        C.edit_code(s, project, "Waiting time", A,
+                    not_when="Time with family or friends (use Visiting); time spent waiting for visitors.")
+        s.commit()
+        waiting = C.load_tree(s, project.id).id_of("Waiting time")
+    a = login(app, A)
+    save_settings(a, "nw", threshold="0.1", target="consensus")
+    offered = [v for v, _ in ACCEPT_RE.findall(settled(assistant, a, screen(app, "nw", "n0")))]
+    assert offered and not any(v.startswith(f"{waiting}|") for v in offered)
+    # The control: once the "not when" text is gone (a new codebook version), the code is offered.
+    with app.app_context(), db.new_session() as s:
+        C.edit_code(s, P.get_project(s, "nw"), "Waiting time", A, not_when="")
+        s.commit()
+    offered = [v for v, _ in ACCEPT_RE.findall(settled(assistant, a, screen(app, "nw", "n0")))]
+    assert any(v.startswith(f"{waiting}|") for v in offered)
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -28,6 +28,8 @@ from coding.store import ProjectMember, Rereview, Unit
 from surveyapp import db, shutdown
 from surveyapp.auth.members import SurveyMember
 from surveyapp.auth.models import User, create_user
+from surveyapp.models import ResultsLink, Survey
+from surveyapp.results.links import create_link
 
 from conftest import make_test_app
 
@@ -62,6 +64,8 @@ TABLE: dict[str, str] = {
     "coding.codebook_evolve": "project_manage", "coding.codebook_import": "project_manage",
     "coding.assist_settings": "project_manage",
     "coding.add_member": "project_members", "coding.remove_member": "project_members",
+    "results.survey_results": "survey_results", "results.new_link": "survey_edit", "results.revoke": "survey_edit",
+    "results.shared": "public", "coding.results": "project_code",
 }
 
 # Who each rule lets in: (role, member of the survey and project?) -> allowed. Members: an investigator owns
@@ -99,6 +103,7 @@ PUBLIC_STATUS: dict[tuple[str, str], int] = {
     ("pages.home", "GET"): 200, ("favicon", "GET"): 200, ("static", "GET"): 200,
     ("respond.intro", "GET"): 200, ("respond.page", "GET"): 302, ("respond.submit_page", "POST"): 302,
     ("respond.start", "POST"): 302, ("respond.thanks", "GET"): 200, ("invite_links.follow", "GET"): 404,
+    ("results.shared", "GET"): 200,
     ("auth.login", "GET"): 200, ("auth.login", "POST"): 400, ("auth.logout", "POST"): 302,
     ("auth.set_password", "GET"): 404, ("auth.set_password", "POST"): 404,
     ("auth.setup", "GET"): 404, ("auth.setup", "POST"): 404,
@@ -134,6 +139,9 @@ def site(database_url: str, tmp_path: Path) -> Iterator[tuple[Flask, dict[str, A
         s.add(ProjectMember(project_id=project.id, user_id=users[("investigator", True)].id, role="owner"))
         s.add(ProjectMember(project_id=project.id, user_id=users[("coder", True)].id, role="coder"))
         s.commit()
+        ids["share_token"] = create_link(s, s.get(Survey, SLUG))
+        s.commit()
+        ids["share_key"] = s.scalar(select(ResultsLink.key))
         ids["users"] = {k: u.id for k, u in users.items()}
         ids.update(unit_id=unit.id, round_id=rnd.id,
                    entry_id=s.scalar(select(Rereview.id)))
@@ -146,7 +154,9 @@ def url_values(ids: dict[str, Any]) -> dict[str, Any]:
     return {"slug": SLUG, "name": PROJECT, "unit_id": ids["unit_id"], "round_id": ids["round_id"],
             "entry_id": ids["entry_id"], "user_id": ids["target"], "action": "finish", "kind": "invitation",
             "change": "disable", "fmt": "qdc", "token": "no-such-token", "section_id": "first",
-            "filename": "style.css"}
+            "filename": "style.css", "key": ids["share_key"],
+            # a working share link: the shared results page opens for anyone who holds one
+            "results.shared": {"token": ids["share_token"]}}
 
 
 def log_in_as(app: Flask, client: FlaskClient, user_id: int | None) -> None:
@@ -160,6 +170,13 @@ def log_in_as(app: Flask, client: FlaskClient, user_id: int | None) -> None:
         sess.update(user_id=user_id, auth_version=version, auth_seen=time.time())
 
 
+def working_again(app: Flask, key: str) -> None:
+    """Undo an earlier revocation: each allowed revoke acts on, and the shared page opens, a working link."""
+    with app.app_context(), db.new_session() as s:
+        s.get(ResultsLink, key).revoked_at = None
+        s.commit()
+
+
 def routes(app: Flask) -> list[tuple[str, str, str]]:
     """Return (endpoint, method, url) of every route: GET always (405 where it has none), POST where it has one.
 
@@ -171,6 +188,7 @@ def routes(app: Flask) -> list[tuple[str, str, str]]:
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
             values = {k: v for k, v in url_values_cache.items() if k in rule.arguments}
+            values.update(url_values_cache.get(rule.endpoint, {}))
             url = app.url_for(rule.endpoint, **values)
             for method in ("GET", "POST"):
                 if method == "POST" and "POST" not in (rule.methods or ()):
@@ -242,6 +260,8 @@ def test_every_route_as_every_role_member_or_not(site: tuple[Flask, dict[str, An
         client = app.test_client()
         for endpoint, method, url in routes(app):
             log_in_as(app, client, None if who is None else ids["users"][who])
+            if endpoint in ("results.revoke", "results.shared"):
+                working_again(app, ids["share_key"])
             response = client.open(url, method=method)
             asked += 1
             want = expected(endpoint, method, methods[endpoint], who)

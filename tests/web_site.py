@@ -328,17 +328,24 @@ def capture_pages(site: Site) -> list[Captured]:
     for slug in site.slugs:
         paths[f"admin: survey {slug}"] = f"/admin/s/{slug}"
         paths[f"respondent: intro {slug}"] = f"/s/{slug}"
+        paths[f"admin: results {slug}"] = f"/admin/s/{slug}/results"
     for name in site.projects:
         paths |= {f"coding {name}: {what}": f"/coding/{name}/{path}" for what, path in (
             ("project", ""), ("codebook", "codebook"), ("changes", "codebook/changes"),
             ("agreement", "agreement"), ("reconcile", "reconcile?decided=1"), ("kwic", "kwic?term=text"),
-            ("themes", "themes?among=uncoded"))}
+            ("themes", "themes?among=uncoded"), ("results", "results?rule=any"))}
         with app.app_context(), db.new_session() as s:
             project = P.get_project(s, name)
             units = list(s.scalars(select(Unit).where(Unit.project_id == project.id).order_by(Unit.position)))
             for unit in units[:3]:
                 paths[f"coding {name}: code {unit.position}"] = f"/coding/{name}/code?filter=all&pos={unit.position}"
                 paths[f"coding {name}: meeting {unit.id}"] = f"/coding/{name}/reconcile/{unit.id}"
+    # The shared results page of each survey, behind a share link, seen without logging in.
+    for slug in site.slugs:
+        made = lead.post(f"/admin/s/{slug}/results/links", data={"csrf_token": token}, follow_redirects=True)
+        link = re.search(r"/results/[A-Za-z0-9_-]{43}", made.text)
+        assert link, made.text[:300]
+        pages.append(capture(f"shared results {slug}", app.test_client().get(link.group(0))))
     paths["404: survey address"] = f"/s/{payloads.one('survey address')}"
     paths["404: project address"] = f"/coding/{payloads.one('project address')}/"
     respondent = app.test_client()

@@ -83,18 +83,19 @@ class EmbeddingEncoder(TfidfEncoder):
         return self.embedder.embed(texts)
 
 
+def resolve(backend: str | None) -> str:
+    """Return the backend to run: ``backend`` checked, or embeddings when installed and TF-IDF otherwise (None)."""
+    from coding.assist.embeddings import available, missing
+
+    if backend is None:
+        return EMBEDDINGS if available() else TFIDF
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    if backend == EMBEDDINGS and not available():
+        raise ValueError(f"text backend 'embeddings': {missing()}")
+    return backend
+
+
 def make_encoder(backend: str | None = None, max_features: int = 50_000) -> TfidfEncoder:
     """Return an encoder: ``backend`` by name, or embeddings when installed and TF-IDF otherwise (None)."""
-    if backend is None:
-        from coding.assist.embeddings import available
-
-        backend = EMBEDDINGS if available() else TFIDF
-    if backend == TFIDF:
-        return TfidfEncoder(max_features)
-    if backend == EMBEDDINGS:
-        from coding.assist.embeddings import available, missing
-
-        if not available():
-            raise ValueError(f"text backend 'embeddings': {missing()}")
-        return EmbeddingEncoder(max_features)
-    raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    return EmbeddingEncoder(max_features) if resolve(backend) == EMBEDDINGS else TfidfEncoder(max_features)

@@ -15,6 +15,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 CALIBRATION_FOLDS = 3
+# How much an answer's similarity with a code's "not when" text lowers its match: at 1, an answer as close to
+# what the code is not as to what it is scores 0.
+NOT_WHEN_WEIGHT = 1.0
 
 
 def cosines(vectors: sp.csr_matrix | np.ndarray, prototypes: sp.csr_matrix | np.ndarray) -> np.ndarray:
@@ -22,6 +25,13 @@ def cosines(vectors: sp.csr_matrix | np.ndarray, prototypes: sp.csr_matrix | np.
     product = vectors @ prototypes.T
     dense = product.toarray() if sp.issparse(product) else np.asarray(product)
     return np.clip(dense, 0.0, 1.0)
+
+
+def penalised(scores: np.ndarray, vectors: sp.csr_matrix | np.ndarray, avoid: np.ndarray | None) -> np.ndarray:
+    """Lower matcher scores by the answers' similarity with the code's "not when" text (unit length; None: none)."""
+    if avoid is None or not len(scores):
+        return scores
+    return np.clip(scores - NOT_WHEN_WEIGHT * cosines(vectors, avoid[None, :]).ravel(), 0.0, 1.0)
 
 
 def dense(matrix: sp.csr_matrix | np.ndarray) -> np.ndarray:

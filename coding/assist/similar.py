@@ -1,4 +1,8 @@
-"""Find the already-coded answers most similar to a text: TF-IDF over stems and bigrams, cosine, top k.
+"""Find the already-coded answers most similar to a text: cosine of TF-IDF (stems and bigrams) or of embeddings.
+
+The backend is chosen as for suggestions (``coding.assist.encoders.resolve``): ``tfidf``, or ``embeddings``
+(the optional extra: a sentence embedding, so "felt alone" finds "lonely"); ``None`` takes embeddings when
+installed. The API and the ``Neighbour`` rows are the same either way; ``backend`` says which one ran.
 
 Design: each unit is analysed and hashed once when it is added (``HashingVectorizer``, raw counts), so adding
 units never re-reads the corpus. Document frequencies are kept up to date on every ``add``; the TF-IDF
@@ -6,19 +10,30 @@ weighted, length-normalised matrix is rebuilt lazily, on the first query after a
 counts. The rebuild is a few sparse operations (no text analysis), so results are always exact for the
 current corpus. The matrix is kept transposed (feature -> units) so that a query, which has a handful of
 features, touches only the rows of its own features.
+
+With embeddings, a unit is embedded the first time a query may return it (the coded ones, for the usual
+``only_coded`` query; ``prepare`` does it ahead, off the request path), since embedding costs milliseconds per
+answer and most units of a large project are never anyone's neighbour. The embedder caches vectors by text,
+so the suggester's fit and the index embed each coded answer once. A query is one product of its embedding
+with the candidates' rows. Shared words are still the stems the two answers have in common.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 
+from coding.assist.encoders import EMBEDDINGS, resolve
 from coding.assist.text import analyze, words
+
+if TYPE_CHECKING:  # onnxruntime loads only when an index uses embeddings
+    from coding.assist.embeddings import Embedder
 
 _N_FEATURES = 2**20
 
@@ -40,12 +55,20 @@ def make_hasher() -> HashingVectorizer:
 
 
 class SimilarityIndex:
-    """Incremental TF-IDF cosine index over answers, with the codes of those already coded.
+    """Incremental cosine index over answers (TF-IDF or embeddings), with the codes of those already coded.
 
     Not thread-safe: a web process sharing one index must hold a lock around ``add`` and ``query``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, backend: str | None = None) -> None:
+        self.backend = resolve(backend)  # "tfidf" or "embeddings": what ran, for the pages to say
+        self._embedder: Embedder | None = None
+        if self.backend == EMBEDDINGS:
+            from coding.assist.embeddings import embedder
+
+            self._embedder = embedder()
+        self._embedded: np.ndarray | None = None  # (rows, dimension), in row order; rows not embedded yet are 0
+        self._has_vector = np.zeros(0, dtype=bool)
         self._hasher = make_hasher()
         self._ids: list[str] = []
         self._row: dict[str, int] = {}
@@ -121,6 +144,7 @@ class SimilarityIndex:
             self._row = {u: i for i, u in enumerate(self._ids)}
         self._blocks = [counts]
         self._coded_mask = None  # rows may have moved
+        self._embedded = None  # refilled from the embedder's cache, by text
         n = self._n_alive
         # Smoothed IDF, as scikit-learn's TfidfTransformer: ln((1 + n) / (1 + df)) + 1.
         self._idf = np.log((1.0 + n) / (1.0 + self._df)) + 1.0
@@ -148,13 +172,20 @@ class SimilarityIndex:
         features, values = self._vector(text)
         if not len(features):
             return []
-        selected = matrix[features]
-        scores = np.asarray(selected.T @ values).ravel()
-        candidates = scores > 0
+        if self._embedder is None:
+            scores = np.asarray(matrix[features].T @ values).ravel()
+            candidates = scores > 0
+        else:
+            candidates = np.ones(len(self._ids), dtype=bool)
         if self_row is not None:
             candidates[self_row] = False
         if only_coded:
             candidates &= self._coded()
+        if self._embedder is not None:
+            scores = np.zeros(len(self._ids))
+            found = np.flatnonzero(candidates)
+            scores[found] = self._vectors(found) @ self._embedder.embed([text])[0]
+            candidates &= scores > 0
         rows = np.flatnonzero(candidates)
         if len(rows) > k:
             rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
@@ -170,6 +201,27 @@ class SimilarityIndex:
                     shared[s] = w
             result.append(Neighbour(uid, float(scores[row]), self._labels.get(uid, frozenset()), shared))
         return result
+
+    def prepare(self) -> None:
+        """Build what queries of coded units need now (the TF-IDF matrix; their embeddings), not in a request."""
+        if not self._n_alive:
+            return
+        if self._by_feature is None:
+            self._rebuild()
+        if self._embedder is not None:
+            self._vectors(np.flatnonzero(self._coded()))
+
+    def _vectors(self, rows: np.ndarray) -> np.ndarray:
+        """Return the embeddings of ``rows`` (current row numbers), embedding those not done yet."""
+        assert self._embedder is not None
+        if self._embedded is None or len(self._embedded) != len(self._ids):
+            self._embedded = np.zeros((len(self._ids), self._embedder.embed([""]).shape[1]), dtype=np.float32)
+            self._has_vector = np.zeros(len(self._ids), dtype=bool)
+        todo = rows[~self._has_vector[rows]]
+        if len(todo):
+            self._embedded[todo] = self._embedder.embed([self._texts[self._ids[r]] for r in todo])
+            self._has_vector[todo] = True
+        return self._embedded[rows]
 
     def _coded(self) -> np.ndarray:
         if self._coded_mask is None:

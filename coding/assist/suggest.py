@@ -4,8 +4,9 @@ Two sources score each code (``coding.assist.sources``):
 
 - ``CODEBOOK``, the matcher: cosine similarity between the answer and the code's own text in the codebook
   (its name, definition and "use when", example), TF-IDF over Snowball stems or, with the embeddings extra, a
-  sentence embedding (``coding.assist.encoders``). It needs no coded answer, so a project with a codebook and
-  no coding yet gets suggestions (the cold start). Its score is a similarity in [0, 1], not a probability.
+  sentence embedding (``coding.assist.encoders``), less its similarity with the code's "not when" text
+  (``scorers.NOT_WHEN_WEIGHT``). It needs no coded answer, so a project with a codebook and no coding yet gets
+  suggestions (the cold start). Its score is a similarity in [0, 1], not a probability.
 - ``MODEL``: a code with ``min_positives`` coded examples and as many without gets a logistic regression,
   calibrated with a Platt (sigmoid) map fitted on 3-fold out-of-fold scores (as scikit-learn's
   ``CalibratedClassifierCV(method="sigmoid", cv=3, ensemble=False)``; the map folds into one logistic model,
@@ -37,7 +38,17 @@ from sklearn.metrics import average_precision_score
 from coding.assist.encoders import TfidfEncoder, make_encoder
 from coding.assist.routing import DEFAULT_PRECISION, Route, route
 from coding.assist.scorers import CALIBRATION_FOLDS as CALIBRATION_FOLDS
-from coding.assist.scorers import beats, book_text, cosines, dense, fit_code, matcher_profile, platt
+from coding.assist.scorers import (
+    NOT_WHEN_WEIGHT,
+    beats,
+    book_text,
+    cosines,
+    dense,
+    fit_code,
+    matcher_profile,
+    penalised,
+    platt,
+)
 from coding.assist.sources import CODEBOOK as CODEBOOK  # re-exported: suggestions name their source by these
 from coding.assist.sources import MODEL as MODEL
 from coding.assist.sources import CodebookEntry as CodebookEntry
@@ -65,6 +76,8 @@ class _Model:
     intercepts: np.ndarray
     cold_codes: list[str]
     prototypes: sp.csr_matrix | np.ndarray  # (n cold codes, vector size), rows of unit length
+    # Each cold code's "not when" text (unit length; a row of zeros: none), or None when no code has one.
+    avoid: np.ndarray | None = None
     routes: dict[str, Route] = field(default_factory=dict)
     # Platt map of each matched code's similarity (a = 1, b = 0 and no map while a code has too few examples).
     platt: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
@@ -76,8 +89,10 @@ class _Model:
         x = self.encoder.features(texts) if self.model_codes else None
         probs = (1.0 / (1.0 + np.exp(-(np.asarray(x @ self.weights.T) + self.intercepts))) if x is not None
                  else np.zeros((len(texts), 0)))
-        sims = cosines(self.encoder.vectors(texts), self.prototypes) if self.cold_codes else \
-            np.zeros((len(texts), 0))
+        vectors = self.encoder.vectors(texts) if self.cold_codes else None
+        sims = cosines(vectors, self.prototypes) if vectors is not None else np.zeros((len(texts), 0))
+        if vectors is not None and self.avoid is not None:
+            sims = np.clip(sims - NOT_WHEN_WEIGHT * cosines(vectors, self.avoid), 0.0, 1.0)
         if len(self.platt):
             mapped = self.platt[:, 0] != 0
             sims[:, mapped] = expit(sims[:, mapped] * self.platt[mapped, 0] + self.platt[mapped, 1])
@@ -90,10 +105,6 @@ class _Model:
 
 
 _EMPTY = _Model(None, [], np.zeros((0, 0)), np.zeros(0), [], sp.csr_matrix((0, 0)))
-
-
-
-
 
 
 def _train(
@@ -109,8 +120,9 @@ def _train(
     precision: float = DEFAULT_PRECISION,
     feedback: Sequence[tuple[str, str, bool]] = (),
 ) -> _Model:
-    book = {code: book_text(code, definition, example) for code, definition, example in codebook}
-    corpus = list(units.values()) + list(book.values())
+    book = {entry[0]: book_text(*entry[:3]) for entry in codebook}
+    not_when = {entry[0]: entry[3] for entry in codebook if len(entry) > 3 and entry[3].strip()}
+    corpus = list(units.values()) + list(book.values()) + list(not_when.values())
     if not any(analyze(t) for t in corpus):
         return _EMPTY
     encoder = make_encoder(backend, max_features)
@@ -123,9 +135,12 @@ def _train(
     described = [code for code in sorted(book) if analyze(book[code]) or encoder.name != "tfidf"]
     book_vectors = dict(zip(described, dense(encoder.vectors([book[code] for code in described])), strict=True)) \
         if described else {}
+    avoided = [code for code in sorted(not_when) if analyze(not_when[code]) or encoder.name != "tfidf"]
+    avoid_vectors = dict(zip(avoided, dense(encoder.vectors([not_when[code] for code in avoided])), strict=True)) \
+        if avoided else {}
     checked = len(coded) >= MIN_CHECKED
     all_codes = sorted(set(book) | {code for u in coded for code in labels[u]})
-    model_codes, weights, intercepts, cold_codes, cold_sums = [], [], [], [], []
+    model_codes, weights, intercepts, cold_codes, cold_sums, cold_avoid = [], [], [], [], [], []
     maps: list[tuple[float, float]] = []
     routes: dict[str, Route] = {}
     # Reviewers' accept/reject decisions on answers outside the training labels: scored by the final scorer
@@ -145,14 +160,20 @@ def _train(
             return scores, y
         return np.concatenate([scores, score(rows)]), np.concatenate([y, fb_accepted[rows]])
 
+    def matched(rows: np.ndarray, total: np.ndarray, avoid: np.ndarray | None) -> np.ndarray:
+        unit = (total / max(float(np.linalg.norm(total)), 1e-12))[None, :]
+        return penalised(cosines(fb_v[rows], unit).ravel(), fb_v[rows], avoid)
+
     for code in all_codes:
         y = np.array([code in labels[u] for u in coded], dtype=bool)
         positives = int(y.sum())
+        avoid = avoid_vectors.get(code)
         if x is not None and positives >= min_positives and len(y) - positives >= min_positives:
             w, b, oof = fit_code(x, y, c, seed, calibration)
             # The regression competes with the codebook's own words, the matcher a new project starts from.
             total, matcher = matcher_profile(book_vectors.get(code), vectors, np.zeros(len(y), dtype=bool),
                                              width)
+            matcher = None if matcher is None else penalised(matcher, vectors, avoid)
             if oof is None or matcher is None or beats(average_precision_score(y, oof),
                                                          average_precision_score(y, matcher)):
                 model_codes.append(code)
@@ -167,28 +188,29 @@ def _train(
                 continue
         else:
             total, matcher = matcher_profile(book_vectors.get(code), vectors, y, width)
+            matcher = None if matcher is None else penalised(matcher, vectors, avoid)
         if total is None or matcher is None:
             continue
         cold_codes.append(code)
         cold_sums.append(total)
+        cold_avoid.append(np.zeros(width) if avoid is None else avoid)
         # With enough examples, the similarity is mapped to a probability (Platt) on the coded answers' scores,
         # which never saw their own labels (the codebook's words alone, or the profile without the answer).
         if positives >= min_positives and len(y) - positives >= min_positives:
             a, b = platt(matcher, y)
             maps.append((a, b))
-            scores, outcomes = judged(code, matcher, y, lambda rows, t=total: cosines(
-                fb_v[rows], (t / max(float(np.linalg.norm(t)), 1e-12))[None, :]).ravel())
+            scores, outcomes = judged(code, matcher, y, lambda rows, t=total, n=avoid: matched(rows, t, n))
             routes[code] = route(code, CODEBOOK, expit(a * scores + b), outcomes, precision, probability=True)
         else:
             maps.append((0.0, 0.0))
-            scores, outcomes = judged(code, matcher, y, lambda rows, t=total: cosines(
-                fb_v[rows], (t / max(float(np.linalg.norm(t)), 1e-12))[None, :]).ravel())
+            scores, outcomes = judged(code, matcher, y, lambda rows, t=total, n=avoid: matched(rows, t, n))
             routes[code] = route(code, CODEBOOK, scores if checked else [], outcomes, precision)
     n_features = encoder.features([""]).shape[1]
     protos = np.zeros((0, width))
     if cold_sums:
         protos = np.vstack(cold_sums)
         protos /= np.clip(np.linalg.norm(protos, axis=1, keepdims=True), 1e-12, None)
+    avoid_rows = np.vstack(cold_avoid) if cold_avoid and any(a.any() for a in cold_avoid) else None
     return _Model(
         encoder,
         model_codes,
@@ -196,12 +218,10 @@ def _train(
         np.array(intercepts),
         cold_codes,
         protos,
+        avoid_rows,
         routes,
         np.array(maps) if maps else np.zeros((0, 2)),
     )
-
-
-
 
 
 class CodeSuggester:

@@ -98,7 +98,10 @@ class ProjectAssistant:
             entry = self.suggesters.get((viewer, target))
             return {"indexed": len(self.index) if self.index is not None else None,
                     "fitted": entry is not None and entry.stamp is not None,
-                    "fitted_units": entry.fitted_units if entry is not None else 0}
+                    "fitted_units": entry.fitted_units if entry is not None else 0,
+                    # Which text representation ran ("tfidf" or "embeddings"), for the panel to say.
+                    "backend": entry.suggester.backend_name if entry is not None else None,
+                    "similar_backend": self.index.backend if self.index is not None else None}
 
     def similar(self, unit_id: int, text: str, k: int) -> list[Neighbour] | None:
         """Return up to *k* coded units most similar to a unit, or None while the index is being built."""
@@ -207,24 +210,28 @@ class AssistService:
             with self._sessions() as session:
                 project = session.get(Project, assistant.project_id)
                 if project is not None:
-                    update(session, project, assistant, self.precision)
+                    update(session, project, assistant, self.precision, self.backend)
         except Exception:  # a worker thread: report, and let the next poke try again
             self.app.logger.exception("coding assistant: updating project %s failed", assistant.project_id)
 
 
-def update(session: Session, project: Project, assistant: ProjectAssistant, precision: float | None = None) -> None:
-    """Bring the assistant up to date with the project: index, coded marks, every suggester in use."""
+def update(session: Session, project: Project, assistant: ProjectAssistant, precision: float | None = None,
+           backend: str | None = None) -> None:
+    """Bring the assistant up to date with the project: index, coded marks, every suggester in use.
+
+    *backend*: the text representation of the similar-answers index ("tfidf", "embeddings"; None: embeddings
+    when installed), as ``SURVEYKIT_ASSIST_BACKEND`` says.
+    """
     from coding.assist.similar import SimilarityIndex
 
     stamp = change_stamp(session, project.id)
     texts: dict[int, str] | None = None
     if stamp.units != assistant.index_units:
         texts = unit_texts(session, project)
-        index = SimilarityIndex()
+        index = SimilarityIndex(backend)
         index.add({str(u): t for u, t in texts.items()})
         index.set_labels({str(u): frozenset() for u in coded_unit_ids(session, project)})
-        if texts:
-            index.query(str(next(iter(texts))), k=1)  # builds the TF-IDF matrix here, not in a request
+        index.prepare()  # the TF-IDF matrix (and the coded units' embeddings) here, not in a request
         with assistant.lock:
             assistant.index, assistant.index_units, assistant.coded_stamp = index, stamp.units, stamp.codings
     elif stamp.codings != assistant.coded_stamp:
@@ -232,6 +239,8 @@ def update(session: Session, project: Project, assistant: ProjectAssistant, prec
         with assistant.lock:
             if assistant.index is not None:
                 assistant.index.set_labels(coded)
+                # Embeds the newly coded units; under the lock, as every use of the index (a few per change).
+                assistant.index.prepare()
             assistant.coded_stamp = stamp.codings
     with assistant.lock:
         stale = [(key, entry) for key, entry in assistant.suggesters.items() if entry.stamp != stamp]

@@ -16,7 +16,7 @@ from flask import session as cookie
 from sqlalchemy import select
 
 from coding import applying, assist_log, navigation, projects
-from coding.assist.sources import CODEBOOK, MODEL
+from coding.assist.sources import BACKEND_LABELS, CODEBOOK, MODEL
 from coding.assist_project import (
     CONSENSUS,
     VisibleCodes,
@@ -232,7 +232,7 @@ def assist_options(project: Project) -> dict[str, Any]:
 
 @bp.context_processor
 def _assist_context() -> dict[str, Any]:
-    return {"coding_assist": coding_assist, "assist_options": assist_options}
+    return {"coding_assist": coding_assist, "assist_options": assist_options, "backend_labels": BACKEND_LABELS}
 
 
 # Accept and reject
@@ -310,6 +310,7 @@ def assist_reject(name: str, unit_id: int) -> Any:
 @allowed("project_code")
 def themes(name: str) -> Any:
     """Show candidate themes among answers no code fits (or all I have not coded), and the no-fit queue."""
+    from coding.assist.encoders import resolve
     from coding.assist.themes import candidate_themes, no_fit_queue
 
     session = get_session()
@@ -336,14 +337,16 @@ def themes(name: str) -> Any:
     empty = unit_texts(session, proj, select(Review.unit_id).where(Review.unit_id == Unit.id, Review.coder == me,
                                                                    mine_empty).exists())
     pool = {**{int(n.unit_id): uncoded[int(n.unit_id)] for n in queue}, **empty} if among == "nofit" else uncoded
-    found = candidate_themes({str(u): t for u, t in pool.items()}, n_themes=n_themes)
+    backend = resolve(service().backend)
+    found = candidate_themes({str(u): t for u, t in pool.items()}, n_themes=n_themes, backend=backend)
     texts = {**uncoded, **empty}
     rows = {uid: (label, position) for uid, label, position in session.execute(
         select(Unit.id, Unit.label, Unit.position).where(Unit.id.in_(list(texts))))}
     return render_template("coding/themes.html", project=proj, among=among, below=below, n_themes=n_themes,
                            themes=found, queue=queue[:KWIC_LIMIT], queue_total=len(queue), empty=list(empty),
                            rows=rows, texts=texts, total_uncoded=total_uncoded, sampled=len(uncoded),
-                           pool_size=len(pool), target_label=target_label(chosen.target), snippet=SNIPPET)
+                           pool_size=len(pool), target_label=target_label(chosen.target), snippet=SNIPPET,
+                           backend=backend, suggestions_backend=suggester.backend_name)
 
 
 # Keyword in context

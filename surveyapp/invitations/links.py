@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response as WebResponse
 from .. import drafts
 from ..db import get_session
 from ..models import Invitation, Survey
+from ..published import Published
 from .storage import find_invitation
 
 bp = Blueprint("invite_links", __name__)
@@ -51,7 +52,7 @@ def follow(token: str) -> Any:
     return redirect(url_for("respond.intro", slug=survey.slug))
 
 
-def gate(survey: Survey) -> WebResponse | None:
+def gate(survey: Survey | Published) -> WebResponse | None:
     """Return the page to show instead of an invitation-mode survey when this browser holds no usable invitation."""
     key = bound_key(survey.slug)
     inv = get_session().get(Invitation, key) if key else None

@@ -31,6 +31,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..models import ParkedAnswer, Response, Survey, random_key
+from ..published import Published
 from ..sealing import KEY_BYTES, Unsealable, new_key, seal, unseal
 
 logger = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def still_open(db: Session, slug: str) -> bool:
     return closed is False
 
 
-def park(db: Session, survey: Survey, answers: dict[str, Any]) -> None:
+def park(db: Session, survey: Survey | Published, answers: dict[str, Any]) -> None:
     """Add *answers*, sealed, to the survey's parked answers (inside the caller's transaction)."""
     key = parking_key(survey.slug, create=True)
     assert key is not None
@@ -110,7 +111,7 @@ def waiting(db: Session, slug: str) -> int:
     return db.scalar(select(func.count()).select_from(ParkedAnswer).where(ParkedAnswer.survey_slug == slug)) or 0
 
 
-def mix(db: Session, survey: Survey, everything: bool = False) -> int:
+def mix(db: Session, survey: Survey | Published, everything: bool = False) -> int:
     """Move the survey's parked answers into responses if at least k wait (all of them when *everything*).
 
     Return how many were moved. Safe to run from several processes at once and again after a crash.
@@ -149,7 +150,7 @@ def mix(db: Session, survey: Survey, everything: bool = False) -> int:
     return len(sheets)
 
 
-def mix_after_answer(db: Session, survey: Survey) -> None:
+def mix_after_answer(db: Session, survey: Survey | Published) -> None:
     """Mix once k answers wait; a lock conflict only postpones it (the answer is parked, nothing is lost)."""
     try:
         mix(db, survey)

@@ -11,31 +11,12 @@ import sys
 from pathlib import Path
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from coding.reconcile import CONSENSUS_RULES, DEFAULT_RULE
-from coding.store import Project, Source
 
 from ...db import get_session
-from ...models import Survey
-from ...surveys import instrument_of
+from ...exporting import question_texts
 from .common import coder_names, get_project, group
-
-
-def question_texts(session: Session, project: Project) -> dict[str, str]:
-    """Return 'survey:question' -> the question's text for the project's survey sources."""
-    out: dict[str, str] = {}
-    for source in session.scalars(select(Source).where(Source.project_id == project.id)):
-        survey = session.get(Survey, source.survey)
-        if survey is None:
-            continue
-        try:
-            question = instrument_of(survey).question(source.question.partition(".")[0])
-        except KeyError:
-            continue
-        out[f"{source.survey}:{source.question}"] = question.text
-    return out
 
 
 @group.command("export")
