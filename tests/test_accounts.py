@@ -23,6 +23,7 @@ from survey_setup import marker_instruments
 
 from surveyapp import db
 from surveyapp.auth import links
+from surveyapp.auth.members import SurveyMember
 from surveyapp.auth.models import User, create_user
 
 from conftest import csrf_from, make_test_app
@@ -267,3 +268,31 @@ def test_surveykit_run_prints_the_set_up_link_on_the_first_start(database_url: s
             server.wait(10)
     assert "no account yet" in lines[0], lines
     assert re.search(r"http://127\.0\.0\.1:5999/auth/setup/[A-Za-z0-9_\-]{40,}", lines[1]), lines
+
+
+def test_a_viewer_sees_the_shared_results_of_their_surveys_only(database_url: str, tmp_path: Path,
+                                                                cheap: None) -> None:
+    app = build(database_url, tmp_path)
+    try:
+        result = app.test_cli_runner().invoke(args=["surveys", "create", "two", "--id", "shared-one", "--title",
+                                                    "Shared results survey", "--mode", "invitation"])
+        assert result.exit_code == 0, result.output
+        viewer_id = add_user(app, "vera@example.org", "viewer")
+        add_user(app, "otto@example.org", "viewer")
+        with app.app_context(), db.new_session() as s:
+            s.add(SurveyMember(user_id=viewer_id, survey_slug="shared-one", role="member"))
+            s.commit()
+        vera = app.test_client()
+        landed = log_in(vera, "vera@example.org", PASSWORD)
+        assert landed.headers["Location"] == "/"
+        home = vera.get("/")
+        assert "Results shared with you" in home.text and "/admin/s/shared-one/results" in home.text
+        page = vera.get("/admin/s/shared-one/results")
+        assert page.status_code == 200 and "hidden" in page.text
+        assert "results/links" not in page.text  # no share-link management: that is the team's
+        assert vera.get("/admin/s/shared-one").status_code == 404
+        otto = logged_in(app, "otto@example.org")
+        assert "Shared results survey" not in otto.get("/").text
+        assert otto.get("/admin/s/shared-one/results").status_code == 404
+    finally:
+        app.extensions["surveykit.engine"].dispose()
