@@ -6,8 +6,8 @@ an admin then gives the others their roles at /admin/users. ``survey_members`` a
 is in which survey's and project's team (owner or member / owner or coder); ``account_links`` holds the SHA-256
 of each set-password (invite) and set-up link's token, never the token.
 
-Revision ID: 0011_roles
-Revises: 0010_results
+Revision ID: 0012_roles
+Revises: 0011_studies
 Create Date: 2026-12-03 09:00:00.000000
 """
 from collections.abc import Sequence
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0011_roles'
-down_revision: str | None = '0010_results'
+revision: str = '0012_roles'
+down_revision: str | None = '0011_studies'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
