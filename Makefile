@@ -33,8 +33,9 @@ run: install
 	$(BIN)/surveykit surveys demo
 	@# Request logging is off (anonymity), so the server's own "Running on" line never shows: say it here.
 	@echo "surveykit: serving http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
-	@$(BIN)/surveykit users list 2>/dev/null | grep -q @ || echo "surveykit: no account yet; create the first one with: $(BIN)/surveykit users create you@hospital.example"
-	$(BIN)/surveykit run --host 127.0.0.1 --port $(PORT)
+	@# With no account yet, `surveykit run` prints a one-time link that creates the first (admin) account; the link
+	@# is built on SURVEYKIT_BASE_URL, which defaults here to the address served.
+	SURVEYKIT_BASE_URL=$${SURVEYKIT_BASE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/surveykit run --host 127.0.0.1 --port $(PORT)
 
 test: install-test
 	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal -m "not harden"

@@ -2,7 +2,8 @@
 
 A project holds units (one open-ended answer each), a hierarchical codebook, rounds (batches of units coded
 blind), each coder's reviews of a unit (memo, and the codes applied), consensus decisions, the codebook audit
-log and the re-review queue of split codes. Coders are identified by an e-mail string handed in by the caller.
+log, the re-review queue of split codes and the project's members (by account id). Coders are identified
+by an e-mail string handed in by the caller.
 
 Anonymity: a unit keeps the answer text and where it came from. For survey answers that is
 ``survey:<slug>:<question>:<response key>``; response keys are random, and each batch of new units is
@@ -67,6 +68,18 @@ class Project(CodingBase):
 
     sources: Mapped[list[Source]] = relationship(back_populates="project", cascade="all, delete-orphan",
                                                  order_by="Source.id")
+
+
+class ProjectMember(CodingBase):
+    """An account's place in a project: ``owner`` (manages it) or ``coder`` (codes in it)."""
+
+    __tablename__ = "coding_members"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("coding_projects.id", ondelete="CASCADE"), primary_key=True)
+    # The account's id in the web edge's users table; no foreign key, as the coding tables keep their own
+    # metadata (this library never imports the web's models), and accounts are disabled, never deleted.
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(10))
 
 
 class Source(CodingBase):

@@ -53,14 +53,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     languages.init_app(app)
 
     from . import commands, errors, filters, pages, respond
-    from .admin import downloads
+    from .admin import accounts, downloads
     from .admin import routes as admin
+    from .auth import link_routes
     from .auth import routes as auth
     from .coding_web import assist as coding_assist
     from .coding_web import bp as coding_bp
     from .invitations import links
     from .results import routes as results
 
+    del accounts, link_routes  # imported for their views, registered on the admin and auth blueprints
     filters.init_app(app)
     commands.init_app(app)
 

@@ -30,6 +30,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SURVEYKIT_MIX_BATCH", 10, "Invitation mode: finished answers wait, sealed, until this many can be "
             "stored together in shuffled order (all are stored at close); 1 turns the mixing off", int),
     Setting("SURVEYKIT_SESSION_HOURS", 8, "Hours an investigator stays logged in without activity", int),
+    Setting("SURVEYKIT_INVITE_HOURS", 72, "Hours an account's set-password link (sent when an admin invites "
+            "someone) stays valid; it works once", int),
     Setting("SURVEYKIT_MAX_REQUEST_MB", 10, "Largest request body accepted, in megabytes (a form or an uploaded "
             "roster, codebook or answer file); a larger one gets a 413 page and nothing is saved", int),
     Setting("SURVEYKIT_TRUSTED_PROXIES", 0, "Reverse proxies in front of the app whose X-Forwarded-For the log-in "

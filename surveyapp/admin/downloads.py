@@ -20,7 +20,7 @@ from flask import Blueprint, abort, request, send_file
 from exports.csvout import write_csv
 from instrument.reportfile import InvalidReport
 
-from ..auth.routes import login_required
+from ..auth.access import allowed
 from ..db import get_session
 from ..exporting import audience_rule, mix_waiting, report_file, stream_answers, survey_info
 from ..models import Survey
@@ -56,7 +56,7 @@ def _send(slug: str, suffix: str, mimetype: str, write: Callable[[Path], Any], t
 
 
 @bp.get("/<slug>/export.xlsx")
-@login_required
+@allowed("survey_export")
 def survey_xlsx(slug: str) -> Any:
     """Send the survey's workbook."""
     from exports.workbook import write_workbook  # openpyxl is loaded by the workbook download only
@@ -81,7 +81,7 @@ def survey_xlsx(slug: str) -> Any:
 
 
 @bp.get("/<slug>/export.csv")
-@login_required
+@allowed("survey_export")
 def survey_csv(slug: str) -> Any:
     """Send the survey's raw data as CSV."""
     survey = _survey(slug)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import DateField, EmailField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from ..auth.models import ROLES
 
 
 class ActionForm(FlaskForm):
@@ -33,3 +35,14 @@ class MailTemplateForm(FlaskForm):
     subject = StringField("Subject", validators=[DataRequired(), Length(max=300)])
     text_body = TextAreaField("Plain text", validators=[DataRequired(), Length(max=20000)])
     html_body = TextAreaField("HTML (optional)", validators=[Optional(), Length(max=50000)])
+
+
+class InviteAccountForm(FlaskForm):
+    email = EmailField("E-mail address", validators=[DataRequired(), Length(max=320)])
+    name = StringField("Name (shown in the pages)", validators=[Optional(), Length(max=200)])
+    role = SelectField("Role", choices=[SelectChoice(r, r) for r in ROLES], default="investigator")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=[SelectChoice(r, r) for r in ROLES])
+

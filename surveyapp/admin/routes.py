@@ -12,7 +12,9 @@ from wtforms import SelectChoice
 
 from instrument import Broken, InvalidInstrument, read_instruments
 
-from ..auth.routes import login_required
+from ..auth.access import allowed, can, require, visible_surveys
+from ..auth.members import SURVEY_ACCOUNTS, SURVEY_ROLES, SurveyMember, team_form
+from ..auth.models import User
 from ..db import get_session
 from ..invitations.parking import ParkingError
 from ..invitations.rates import survey_status
@@ -43,7 +45,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 MAX_ROSTER_BYTES = 5 * 1024 * 1024
 
 
-def _survey(slug: str) -> Survey:
+def survey_or_404(slug: str) -> Survey:
     survey = get_session().get(Survey, slug)
     if survey is None:
         abort(404, f"There is no survey '{slug}'.")
@@ -55,11 +57,16 @@ def _min_cell() -> int:
 
 
 @bp.get("/")
-@login_required
+@allowed("survey_list")
 def surveys() -> Any:
     """List every survey with its state and (suppressed) response rate."""
     db = get_session()
-    rows = db.scalars(select(Survey).order_by(Survey.created_on.desc(), Survey.slug)).all()
+    query = select(Survey).order_by(Survey.created_on.desc(), Survey.slug)
+    user = require("survey_list")
+    shown = visible_surveys(db, user)
+    if shown is not None:
+        query = query.where(Survey.slug.in_(shown))
+    rows = db.scalars(query).all()
     return render_template("admin/surveys.html", rows=[(s, survey_status(db, s, _min_cell())) for s in rows])
 
 
@@ -71,7 +78,7 @@ def _instrument_choices() -> tuple[list[SelectChoice], list[Broken]]:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@allowed("survey_create")
 def new_survey() -> Any:
     """Open a new survey of an instrument."""
     form = CreateSurveyForm()
@@ -87,6 +94,8 @@ def new_survey() -> Any:
             db.rollback()
             flash(str(exc), "error")
             return render_template("admin/new.html", form=form, broken=broken), 422
+        # The creator owns the survey (an admin sees every survey anyway, but is named its owner all the same).
+        db.add(SurveyMember(user_id=require("survey_create").id, survey_slug=survey.slug, role="owner"))
         db.commit()
         flash(f"Survey '{survey.slug}' created.", "info")
         return redirect(url_for("admin.survey", slug=survey.slug))
@@ -94,11 +103,11 @@ def new_survey() -> Any:
 
 
 @bp.get("/s/<slug>")
-@login_required
+@allowed("survey_view")
 def survey(slug: str) -> Any:
     """Show a survey: response rates, roster, sending, e-mail wording, downloads."""
     db = get_session()
-    s = _survey(slug)
+    s = survey_or_404(slug)
     today = dt.date.today()
     downloads = None
     if "downloads" in current_app.blueprints:
@@ -109,16 +118,27 @@ def survey(slug: str) -> Any:
         roster_form=RosterForm(), waiting=pending_count(db, slug, "invitation"),
         due=due_reminders(db, s, today), kinds=KINDS, downloads=downloads,
         custom={k for k in KINDS if db.get(MailTemplate, (slug, k)) is not None},
-        base_url=current_app.config["SURVEYKIT_BASE_URL"].rstrip("/"))
+        base_url=current_app.config["SURVEYKIT_BASE_URL"].rstrip("/"), **_team(slug))
+
+
+def _team(slug: str) -> dict[str, Any]:
+    """Return what the survey page shows of its team: members, and the form to add one when I may."""
+    db = get_session()
+    rows = db.execute(select(User, SurveyMember.role).join(SurveyMember, SurveyMember.user_id == User.id)
+                      .where(SurveyMember.survey_slug == slug).order_by(User.email)).all()
+    form = None
+    if can(db, require("survey_view", survey=slug), "survey_members", survey=slug):
+        form = team_form(db, SURVEY_ACCOUNTS, SURVEY_ROLES)
+    return {"members": rows, "member_form": form}
 
 
 @bp.post("/s/<slug>/close")
-@login_required
+@allowed("survey_edit")
 def close(slug: str) -> Any:
     """Close the survey and erase its invitees' addresses."""
     if ActionForm().validate_on_submit():
         try:
-            closed = close_survey(get_session(), _survey(slug))
+            closed = close_survey(get_session(), survey_or_404(slug))
         except ParkingError as exc:
             flash(f"Survey closed, but {exc}", "error")
             return redirect(url_for("admin.survey", slug=slug))
@@ -130,11 +150,11 @@ def close(slug: str) -> Any:
 
 
 @bp.post("/s/<slug>/open")
-@login_required
+@allowed("survey_edit")
 def reopen(slug: str) -> Any:
     """Open a closed survey again (links that were not used work again; erased addresses stay erased)."""
     if ActionForm().validate_on_submit():
-        s = _survey(slug)
+        s = survey_or_404(slug)
         s.closed = False
         get_session().commit()
         flash("Survey open." if s.state() == "open" else f"Survey set to open; it is {s.state().replace('_', ' ')} "
@@ -143,10 +163,10 @@ def reopen(slug: str) -> Any:
 
 
 @bp.post("/s/<slug>/roster")
-@login_required
+@allowed("survey_edit")
 def upload_roster(slug: str) -> Any:
     """Add the invitees of an uploaded roster: all of them, or none when any line is wrong."""
-    s = _survey(slug)
+    s = survey_or_404(slug)
     form = RosterForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():
@@ -198,10 +218,10 @@ def _smtp() -> SmtpSettings | None:
 
 
 @bp.post("/s/<slug>/invite")
-@login_required
+@allowed("survey_edit")
 def invite(slug: str) -> Any:
     """Send the invitations waiting to go out."""
-    s = _survey(slug)
+    s = survey_or_404(slug)
     settings = _smtp()
     if ActionForm().validate_on_submit() and settings is not None:
         try:
@@ -215,10 +235,10 @@ def invite(slug: str) -> Any:
 
 
 @bp.post("/s/<slug>/remind")
-@login_required
+@allowed("survey_edit")
 def remind(slug: str) -> Any:
     """Send the reminders that are due (each invitee gets at most one, ever)."""
-    s = _survey(slug)
+    s = survey_or_404(slug)
     settings = _smtp()
     if ActionForm().validate_on_submit() and settings is not None:
         today = dt.date.today()
@@ -232,12 +252,12 @@ def remind(slug: str) -> Any:
 
 
 @bp.route("/s/<slug>/mail/<kind>", methods=["GET", "POST"])
-@login_required
+@allowed("survey_edit")
 def mail_template(slug: str, kind: str) -> Any:
     """Edit the survey's wording of the invitation or the reminder."""
     if kind not in KINDS:
         abort(404, "There are two e-mails: invitation and reminder.")
-    s = _survey(slug)
+    s = survey_or_404(slug)
     db = get_session()
     confidential = confidential_wave(db, slug) is not None
     form = MailTemplateForm()

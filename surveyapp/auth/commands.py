@@ -1,4 +1,4 @@
-"""`surveykit users`: create investigators' accounts, set their passwords, list them."""
+"""`surveykit users`: create accounts (with a role), set their passwords, list them, print the set-up link."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ..db import get_session
-from .models import MIN_PASSWORD, AuthError, User, create_user, end_sessions
+from . import links
+from .models import MIN_PASSWORD, ROLES, AuthError, User, create_user, end_sessions
 from .throttle import forget_account, throttle_secret
 
 users_group = AppGroup("users", help="Investigators' accounts (respondents never log in).")
+SETUP_HINT = "or create it here: surveykit users create you@hospital.example"
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -26,18 +28,22 @@ def _read_password(from_stdin: bool) -> str:
 @users_group.command("create")
 @click.argument("email")
 @click.option("--name", default="", help="Name shown in the pages (default: none).")
+@click.option("--role", type=click.Choice(ROLES), default=None,
+              help="admin, investigator, coder or viewer (default: admin for the first account, investigator after).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
-def create_user_command(email: str, name: str, password_stdin: bool) -> None:
-    """Create an investigator's account for EMAIL (prompts twice for the password)."""
+def create_user_command(email: str, name: str, role: str | None, password_stdin: bool) -> None:
+    """Create an account for EMAIL (prompts twice for the password)."""
     password = _read_password(password_stdin)
     db = get_session()
+    if role is None:
+        role = "investigator" if links.account_count(db) else "admin"
     try:
-        user = create_user(db, email, password, name)
+        user = create_user(db, email, password, name, role=role)
     except AuthError as exc:
         db.rollback()
         raise click.ClickException(str(exc)) from None
     db.commit()
-    click.echo(f"account created for {user.email}")
+    click.echo(f"account created for {user.email} ({user.role})")
 
 
 @users_group.command("password")
@@ -62,9 +68,30 @@ def set_password_command(email: str, password_stdin: bool) -> None:
 
 @users_group.command("list")
 def list_users_command() -> None:
-    """List investigators' accounts."""
+    """List the accounts with their role and state."""
     users = get_session().scalars(select(User).order_by(User.email)).all()
     if not users:
         click.echo("no accounts yet: create one with 'surveykit users create EMAIL'")
     for u in users:
-        click.echo(f"{u.email:40} {u.name}")
+        state = "disabled" if u.disabled else ("invited" if not u.password_hash else "active")
+        click.echo(f"{u.email:40} {u.role:12} {state:9} {u.name}")
+
+
+def print_setup_link() -> bool:
+    """Print a new set-up link for the first admin when there is no account; return whether one was printed."""
+    db = get_session()
+    token = links.new_setup(db)
+    if token is None:
+        return False
+    db.commit()
+    base = current_app.config["SURVEYKIT_BASE_URL"].rstrip("/")
+    click.echo(f"surveykit: no account yet. Open this one-time link to create the first (admin) account:\n"
+               f"  {base}/auth/setup/{token}\n  ({SETUP_HINT})")
+    return True
+
+
+@users_group.command("setup-link")
+def setup_link_command() -> None:
+    """Print the one-time link that creates the first (admin) account, when there is no account yet."""
+    if not print_setup_link():
+        click.echo("accounts exist already: an admin invites people at /admin/users")

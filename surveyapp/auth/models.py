@@ -15,7 +15,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Integer, String, func, select, update
+from sqlalchemy import Boolean, Integer, String, false, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..models import Base
@@ -25,6 +25,8 @@ from . import throttle
 FAILED = ("Wrong e-mail address or password. After 5 failed tries from one place, each next try must wait "
           "longer (1, 2, 4 … minutes): if you are sure of your password, wait a few minutes and try again.")
 MIN_PASSWORD = 10
+# What each role may do is decided in :mod:`.access`; the order here is the order the pages list them in.
+ROLES = ("admin", "investigator", "coder", "viewer")
 EMAIL_RE = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 _hasher = PasswordHasher()
@@ -38,7 +40,7 @@ def _dummy_hash() -> str:
 
 
 class User(Base):
-    """An investigator who may log in to the investigators' pages."""
+    """An account that may log in: an admin, an investigator, a coder or a viewer (:data:`ROLES`)."""
 
     __tablename__ = "users"
 
@@ -49,6 +51,9 @@ class User(Base):
     created_on: Mapped[dt.date] = mapped_column(default=dt.date.today)
     # Kept in each login's cookie; raising it ends every login made before (log-out, new password).
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    role: Mapped[str] = mapped_column(String(20), default="investigator", server_default="investigator")
+    # A disabled account cannot log in, and its logins end on the next request (current_user checks this).
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def set_password(self, password: str) -> None:
         """Hash and keep *password*."""
@@ -82,15 +87,31 @@ def normalize_email(email: str) -> str:
     return email
 
 
-def create_user(db: Any, email: str, password: str, name: str = "") -> User:
-    """Add an investigator's account; refuse a duplicate address or a short password."""
+def check_role(role: str) -> str:
+    """Return *role*, or raise AuthError naming the roles there are."""
+    if role not in ROLES:
+        raise AuthError(f"role '{role}': choose {', '.join(ROLES)}")
+    return role
+
+
+def create_user(db: Any, email: str, password: str | None, name: str = "", role: str = "admin") -> User:
+    """Add an account; refuse a duplicate address or a short password.
+
+    *password* None makes an account that cannot log in until its set-password link is used (an invitation).
+    The role defaults to admin for the library's callers that predate roles; the CLI and the pages always pass one.
+    """
     email = normalize_email(email)
+    check_role(role)
     if db.scalar(select(User).where(func.lower(User.email) == email)) is not None:
         raise AuthError(f"an account for {email} exists already")
-    if len(password) < MIN_PASSWORD:
+    if password is not None and len(password) < MIN_PASSWORD:
         raise AuthError(f"the password must have at least {MIN_PASSWORD} characters")
-    user = User(email=email, name=name.strip(), session_version=0, created_on=dt.date.today())
-    user.set_password(password)
+    user = User(email=email, name=name.strip(), session_version=0, created_on=dt.date.today(), role=role,
+                disabled=False)
+    # No password yet: an empty hash, which check_password refuses (argon2 cannot read it).
+    user.password_hash = ""
+    if password is not None:
+        user.set_password(password)
     db.add(user)
     db.flush()
     return user
@@ -126,6 +147,10 @@ def authenticate(db: Session, email: str, password: str, client: str, secret: by
     if not user.check_password(password):
         db.rollback()
         raise AuthError(FAILED)
+    if user.disabled:
+        # Said only to someone who knows the password: they learn nothing an outsider could use.
+        db.rollback()
+        raise AuthError("This account is disabled: ask an administrator to enable it.")
     throttle.give_back(db, counters)  # commits the hash upgrade check_password may have made, too
     return user
 

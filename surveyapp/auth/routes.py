@@ -44,8 +44,8 @@ def current_user() -> User | None:
     if "current_user" not in g:
         uid = session.get("user_id")
         user = get_session().get(User, uid) if uid is not None else None
-        if user is not None and session.get("auth_version") != user.session_version:
-            # Logged out, or the password changed, since this cookie was made (maybe it was copied).
+        if user is not None and (session.get("auth_version") != user.session_version or user.disabled):
+            # Logged out, the password changed or the account was disabled since this cookie was made.
             _log_out()
             user = None
         g.current_user = user
@@ -105,11 +105,20 @@ def _is_local_path(target: str) -> bool:
     return not parts.scheme and not parts.netloc
 
 
-def _safe_next(target: str | None) -> str:
+def landing(user: User) -> str:
+    """Return where *user* lands after logging in: the first page their role may use (see :mod:`.access`)."""
+    if user.role in ("admin", "investigator") and "admin" in current_app.blueprints:
+        return url_for("admin.surveys")
+    if user.role == "coder" and "coding" in current_app.blueprints:
+        return url_for("coding.index")
+    return url_for("pages.home")
+
+
+def _safe_next(target: str | None, user: User) -> str:
     # Only paths on this site: an absolute or protocol-relative URL would make the log-in page an open redirect.
     if target and _is_local_path(target):
         return target
-    return url_for("admin.surveys") if "admin" in current_app.blueprints else url_for("pages.home")
+    return landing(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -124,15 +133,20 @@ def login() -> Any:
         except AuthError as exc:
             flash(str(exc), "error")
             return render_template("auth/login.html", form=form), 401
-        target = _safe_next(request.args.get("next"))
-        # A fresh session on log-in: nothing a visitor had in the cookie before carries into the login.
-        session.clear()
-        session["user_id"] = user.id
-        session["auth_version"] = user.session_version
-        session["auth_seen"] = time.time()
-        return redirect(target)
+        return start_login(user, _safe_next(request.args.get("next"), user))
     status = 400 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form), status
+
+
+def start_login(user: User, target: str) -> Any:
+    """Log *user* in on this browser and go to *target*."""
+    # A fresh session on log-in: nothing a visitor had in the cookie before carries into the login.
+    session.clear()
+    g.pop("current_user", None)
+    session["user_id"] = user.id
+    session["auth_version"] = user.session_version
+    session["auth_seen"] = time.time()
+    return redirect(target)
 
 
 @bp.post("/logout")

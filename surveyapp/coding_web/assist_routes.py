@@ -30,7 +30,7 @@ from coding.assist_project import (
 from coding.codebook.stored import Tree, active_codes, load_tree
 from coding.store import Application, Project, ProjectError, Review, Unit
 
-from ..auth.routes import login_required
+from ..auth.access import allowed
 from ..db import get_session
 from ..security import parse_bounded_int
 from .assist import service
@@ -111,7 +111,7 @@ def target_label(target: str) -> str:
 
 
 @bp.post("/<name>/assist/settings")
-@login_required
+@allowed("project_manage")
 def assist_settings(name: str) -> Any:
     """Save my threshold and training target for the project's suggestions."""
     proj = project_or_404(name)
@@ -252,7 +252,7 @@ def _offered(value: str | None) -> tuple[int, float, str]:
 
 
 @bp.post("/<name>/assist/<int:unit_id>/accept")
-@login_required
+@allowed("project_code")
 def assist_accept(name: str, unit_id: int) -> Any:
     """Apply a suggested code along with the coding form's other codes and memo, and log the acceptance."""
     session = get_session()
@@ -279,7 +279,7 @@ def assist_accept(name: str, unit_id: int) -> Any:
 
 
 @bp.post("/<name>/assist/<int:unit_id>/reject")
-@login_required
+@allowed("project_code")
 def assist_reject(name: str, unit_id: int) -> Any:
     """Log that I rejected a suggestion (it is not offered again for this unit)."""
     session = get_session()
@@ -307,7 +307,7 @@ def assist_reject(name: str, unit_id: int) -> Any:
 # Candidate themes and the queue of answers no code fits
 
 @bp.get("/<name>/themes")
-@login_required
+@allowed("project_code")
 def themes(name: str) -> Any:
     """Show candidate themes among answers no code fits (or all I have not coded), and the no-fit queue."""
     from coding.assist.encoders import resolve
@@ -352,7 +352,7 @@ def themes(name: str) -> Any:
 # Keyword in context
 
 @bp.get("/<name>/kwic")
-@login_required
+@allowed("project_code")
 def kwic_page(name: str) -> Any:
     """Show every occurrence of a word or phrase (matched by stem), filterable by code and by coder."""
     from coding.assist.kwic import Found, search  # nltk: loaded by the views that stem

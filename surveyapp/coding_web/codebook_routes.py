@@ -16,7 +16,7 @@ from coding.codebook.yamlfile import codebook_from_yaml, codebook_to_yaml
 from coding.errors import InvalidCodebook
 from coding.store import ProjectError
 
-from ..auth.routes import login_required
+from ..auth.access import allowed
 from ..db import get_session
 from .blueprint import bp
 from .forms import (
@@ -42,7 +42,7 @@ MAX_CODEBOOK_BYTES = 2 * 1024 * 1024
 # The codebook editor
 
 @bp.get("/<name>/codebook")
-@login_required
+@allowed("project_code")
 def codebook(name: str) -> Any:
     """Show the codebook with forms to add, edit, rename, move, merge, split and retire codes."""
     session = get_session()
@@ -61,7 +61,7 @@ def codebook(name: str) -> Any:
 
 
 @bp.post("/<name>/codebook/add")
-@login_required
+@allowed("project_manage")
 def codebook_add(name: str) -> Any:
     """Add a code."""
     session = get_session()
@@ -75,7 +75,7 @@ def codebook_add(name: str) -> Any:
 
 
 @bp.post("/<name>/codebook/edit")
-@login_required
+@allowed("project_manage")
 def codebook_edit(name: str) -> Any:
     """Change a code's definition, use when / not when, example or colour."""
     session = get_session()
@@ -88,7 +88,7 @@ def codebook_edit(name: str) -> Any:
 
 
 @bp.post("/<name>/codebook/evolve")
-@login_required
+@allowed("project_manage")
 def codebook_evolve(name: str) -> Any:
     """Rename, move, merge, split, retire or restore a code, applied to every existing application."""
     session = get_session()
@@ -128,7 +128,7 @@ def codebook_evolve(name: str) -> Any:
 
 
 @bp.post("/<name>/codebook/import")
-@login_required
+@allowed("project_manage")
 def codebook_import(name: str) -> Any:
     """Merge an uploaded .yaml/.qdc codebook into the project's (codes match by GUID, then path)."""
     session = get_session()
@@ -162,7 +162,7 @@ def codebook_import(name: str) -> Any:
 
 
 @bp.get("/<name>/codebook.<fmt>")
-@login_required
+@allowed("project_code")
 def codebook_download(name: str, fmt: str) -> Any:
     """Download the codebook as YAML or REFI-QDA .qdc."""
     book = codebook_db.to_codebook(get_session(), project_or_404(name))
@@ -179,7 +179,7 @@ def codebook_download(name: str, fmt: str) -> Any:
 
 
 @bp.get("/<name>/codebook/changes")
-@login_required
+@allowed("project_code")
 def codebook_changes(name: str) -> Any:
     """Show what changed between two codebook versions."""
     session = get_session()

@@ -14,7 +14,7 @@ from flask import abort, render_template, request
 
 from coding import blindness, reconcile
 
-from ..auth.routes import login_required
+from ..auth.access import allowed
 from ..db import get_session
 from ..exporting import question_texts
 from .blueprint import bp
@@ -22,7 +22,7 @@ from .view_helpers import current_coder, project_or_404
 
 
 @bp.get("/<name>/results")
-@login_required
+@allowed("project_code")
 def results(name: str) -> Any:
     """Show the project's theme tables over the units revealed to me."""
     from coding.tables import theme_tables  # NumPy loads when the page is asked for, not when the app starts

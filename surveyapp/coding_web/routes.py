@@ -18,8 +18,9 @@ from coding.codebook import stored as codebook_db
 from coding.coders import display_names
 from coding.store import ProjectError, Rereview, Unit
 
+from ..auth.access import allowed, can, require, visible_projects
 from ..auth.models import account_names
-from ..auth.routes import login_required
+from ..auth.routes import current_user
 from ..db import get_session
 from .blueprint import bp
 from .forms import (
@@ -27,6 +28,7 @@ from .forms import (
     CodingForm,
     ConsensusForm,
 )
+from .members import team
 from .view_helpers import (
     PAGE,
     current_coder,
@@ -43,16 +45,18 @@ KEYS = "123456789abcdefghijklmnopqrstuvwxyz"
 
 
 @bp.get("/")
-@login_required
+@allowed("project_list")
 def index() -> Any:
     """List the coding projects."""
     session = get_session()
-    rows = [(p, projects.project_stats(session, p)) for p in projects.list_projects(session)]
+    shown = visible_projects(session, require("project_list"))
+    rows = [(p, projects.project_stats(session, p)) for p in projects.list_projects(session)
+            if shown is None or p.id in shown]
     return render_template("coding/index.html", rows=rows)
 
 
 @bp.get("/<name>/")
-@login_required
+@allowed("project_code")
 def project(name: str) -> Any:
     """Show a project: its rounds with each coder's progress, and what waits for me."""
     session = get_session()
@@ -63,11 +67,12 @@ def project(name: str) -> Any:
                            stats=projects.project_stats(session, proj), form=ActionForm(),
                            rereviews=len(evolution.rereviews(session, proj, coder=me)),
                            consensus_rereviews=len(evolution.rereviews(session, proj, consensus=True)),
-                           disputed=len(reconcile.disputes(session, proj, viewer=me)))
+                           disputed=len(reconcile.disputes(session, proj, viewer=me)),
+                           manage=can(session, current_user(), "project_manage", project=proj), **team(proj))
 
 
 @bp.post("/<name>/rounds/<int:round_id>/<action>")
-@login_required
+@allowed("project_code")
 def round_action(name: str, round_id: int, action: str) -> Any:
     """Finish a round (reveals the others' codes to me) or close it (reveals them to everyone)."""
     session = get_session()
@@ -80,6 +85,7 @@ def round_action(name: str, round_id: int, action: str) -> Any:
             rounds.finish_round(session, rnd, current_coder())
             flash(f"You finished '{rnd.name}': the other coders' codes on its units are now visible to you.", "info")
         elif action == "close":
+            require("project_manage", project=proj)
             rounds.close_round(session, rnd)
             flash(f"'{rnd.name}' is closed: everyone sees every code on its units.", "info")
         else:
@@ -93,7 +99,7 @@ def round_action(name: str, round_id: int, action: str) -> Any:
 # The coding screen
 
 @bp.get("/<name>/code")
-@login_required
+@allowed("project_code")
 def code(name: str) -> Any:
     """Show one unit to code, found by position under the chosen filter (never loads all units)."""
     session = get_session()
@@ -138,7 +144,7 @@ def code(name: str) -> Any:
 
 
 @bp.post("/<name>/code/<int:unit_id>")
-@login_required
+@allowed("project_code")
 def save_codes(name: str, unit_id: int) -> Any:
     """Save my codes, quote flags and memo on a unit; go to the next unit on 'Save and next'."""
     session = get_session()
@@ -163,7 +169,7 @@ def save_codes(name: str, unit_id: int) -> Any:
 
 
 @bp.post("/<name>/rereview/<int:entry_id>")
-@login_required
+@allowed("project_code")
 def rereview(name: str, entry_id: int) -> Any:
     """Resolve a re-review of a split code: keep the chosen new codes (possibly none)."""
     session = get_session()
@@ -189,7 +195,7 @@ def rereview(name: str, entry_id: int) -> Any:
 # Agreement and reconciliation
 
 @bp.get("/<name>/agreement")
-@login_required
+@allowed("project_code")
 def agreement(name: str) -> Any:
     """Show agreement on the units revealed to me (whole project or one round)."""
     session = get_session()
@@ -209,7 +215,7 @@ def agreement(name: str) -> Any:
 
 
 @bp.get("/<name>/reconcile")
-@login_required
+@allowed("project_code")
 def reconcile_queue(name: str) -> Any:
     """List the discrepancy queue: units where coders differ, the most disputed codes first."""
     session = get_session()
@@ -226,7 +232,7 @@ def reconcile_queue(name: str) -> Any:
 
 
 @bp.route("/<name>/reconcile/<int:unit_id>", methods=["GET", "POST"])
-@login_required
+@allowed("project_code")
 def meeting(name: str, unit_id: int) -> Any:
     """The meeting view: every coder's codes and memos side by side; record the team's consensus."""
     session = get_session()

@@ -4,7 +4,9 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import coding.assist_log  # noqa: F401  (suggestion decisions)
-import surveyapp.auth.models  # noqa: F401  (investigators' accounts)
+import surveyapp.auth.links  # noqa: F401  (set-password and set-up links)
+import surveyapp.auth.members  # noqa: F401  (survey teams)
+import surveyapp.auth.models  # noqa: F401  (accounts)
 import surveyapp.studies.models  # noqa: F401  (studies: waves, participants, the key table)
 from coding.store import CodingBase
 from surveyapp.models import Base

@@ -19,7 +19,8 @@ from exports.tabular.percent import n_pct, percent
 from instrument.reportfile import InvalidReport, ReportFile
 
 from ..admin.forms import ActionForm
-from ..auth.routes import login_required
+from ..auth.access import allowed, can
+from ..auth.routes import current_user
 from ..db import get_session
 from ..exporting import audience_rule, mix_waiting, report_file, stream_answers, survey_info
 from ..models import Survey
@@ -49,12 +50,15 @@ def _results(survey: Survey, shared: bool, report: ReportFile | None = None) -> 
 
 
 @bp.get("/admin/s/<slug>/results")
-@login_required
+@allowed("survey_results")
 def survey_results(slug: str) -> Any:
     """Show a survey's results to the research team: exact tables, charts, report figures, share links."""
     db = get_session()
     survey = _survey(slug)
     mix_waiting(db, survey)
+    if not can(db, current_user(), "survey_view", survey=slug):
+        # A viewer in the survey's team: the shared results (small counts hidden), as a share link shows them.
+        return render_template("results/shared.html", survey=survey, page=_results(survey, True))
     report, report_error = None, ""
     try:
         report = report_file(instrument_of(survey))
@@ -65,7 +69,7 @@ def survey_results(slug: str) -> Any:
 
 
 @bp.post("/admin/s/<slug>/results/links")
-@login_required
+@allowed("survey_edit")
 def new_link(slug: str) -> Any:
     """Make a share link to the survey's shared results; show it once."""
     db = get_session()
@@ -79,7 +83,7 @@ def new_link(slug: str) -> Any:
 
 
 @bp.post("/admin/s/<slug>/results/links/<key>/revoke")
-@login_required
+@allowed("survey_edit")
 def revoke(slug: str, key: str) -> Any:
     """Revoke a share link: from now on it shows 'not found'."""
     db = get_session()
