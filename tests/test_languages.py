@@ -337,9 +337,17 @@ def _lang(page: str) -> str:
     return lxml_html.fromstring(page).get("lang")
 
 
-def test_accept_language_picks_among_the_instruments_languages(app, client, runner) -> None:
+ENGLISH_ONLY = ("id: english-only\nversion: 1\ntitle: In English only\nsections:\n  - id: s\n    questions:\n"
+                "      - {id: q, type: text, text: A question}\n")
+
+
+def test_accept_language_picks_among_the_instruments_languages(database_url, tmp_path) -> None:
+    department = (INSTRUMENTS / "department-survey.yaml").read_text(encoding="utf-8")
+    app = make_instruments_app(database_url, tmp_path, {"department-survey.yaml": department,
+                                                        "english-only.yaml": ENGLISH_ONLY})
+    client, runner = app.test_client(), app.test_cli_runner()
     open_survey(runner, "department-survey", "dept")
-    open_survey(runner, "pfi", "english-only")
+    open_survey(runner, "english-only", "english-only")
     for header, expected in [("es-MX,es;q=0.9,en;q=0.5", "es"), ("es", "es"), ("fr,de;q=0.8", "en"),
                              ("en-GB,es;q=0.5", "en"), ("es-AR", "es"), ("*", "en"), ("", "en")]:
         page = client.get("/s/dept", headers={"Accept-Language": header})
@@ -348,6 +356,7 @@ def test_accept_language_picks_among_the_instruments_languages(app, client, runn
     # An instrument in English only is in English whatever the browser prefers, and offers no choice.
     page = client.get("/s/english-only", headers={"Accept-Language": "es"})
     assert _lang(page.text) == "en" and 'class="languages"' not in page.text
+    app.extensions["surveykit.engine"].dispose()
 
 
 def test_the_chosen_language_lasts_through_the_survey(app, client, runner) -> None:
