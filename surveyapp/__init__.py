@@ -59,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .coding_web import bp as coding_bp
     from .invitations import links
     from .results import routes as results
+    from .studies import routes as studies
 
     filters.init_app(app)
     commands.init_app(app)
@@ -72,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions[SHUTDOWN_HOOKS] = [coding_assist.shutdown]
     app.register_blueprint(downloads.bp)
     app.register_blueprint(results.bp)
+    app.register_blueprint(studies.bp)
     errors.init_app(app)
 
     return app
