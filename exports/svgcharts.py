@@ -148,7 +148,7 @@ def likert_svg(chart: LikertChart, uid: str) -> Markup:
 FOREST_WIDTH = 640
 NAMES = 170  # the outcome names' column, left of the plot
 FOREST_PLOT = 280  # the plot's width; the figures' column follows it
-NAME_WRAP = 24  # characters per name line at FONT in NAMES
+NAME_WRAP = 22  # characters per name line at FONT in NAMES
 MEASURE_WRAP = 92
 ROW = 30
 ZERO_INK = "000000"
