@@ -199,9 +199,13 @@ def test_studies_compare_several_outcomes_workbook_and_page(app, runner, tmp_pat
         assert (drawn[outcome]["value"], drawn[outcome]["low"], drawn[outcome]["high"]) == (e.value, e.low, e.high)
     assert "@" not in page.text.replace(LEAD, "")  # nothing of the key table's addresses
 
-    # Bad input: an unknown outcome is one clear message, not a traceback.
+    assert "Wave 1 (baseline) to wave 2 (3 months)." in page.text
+
+    # Bad input: an unknown outcome or wave is one clear message, not a traceback.
     bad = client.get("/admin/studies/coach?outcome=nope")
     assert bad.status_code == 400 and "No score &#39;nope&#39;" in bad.text
+    bad = client.get("/admin/studies/coach?outcome=burnout&follow_up=9")
+    assert bad.status_code == 400 and "has no wave &#39;9&#39;" in bad.text
     assert client.get("/admin/studies/none").status_code == 404
 
 

@@ -313,8 +313,10 @@ def match_command(slug: str, first: str | None, second: str | None) -> None:
 @click.option("--outcome", "outcomes", required=True, multiple=True, help="A score (e.g. burnout); repeatable.")
 @click.option("--baseline", "first", metavar="WAVE", help="The baseline wave (number or label; default: wave 1).")
 @click.option("--follow-up", "second", metavar="WAVE", help="The follow-up wave (default: wave 2).")
-@click.option("--arms", metavar="FIRST,SECOND", help="Which arm is compared with which (first minus second).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the tables (.xlsx).")
+@click.option("--arms", metavar="FIRST,SECOND", help="Which arm is compared with which (first minus second; "
+              "default: the order given at randomization, else alphabetical).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the tables and the forest chart (.xlsx).")
 def compare_command(slug: str, outcomes: tuple[str, ...], first: str | None, second: str | None,
                     arms: str | None, out: Path | None) -> None:
     """Compare each OUTCOME between two waves of study SLUG: by arm, or one group (paired where linked)."""

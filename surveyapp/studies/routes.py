@@ -22,7 +22,7 @@ from ..db import get_session
 from ..models import Survey
 from ..surveys import instrument_of
 from .analysis import StudyComparison, compare_outcomes, wave_counts
-from .models import Study, StudyError
+from .models import Study, StudyError, StudyWave
 from .store import find_wave
 
 bp = Blueprint("studies", __name__)
@@ -54,6 +54,8 @@ def study(slug: str) -> Any:
         scores = [s.id for s in instrument_of(survey).scores]
     chosen = request.args.getlist("outcome") or scores
     result: StudyComparison | None = None
+    first: StudyWave | None = None
+    second: StudyWave | None = None
     error, status = "", 200
     unknown = [o for o in chosen if o not in scores]
     if unknown:
@@ -71,4 +73,4 @@ def study(slug: str) -> Any:
         except TrialError as exc:  # not enough answers yet: a state of the study, not a bad request
             error = f"No comparison yet: {exc}."
     return render_template("studies/study.html", study=found, enrolled=enrolled, counts=counts, scores=scores,
-                           chosen=chosen, result=result, error=error), status
+                           chosen=chosen, result=result, error=error, first=first, second=second), status
