@@ -7,7 +7,9 @@ all who answered, rounded as the tables round them), with one more segment, "Hid
 suppressed cells add up to (that total is published anyway: n answered minus the shown counts). Every bar
 therefore spans 100% of its n, and a hidden part stays on the chart as a hatched, labelled gap. A chart
 whose every bar is hidden (a pilot with 5 answers) is replaced by a note. Month charts leave a hidden month
-empty and say so in its label, so it never reads as a true zero.
+empty and say so in its label, so it never reads as a true zero. A forest plot (:func:`forest_chart`) reads
+numeric cells only: the estimate, the row's position and the CI's two distances that Excel's custom error bars
+take; the row's name and figures are a text cell used as the series' name, never as a value.
 
 Colours and shares come from :mod:`exports.likertbars`, the one place the browser's SVG charts read them too.
 """
@@ -16,11 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, Reference, ScatterChart
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.drawing.fill import PatternFillProperties
 from openpyxl.drawing.line import LineProperties
 
+from .forest import INK as FOREST_INK
 from .likertbars import OUTLINE, RDBU, diverging
 
 CM_PER_BAR = 1.2
@@ -94,4 +97,60 @@ def month_chart(ws: Any, title: str, first_row: int, last_row: int, value_col: i
     chart.set_categories(Reference(ws, min_col=label_col, min_row=first_row, max_row=last_row))
     _solid(chart.series[0], RDBU[4][3])
     chart.width, chart.height = 26, 10
+    return chart
+
+
+def forest_chart(ws: Any, title: str, measure: str, first_row: int, last_row: int, columns: dict[str, int],
+                 zero_rows: tuple[int, int], axis: tuple[float, float, float]) -> ScatterChart:
+    """Return a forest plot over the rows' cells: each estimate at its row's position, custom 95% CI error bars.
+
+    *columns* names the numeric columns: ``estimate``, ``position`` (the row's height on the chart), ``below``
+    and ``above`` (the CI's distances from the estimate, as Excel's custom error bars take them) and the text
+    column ``label`` ("burnout: −0.79 (−1.27 to −0.32)"), shown above each point: Excel's scatter chart has no
+    text axis, so the names and figures are labels. *zero_rows* hold the dashed line at 0.
+    """
+    from openpyxl.chart import Series
+    from openpyxl.chart.data_source import NumDataSource, NumRef, StrRef
+    from openpyxl.chart.error_bar import ErrorBars
+    from openpyxl.chart.label import DataLabelList
+    from openpyxl.chart.marker import Marker
+    from openpyxl.chart.series import SeriesLabel
+
+    def cells(column: int, first: int, last: int) -> str:
+        return str(Reference(ws, min_col=column, min_row=first, max_row=last))
+
+    chart = ScatterChart()
+    chart.title = title
+    chart.style = 1
+    chart.legend = None
+    for row in range(first_row, last_row + 1):
+        series = Series(Reference(ws, min_col=columns["position"], min_row=row),
+                        Reference(ws, min_col=columns["estimate"], min_row=row))
+        series.tx = SeriesLabel(strRef=StrRef(cells(columns["label"], row, row)))
+        series.marker = Marker(symbol="square", size=8)
+        series.marker.graphicalProperties = GraphicalProperties(solidFill=FOREST_INK)
+        series.graphicalProperties = GraphicalProperties(ln=LineProperties(noFill=True))
+        series.errBars = ErrorBars(errDir="x", errBarType="both", errValType="cust", noEndCap=False,
+                                   plus=NumDataSource(numRef=NumRef(f=cells(columns["above"], row, row))),
+                                   minus=NumDataSource(numRef=NumRef(f=cells(columns["below"], row, row))),
+                                   spPr=GraphicalProperties(ln=LineProperties(solidFill=FOREST_INK, w=19050)))
+        series.dLbls = DataLabelList(showSerName=True, showVal=False, showLegendKey=False, showCatName=False,
+                                     dLblPos="t")
+        chart.series.append(series)
+    zero = Series(Reference(ws, min_col=columns["position"], min_row=zero_rows[0], max_row=zero_rows[1]),
+                  Reference(ws, min_col=columns["estimate"], min_row=zero_rows[0], max_row=zero_rows[1]))
+    zero.tx = SeriesLabel(v="0")
+    zero.marker = Marker(symbol="none")
+    zero.graphicalProperties = GraphicalProperties(ln=LineProperties(solidFill="000000", prstDash="dash", w=9525))
+    chart.series.append(zero)
+    low, high, step = axis
+    chart.x_axis.scaling.min, chart.x_axis.scaling.max, chart.x_axis.majorUnit = low, high, step
+    chart.x_axis.title = measure
+    chart.x_axis.delete = False
+    chart.x_axis.majorGridlines = None
+    chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, last_row - first_row + 2
+    chart.y_axis.delete = True  # positions only: the labels say which outcome each row is
+    chart.y_axis.majorGridlines = None
+    chart.height = 3 + 1.6 * (last_row - first_row + 1)
+    chart.width = 18
     return chart

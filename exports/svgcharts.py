@@ -1,4 +1,4 @@
-"""Likert charts as SVG for the browser: 100% stacked bars drawn on the server, no script, printable.
+"""Charts as SVG for the browser, drawn on the server, no script, printable: Likert bars and forest plots.
 
 The bars are :mod:`exports.likertbars`' (the workbook's charts read the same), so a segment is drawn at its
 percentage of all who answered and a hidden share is one hatched, labelled segment: nothing is rescaled,
@@ -11,6 +11,10 @@ Every text (question and statement texts, level labels: whoever wrote the instru
 through :class:`markupsafe.Markup` formatting, which escapes it; the result is Markup, so a template prints
 it as it is without turning autoescaping off. Written by hand: a chart library would bring script or inline
 style, and this is a few rectangles.
+
+A forest plot (:func:`forest_svg`, rows from :mod:`exports.forest`) puts each outcome's name on the left, its
+estimate as a square with its 95% CI as a whisker on one axis shared by every row, a dashed line at 0, the
+figures ("−0.79 (−1.27 to −0.32)") on the right, and what is plotted (ANCOVA difference or mean change) below.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import textwrap
 
 from markupsafe import Markup
 
+from .forest import INK, MINUS, Forest
 from .likertbars import HIDDEN_LABEL, OUTLINE, Bar, LikertChart
 
 WIDTH = 520
@@ -137,4 +142,78 @@ def likert_svg(chart: LikertChart, uid: str) -> Markup:
                   '<line x1="0" y1="0" x2="0" y2="6" stroke="#{}" stroke-width="2.5"/></pattern></defs>'
                   ).format(SVG_NS, title_id, desc_id, WIDTH, height, WIDTH, height, title_id, chart.title,
                            desc_id, _describe(chart), hatch, HATCH_INK)
+    return head + Markup("").join(body) + Markup("</svg>")
+
+
+FOREST_WIDTH = 640
+NAMES = 170  # the outcome names' column, left of the plot
+FOREST_PLOT = 280  # the plot's width; the figures' column follows it
+NAME_WRAP = 22  # characters per name line at FONT in NAMES
+MEASURE_WRAP = 92
+ROW = 30
+ZERO_INK = "000000"
+
+
+def forest_x(chart: Forest, value: float) -> float:
+    """Return the x of *value* on *chart*'s plot (the axis from :meth:`Forest.axis`, never rescaled per row)."""
+    low, high, _ = chart.axis()
+    return round(MARGIN + NAMES + FOREST_PLOT * (value - low) / (high - low), 2)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}".replace("-", MINUS)
+
+
+def forest_svg(chart: Forest, uid: str) -> Markup:
+    """Return *chart* as an SVG forest plot: names left, estimates with 95% CI whiskers, figures right, 0 marked."""
+    title_id, desc_id = f"{uid}-title", f"{uid}-desc"
+    figures_x = MARGIN + NAMES + FOREST_PLOT + 12
+    body: list[Markup] = [Markup('<text x="{}" y="{}" font-size="12" font-weight="bold" fill="#000000">Outcome'
+                                 '</text><text x="{}" y="{}" font-size="12" font-weight="bold" fill="#000000">'
+                                 'Estimate (95% CI)</text>').format(MARGIN, MARGIN + 12, figures_x, MARGIN + 12)]
+    top = y = float(MARGIN + 20)
+    for row in chart.rows:
+        lines = textwrap.wrap(row.outcome, NAME_WRAP) or [""]
+        height = max(ROW, len(lines) * LINE + 12)
+        mid = round(y + height / 2, 2)
+        first_line = mid - (len(lines) - 1) * LINE / 2 + 4
+        for i, line in enumerate(lines):
+            body.append(Markup('<text x="{}" y="{}" font-size="{}" fill="#000000">{}</text>')
+                        .format(MARGIN, round(first_line + i * LINE, 2), FONT, line))
+        e = row.estimate
+        low, value, high = forest_x(chart, e.low), forest_x(chart, e.value), forest_x(chart, e.high)
+        body.append(Markup(
+            '<g class="estimate" data-outcome="{}" data-value="{}" data-low="{}" data-high="{}">'
+            '<title>{}: {}</title>'
+            '<line class="whisker" x1="{}" y1="{}" x2="{}" y2="{}" stroke="#{}" stroke-width="2"/>'
+            '<line class="cap" x1="{}" y1="{}" x2="{}" y2="{}" stroke="#{}" stroke-width="2"/>'
+            '<line class="cap" x1="{}" y1="{}" x2="{}" y2="{}" stroke="#{}" stroke-width="2"/>'
+            '<rect class="point" x="{}" y="{}" width="10" height="10" fill="#{}"/>'
+            '<text class="figures" x="{}" y="{}" font-size="{}" fill="#000000">{}</text></g>').format(
+            row.outcome, e.value, e.low, e.high, row.outcome, row.figures,
+            low, mid, high, mid, INK, low, mid - 5, low, mid + 5, INK, high, mid - 5, high, mid + 5,
+            INK, round(value - 5, 2), round(mid - 5, 2), INK, figures_x, round(mid + 4, 2), FONT,
+            row.figures))
+        y += height
+    zero = forest_x(chart, 0.0)
+    body.append(Markup('<line class="zero" x1="{}" y1="{}" x2="{}" y2="{}" stroke="#{}" stroke-width="1" '
+                       'stroke-dasharray="4 3"/>').format(zero, top - 4, zero, y + 4, ZERO_INK))
+    left, right = MARGIN + NAMES, MARGIN + NAMES + FOREST_PLOT
+    body.append(Markup('<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#{}" stroke-width="1"/>')
+                .format(left, y + 4, right, y + 4, OUTLINE))
+    for tick in chart.ticks():
+        x = forest_x(chart, tick)
+        body.append(Markup('<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#{}" stroke-width="1"/>'
+                           '<text x="{}" y="{}" font-size="11" text-anchor="middle" fill="#000000">{}</text>')
+                    .format(x, y + 4, x, y + 9, OUTLINE, x, y + 22, _number(tick)))
+    y += 30
+    for line in textwrap.wrap(chart.measure, MEASURE_WRAP):
+        y += LINE
+        body.append(Markup('<text x="{}" y="{}" font-size="12" fill="#000000">{}</text>').format(MARGIN, y, line))
+    height = round(y + MARGIN + 4)
+    desc = chart.measure + ". " + " ".join(f"{r.outcome}: {r.figures} (n {r.n})." for r in chart.rows)
+    head = Markup('<svg xmlns="{}" class="chart forest" role="img" aria-labelledby="{} {}" viewBox="0 0 {} {}" '
+                  'width="{}" height="{}" preserveAspectRatio="xMinYMin meet"><title id="{}">{}</title>'
+                  '<desc id="{}">{}</desc>').format(SVG_NS, title_id, desc_id, FOREST_WIDTH, height, FOREST_WIDTH,
+                                                    height, title_id, chart.title, desc_id, desc)
     return head + Markup("").join(body) + Markup("</svg>")

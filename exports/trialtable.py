@@ -1,5 +1,6 @@
 """The trial's comparison in and out of files: participants read from a table, the comparison as a manuscript
-table and a workbook sheet (the figures come from :mod:`exports.trial`)."""
+table and a workbook (the figures come from :mod:`exports.trial`): a Summary sheet of every outcome's plotted
+estimate with the native forest chart over it (:mod:`exports.forest`), then a block per outcome."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .forest import Forest
 from .scores import mean_sd
 from .tables import Table
 from .tabular.errors import TableError
@@ -178,8 +180,56 @@ def pre_post_table(result: PrePost, outcome: str) -> Table:
     return table
 
 
-def write_comparison_workbook(path: str | os.PathLike[str], tables: Sequence[Table], title: str) -> None:
-    """Write the comparison tables to one sheet of an .xlsx workbook at *path* (atomically)."""
+SUMMARY_HEADER = ["Outcome", "Estimate", "95% CI low", "95% CI high", "p", "n analysed", "Estimate (95% CI)",
+                  "Position on the chart", "CI below (estimate - low)", "CI above (high - estimate)", "Chart label"]
+CHART_COLUMNS = {"estimate": 2, "position": 8, "below": 9, "above": 10, "label": 11}
+
+
+def summary_rows(chart: Forest) -> list[list[Any]]:
+    """Return the Summary sheet's rows: one per outcome, every number the chart reads in its own cell."""
+    k = len(chart.rows)
+    return [[r.outcome, r.estimate.value, r.estimate.low, r.estimate.high, p_text(r.estimate.p), r.n, r.figures,
+             k - i, r.estimate.value - r.estimate.low, r.estimate.high - r.estimate.value,
+             f"{r.outcome}: {r.figures}"] for i, r in enumerate(chart.rows)]
+
+
+def _summary_sheet(wb: Any, title: str, chart: Forest) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    from .charts import forest_chart
+    from .tabular.cells import styled, xlsx_value
+
+    ws = wb.create_sheet("Summary")
+    for width, letter in zip((30, 10, 10, 10, 8, 12, 26, 10, 12, 12, 40), "ABCDEFGHIJK", strict=True):
+        ws.column_dimensions[letter].width = width
+    ws.append([styled(ws, title, Font(bold=True, size=13))])
+    ws.append([styled(ws, f"{chart.title}. Plotted: {chart.measure}.", Font(italic=True))])
+    ws.append([styled(ws, "The chart reads columns B and H to J; the names and figures are its point labels.",
+                      Font(italic=True))])
+    ws.append([styled(ws, h, Font(bold=True)) for h in SUMMARY_HEADER])
+    first = 5
+    for row in summary_rows(chart):
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(ws, value=xlsx_value(ws, value)) if isinstance(value, float) else xlsx_value(ws, value)
+            if isinstance(value, float):
+                cell.number_format = "0.00"
+            cells.append(cell)
+        ws.append(cells)
+    last = first + len(chart.rows) - 1
+    ws.append([])
+    zero = (last + 2, last + 3)
+    for position in (0.5, len(chart.rows) + 0.5):  # the line of no difference, from bottom to top
+        ws.append(["Line at 0 (chart)", 0.0, None, None, None, None, None, position])
+    ws.add_chart(forest_chart(ws, chart.title, chart.measure, first, last, CHART_COLUMNS, zero, chart.axis()),
+                 f"A{zero[1] + 2}")
+
+
+def write_comparison_workbook(path: str | os.PathLike[str], tables: Sequence[Table], title: str,
+                              chart: Forest | None = None) -> None:
+    """Write the comparison tables to an .xlsx workbook at *path* (atomically): a Summary sheet with the forest
+    chart when *chart* is given, then one sheet with a block per outcome."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -188,6 +238,8 @@ def write_comparison_workbook(path: str | os.PathLike[str], tables: Sequence[Tab
 
     wb = Workbook(write_only=True)
     try:
+        if chart is not None:
+            _summary_sheet(wb, title, chart)
         ws = wb.create_sheet("Comparison")
         for width, letter in zip((44, 26, 26, 26, 10), "ABCDE", strict=True):
             ws.column_dimensions[letter].width = width

@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .coding_web import bp as coding_bp
     from .invitations import links
     from .results import routes as results
+    from .studies import routes as studies
 
     del accounts, link_routes  # imported for their views, registered on the admin and auth blueprints
     filters.init_app(app)
@@ -75,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions[SHUTDOWN_HOOKS] = [coding_assist.shutdown]
     app.register_blueprint(downloads.bp)
     app.register_blueprint(results.bp)
+    app.register_blueprint(studies.bp)
     errors.init_app(app)
 
     return app

@@ -1,5 +1,7 @@
 """Every chart in every workbook we write plots what the tables say: follow each series to its cells and check.
 
+A scatter chart (the trial's forest plot) reads numbers only: its x, y and custom error bar cells.
+
 For each chart series: no value cell holds text (Excel plots "<5" as nothing, and a 100%-stacked bar would
 then rescale what is left); no chart is percent-stacked; each Likert bar's segments add up to 100% of its n
 (within rounding), each shown segment is its count's percentage of all who answered, and a hidden count
@@ -47,10 +49,13 @@ def _value(cell: tuple[Any, int, int]) -> Any:
 def check_charts(path: Path) -> dict[str, int]:
     """Assert the invariants on every chart of the workbook at *path*; return what was checked."""
     wb = load_workbook(path)
-    figures = {"charts": 0, "series": 0, "bars": 0, "hidden segments": 0, "gaps": 0}
+    figures = {"charts": 0, "series": 0, "bars": 0, "hidden segments": 0, "gaps": 0, "points": 0}
     for ws in wb.worksheets:
         for chart in ws._charts:
             figures["charts"] += 1
+            if chart.tagname == "scatterChart":
+                figures["points"] += _check_scatter(wb, chart)
+                continue
             assert chart.grouping != "percentStacked", f"{ws.title}: a percent-stacked chart rescales gaps away"
             columns: list[list[tuple[Any, int, int]]] = []
             for series in chart.series:
@@ -67,6 +72,22 @@ def check_charts(path: Path) -> dict[str, int]:
             else:
                 figures["gaps"] += _check_month_bars(wb, chart, columns[0])
     return figures
+
+
+def _check_scatter(wb: Any, chart: Any) -> int:
+    """Check a scatter chart (the forest plot): x, y and custom error bars all read number cells."""
+    points = 0
+    for series in chart.series:
+        refs = [series.xVal.numRef.f, series.yVal.numRef.f]
+        if series.errBars is not None:
+            assert series.errBars.errValType == "cust"
+            refs += [series.errBars.plus.numRef.f, series.errBars.minus.numRef.f]
+        for ref in refs:
+            for cell in _cells(wb, ref):
+                value = _value(cell)
+                assert isinstance(value, int | float) and not isinstance(value, bool), f"{ref} holds {value!r}"
+        points += len(_cells(wb, refs[0]))
+    return points
 
 
 def _header_row(ws: Any, row: int) -> int:

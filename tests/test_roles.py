@@ -30,6 +30,7 @@ from surveyapp.auth.members import SurveyMember
 from surveyapp.auth.models import User, create_user
 from surveyapp.models import ResultsLink, Survey
 from surveyapp.results.links import create_link
+from surveyapp.studies import store as St
 
 from conftest import make_test_app
 
@@ -66,6 +67,7 @@ TABLE: dict[str, str] = {
     "coding.add_member": "project_members", "coding.remove_member": "project_members",
     "results.survey_results": "survey_results", "results.new_link": "survey_edit", "results.revoke": "survey_edit",
     "results.shared": "public", "coding.results": "project_code",
+    "studies.index": "survey_list", "studies.study": "study_view",
 }
 
 # Who each rule lets in: (role, member of the survey and project?) -> allowed. Members: an investigator owns
@@ -77,6 +79,7 @@ ALLOWED: dict[str, set[tuple[str, bool]]] = {
     "survey_list": {("admin", False), ("investigator", True), ("investigator", False)},
     "survey_create": {("admin", False), ("investigator", True), ("investigator", False)},
     "survey_view": {("admin", False), ("investigator", True)},
+    "study_view": {("admin", False), ("investigator", True)},
     "survey_edit": {("admin", False), ("investigator", True)},
     "survey_export": {("admin", False), ("investigator", True)},
     "survey_members": {("admin", False), ("investigator", True)},
@@ -88,8 +91,8 @@ ALLOWED: dict[str, set[tuple[str, bool]]] = {
     "project_manage": {("admin", False), ("investigator", True)},
     "project_members": {("admin", False), ("investigator", True)},
 }
-SUBJECT_RULES = {"survey_view", "survey_results", "survey_edit", "survey_export", "survey_members", "project_code",
-                 "project_manage", "project_members"}
+SUBJECT_RULES = {"study_view", "survey_view", "survey_results", "survey_edit", "survey_export", "survey_members",
+                 "project_code", "project_manage", "project_members"}
 
 # What an allowed request answers, when not 200 for GET and 302 for POST (forms posted empty: CSRF is off here).
 ALLOWED_STATUS: dict[tuple[str, str], int] = {
@@ -136,6 +139,8 @@ def site(database_url: str, tmp_path: Path) -> Iterator[tuple[Flask, dict[str, A
         s.add(Rereview(project_id=project.id, unit_id=unit.id, coder=None, code_id=code_id, targets=[], version=1))
         s.add(SurveyMember(user_id=users[("investigator", True)].id, survey_slug=SLUG, role="owner"))
         s.add(SurveyMember(user_id=users[("viewer", True)].id, survey_slug=SLUG, role="member"))
+        # A study whose one wave is the survey: its page is the survey's data, for the same people.
+        St.add_wave(s, St.create_study(s, SLUG, TITLE, "confidential", []), SLUG, "baseline")
         s.add(ProjectMember(project_id=project.id, user_id=users[("investigator", True)].id, role="owner"))
         s.add(ProjectMember(project_id=project.id, user_id=users[("coder", True)].id, role="coder"))
         s.commit()

@@ -26,7 +26,7 @@ from conftest import make_test_app
 pytestmark = pytest.mark.skipif(not HAVE_BROWSER, reason=NO_BROWSER)
 
 SAMPLE = ("respondent: first page refused (422)", "respondent: second page (earlier answers)",
-          "coding probe-codes: codebook", "admin: roster refused", "404: survey address")
+          "coding probe-codes: codebook", "admin: roster refused", "404: survey address", "admin: study")
 
 
 @pytest.fixture(scope="module")

@@ -267,6 +267,9 @@ def build_site(app: Flask, tmp: Path, payloads: Payloads) -> Site:
     _ok(runner.invoke(args=["surveys", "create", "department-survey", "--id", "dept", "--mode", "open",
                             "--title", p("survey title (admin)", vectors=TITLE_VECTORS)]))
     _ok(runner.invoke(args=["surveys", "create", "department-survey", "--id", "invited"]))
+    _ok(runner.invoke(args=["studies", "create", "xss-study", "--linkage", "confidential",
+                            "--title", p("study title", vectors=TITLE_VECTORS)]))
+    _ok(runner.invoke(args=["studies", "add-wave", "xss-study", "dept", "--label", payloads.one("wave label")]))
     site = Site(app, payloads, ["probe", "dept", "invited"], {}, ["probe-codes", "sheet"], [], [], [], [], {}, {})
     with app.app_context(), db.new_session() as s:
         from surveyapp.models import Survey
@@ -324,6 +327,7 @@ def capture_pages(site: Site) -> list[Captured]:
         "admin: mail wording": "/admin/s/invited/mail/invitation",
         "coding: projects": "/coding/", "coding: codebook (flash)": "/coding/probe-codes/codebook",
         "login with next": f"/auth/login?next={payloads.one('next parameter')}",
+        "admin: studies": "/admin/studies", "admin: study": "/admin/studies/xss-study",
     }
     for slug in site.slugs:
         paths[f"admin: survey {slug}"] = f"/admin/s/{slug}"

@@ -25,6 +25,7 @@ from coding.projects import find_project
 from coding.store import Project, ProjectMember
 
 from ..db import get_session
+from ..studies.models import StudyWave
 from .members import SurveyMember, survey_role
 from .models import User
 from .routes import current_user
@@ -42,6 +43,8 @@ RULES: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str] | None]] =
     "survey_export": (frozenset({"admin"}), frozenset({"investigator"}), None),
     "survey_members": (frozenset({"admin"}), frozenset({"investigator"}), frozenset({"owner"})),
     "survey_results": (frozenset({"admin"}), frozenset({"investigator", "viewer"}), None),
+    # A study's page shows its waves' answers: an investigator needs a membership of every wave (require_study).
+    "study_view": (frozenset({"admin"}), frozenset({"investigator"}), None),
     "project_list": (frozenset({"admin", "investigator", "coder"}), frozenset(), None),
     "project_create": (frozenset({"admin", "investigator"}), frozenset(), None),
     "project_code": (frozenset({"admin"}), frozenset({"investigator", "coder"}), None),
@@ -92,6 +95,28 @@ def require(action: str, survey: str | None = None, project: Project | None = No
     abort(403, "Your account's role does not give access to this page.")
 
 
+def require_study(slug: str) -> User:
+    """Return the logged-in user when they may see every wave of study *slug*; else answer 404, as for no study."""
+    user = current_user()
+    db = get_session()
+    waves = list(db.scalars(select(StudyWave.survey_slug).where(StudyWave.study_slug == slug)))
+    if user is not None and not user.disabled and (
+            user.role == "admin" or (waves and all(can(db, user, "survey_view", wave) for wave in waves))):
+        return user
+    abort(404, f"There is no study '{slug}'.")
+
+
+def visible_studies(db: Session, user: User) -> set[str] | None:
+    """Return the slugs of the studies *user* may open (every wave visible), or None for all (an admin)."""
+    surveys = visible_surveys(db, user)
+    if surveys is None:
+        return None
+    waves: dict[str, list[str]] = {}
+    for study, survey in db.execute(select(StudyWave.study_slug, StudyWave.survey_slug)):
+        waves.setdefault(study, []).append(survey)
+    return {study for study, slugs in waves.items() if all(s in surveys for s in slugs)}
+
+
 def allowed(action: str) -> Callable[[F], F]:
     """Decorate a view: log-in first, then :func:`require` *action* on the route's ``slug`` or ``name``."""
 
@@ -105,7 +130,10 @@ def allowed(action: str) -> Callable[[F], F]:
                 project = find_project(get_session(), kwargs.get("name", ""))
                 if project is None:
                     abort(404, f"There is no coding project '{kwargs.get('name', '')}'.")
-            require(action, survey=kwargs.get("slug"), project=project)
+            if action == "study_view":
+                require_study(kwargs.get("slug", ""))
+            else:
+                require(action, survey=kwargs.get("slug"), project=project)
             return view(*args, **kwargs)
 
         wrapped.access_action = action  # type: ignore[attr-defined]  # the role test reads it

@@ -12,15 +12,15 @@ from sqlalchemy import func, select
 
 from exports.tabular.csvwrite import write_rows
 from exports.tabular.errors import TableError
-from exports.trial import TrialError, compare, pre_post
-from exports.trialtable import comparison_table, pre_post_table, write_comparison_workbook
+from exports.trial import TrialError
+from exports.trialtable import write_comparison_workbook
 from instrument.allocation import RandomizationError, parse_ratio
 
 from ..db import get_session
 from ..invitations.roster import RosterEntry, RosterError, import_roster, read_roster
 from ..models import Invitation, Survey
 from ..scrub import scrub_history
-from ..studies.analysis import linked_participants, panel_waves
+from ..studies.analysis import compare_outcomes, panel_waves
 from ..studies.models import Study, StudyError, StudyLink, StudyRandomization
 from ..studies.randomizing import (
     ALLOCATION_HEADER,
@@ -313,8 +313,10 @@ def match_command(slug: str, first: str | None, second: str | None) -> None:
 @click.option("--outcome", "outcomes", required=True, multiple=True, help="A score (e.g. burnout); repeatable.")
 @click.option("--baseline", "first", metavar="WAVE", help="The baseline wave (number or label; default: wave 1).")
 @click.option("--follow-up", "second", metavar="WAVE", help="The follow-up wave (default: wave 2).")
-@click.option("--arms", metavar="FIRST,SECOND", help="Which arm is compared with which (first minus second).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the tables (.xlsx).")
+@click.option("--arms", metavar="FIRST,SECOND", help="Which arm is compared with which (first minus second; "
+              "default: the order given at randomization, else alphabetical).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the tables and the forest chart (.xlsx).")
 def compare_command(slug: str, outcomes: tuple[str, ...], first: str | None, second: str | None,
                     arms: str | None, out: Path | None) -> None:
     """Compare each OUTCOME between two waves of study SLUG: by arm, or one group (paired where linked)."""
@@ -322,32 +324,22 @@ def compare_command(slug: str, outcomes: tuple[str, ...], first: str | None, sec
         raise click.ClickException(f"--out {out.name}: give an .xlsx file")
     db = get_session()
     study = _study(slug)
-    tables = []
     try:
         one, two = find_wave(db, study, first, 1), find_wave(db, study, second, 2)
-        for outcome in outcomes:
-            if study.linkage == "anonymous_panel":
-                panel = panel_waves(db, study, one, two, outcome)
-                result = pre_post(panel.pairs, panel.baseline_only, panel.follow_up_only)
-                tables.append(pre_post_table(result, outcome))
-                continue
-            rows = linked_participants(db, study, one, two, outcome)
-            if {p.arm for p in rows} == {"All"}:
-                tables.append(pre_post_table(pre_post((p.baseline, p.follow_up) for p in rows), outcome))
-            else:
-                order = [a.strip() for a in arms.split(",")] if arms else None
-                tables.append(comparison_table(compare(rows, order), outcome))
+        order = [a.strip() for a in arms.split(",")] if arms else None
+        found = compare_outcomes(db, study, one, two, list(outcomes), order)
+        chart = found.forest
     except (StudyError, TrialError, TableError) as exc:
         raise click.ClickException(str(exc)) from None
-    if study.linkage == "anonymous_panel":
-        click.echo("Linked by matched panel codes: " + "; ".join(f"{w} {n}" for w, n in panel.matching.summary()))
+    if found.matching is not None:
+        click.echo("Linked by matched panel codes: " + "; ".join(f"{w} {n}" for w, n in found.matching.summary()))
     else:
         linked = db.scalar(select(func.count()).select_from(StudyLink).where(StudyLink.study_slug == slug))
         click.echo(f"Linked by study id ({linked} responses linked across the study's waves)")
-    for table in tables:
+    for table in found.tables:
         echo_table(table)
         click.echo("")
     if out is not None:
-        write_comparison_workbook(out, tables, f"{study.title}: {', '.join(outcomes)}, wave {one.number} "
-                                  f"({one.label}) to wave {two.number} ({two.label})")
+        write_comparison_workbook(out, found.tables, f"{study.title}: {', '.join(outcomes)}, wave {one.number} "
+                                  f"({one.label}) to wave {two.number} ({two.label})", chart)
         click.echo(f"wrote {out}")

@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from exports.forest import forest
 from exports.tables import Table
 from exports.tabular.errors import TableError
-from exports.trial import TrialError, compare, pre_post
+from exports.trial import Comparison, PrePost, TrialError, compare, pre_post
 from exports.trialtable import (
     comparison_table,
     link_waves,
@@ -47,16 +48,19 @@ def compare_command(file: Path, baseline: str, follow_up: str, arm: str | None, 
         raise click.ClickException(f"--out {out.name}: give an .xlsx file")
     try:
         rows = read_participants(file, baseline, follow_up, arm)
+        result: Comparison | PrePost
         if arm is None:
-            table = pre_post_table(pre_post((p.baseline, p.follow_up) for p in rows), outcome)
+            result = pre_post((p.baseline, p.follow_up) for p in rows)
+            table = pre_post_table(result, outcome)
         else:
             order = [a.strip() for a in arms.split(",")] if arms else None
-            table = comparison_table(compare(rows, order), outcome)
+            result = compare(rows, order)
+            table = comparison_table(result, outcome)
     except (TableError, TrialError) as exc:
         raise click.ClickException(str(exc)) from None
     echo_table(table)
     if out is not None:
-        write_comparison_workbook(out, [table], f"{outcome}: {file.name}")
+        write_comparison_workbook(out, [table], f"{outcome}: {file.name}", forest([(outcome, result)]))
         click.echo(f"wrote {out}")
 
 
@@ -78,10 +82,12 @@ def waves_command(baseline: Path, follow_up: Path, outcomes: tuple[str, ...], id
     if arm is not None and id_column is None:
         raise click.ClickException("--arm needs --id: a change per arm needs each participant's two waves linked")
     tables = []
+    results: list[tuple[str, Comparison | PrePost]] = []
     try:
         for outcome in outcomes:
             first = read_wave(baseline, outcome, id_column, arm)
             second = read_wave(follow_up, outcome, id_column, arm)
+            result: Comparison | PrePost
             if id_column is None:
                 result = pre_post(baseline_only=[r.value for r in first if r.value is not None],
                                   follow_up_only=[r.value for r in second if r.value is not None])
@@ -91,12 +97,15 @@ def waves_command(baseline: Path, follow_up: Path, outcomes: tuple[str, ...], id
                 tables.append(pre_post_table(result, outcome))
             else:
                 order = [a.strip() for a in arms.split(",")] if arms else None
-                tables.append(comparison_table(compare(link_waves(first, second), order), outcome))
+                compared = result = compare(link_waves(first, second), order)
+                tables.append(comparison_table(compared, outcome))
+            results.append((outcome, result))
     except (TableError, TrialError) as exc:
         raise click.ClickException(str(exc)) from None
     for table in tables:
         echo_table(table)
         click.echo("")
     if out is not None:
-        write_comparison_workbook(out, tables, f"{', '.join(outcomes)}: {baseline.name} to {follow_up.name}")
+        write_comparison_workbook(out, tables, f"{', '.join(outcomes)}: {baseline.name} to {follow_up.name}",
+                                  forest(results))
         click.echo(f"wrote {out}")

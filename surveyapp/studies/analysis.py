@@ -11,18 +11,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from exports.forest import Forest, forest
 from exports.panel import PanelMatching, match_codes, panel_code
-from exports.trial import Participant
+from exports.tables import Table
+from exports.trial import Comparison, Participant, PrePost, compare, pre_post
+from exports.trialtable import comparison_table, pre_post_table
 from instrument import Instrument
 from instrument.scores import score_value
 
 from ..exporting import mix_waiting, stream_answers
 from ..models import Response, Survey
 from ..surveys import instrument_of
-from .models import Study, StudyError, StudyLink, StudyParticipant, StudyWave
+from .models import Study, StudyError, StudyLink, StudyParticipant, StudyRandomization, StudyWave
 
 
 def outcome_reader(instrument: Instrument, outcome: str) -> Callable[[Mapping[str, Any]], float | None]:
@@ -96,3 +99,67 @@ def panel_waves(db: Session, study: Study, first: StudyWave, second: StudyWave, 
             result.baseline_only.append(value)
     result.follow_up_only = [v for c, v in two if v is not None and c not in later]
     return result
+
+
+@dataclass
+class StudyComparison:
+    """Each outcome's result and manuscript table, the forest over them, and how the waves were linked."""
+
+    results: list[tuple[str, Comparison | PrePost]]
+    tables: list[Table]
+    matching: PanelMatching | None  # an anonymous panel's matching; None when linked by study id
+
+    @property
+    def forest(self) -> Forest:
+        """Return the forest chart of every outcome (between-arm differences, or one group's changes)."""
+        return forest(self.results)
+
+
+def compare_outcomes(db: Session, study: Study, first: StudyWave, second: StudyWave, outcomes: list[str],
+                     arms: list[str] | None = None) -> StudyComparison:
+    """Compare each outcome between two waves: by arm (first minus second), or one group, paired where linked."""
+    found = StudyComparison([], [], None)
+    if arms is None:  # the order given at randomization ("coaching,control": coaching minus control)
+        arms = db.scalar(select(StudyRandomization.arms).where(StudyRandomization.study_slug == study.slug))
+    for outcome in outcomes:
+        result: Comparison | PrePost
+        if study.linkage == "anonymous_panel":
+            panel = panel_waves(db, study, first, second, outcome)
+            found.matching = panel.matching
+            result = pre_post(panel.pairs, panel.baseline_only, panel.follow_up_only)
+        else:
+            rows = linked_participants(db, study, first, second, outcome)
+            result = (pre_post((p.baseline, p.follow_up) for p in rows) if {p.arm for p in rows} == {"All"}
+                      else compare(rows, arms))
+        found.results.append((outcome, result))
+        found.tables.append(comparison_table(result, outcome) if isinstance(result, Comparison)
+                            else pre_post_table(result, outcome))
+    return found
+
+
+@dataclass
+class WaveCount:
+    """One wave: its responses, and (confidential studies) how many of each arm answered it."""
+
+    wave: StudyWave
+    responses: int
+    by_arm: dict[str, int]
+
+
+def wave_counts(db: Session, study: Study) -> tuple[dict[str, int], list[WaveCount]]:
+    """Return the participants per arm ("All" without arms) and each wave's counts, exact (for the team)."""
+    enrolled = {arm or "All": n for arm, n in db.execute(
+        select(StudyParticipant.arm, func.count()).where(StudyParticipant.study_slug == study.slug)
+        .group_by(StudyParticipant.arm).order_by(StudyParticipant.arm))}
+    linked: dict[int, dict[str, int]] = {}
+    for number, arm, n in db.execute(select(StudyLink.wave, StudyLink.arm, func.count())
+                                     .where(StudyLink.study_slug == study.slug)
+                                     .group_by(StudyLink.wave, StudyLink.arm)):
+        linked.setdefault(number, {})[arm or "All"] = n
+    found = []
+    for wave in db.scalars(select(StudyWave).where(StudyWave.study_slug == study.slug).order_by(StudyWave.number)):
+        survey = _survey(db, wave)
+        responses = db.scalar(select(func.count()).select_from(Response)
+                              .where(Response.survey_slug == survey.slug)) or 0
+        found.append(WaveCount(wave, responses, {arm: linked.get(wave.number, {}).get(arm, 0) for arm in enrolled}))
+    return enrolled, found
