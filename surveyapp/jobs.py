@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import json
 import threading
 from collections.abc import Callable
@@ -119,7 +120,7 @@ def enqueue(name: str, key: str = "", app: Flask | None = None, **arguments: Any
         return job_id
     url = broker_url(app)
     if url:
-        celery_app(url).send_task(TASK, args=[job_id])
+        _celery(app).send_task(TASK, args=[job_id])
     else:
         _executor(app).submit(run, app, job_id)
     return job_id
@@ -203,20 +204,30 @@ def shutdown(app: Flask) -> None:
 _WORKER_APP: list[Flask] = []  # the Flask app of `surveykit worker`, set before Celery starts
 
 
-@functools.lru_cache(maxsize=4)
-def celery_app(url: str) -> Celery:
-    """Return the Celery app on broker *url*: one task that runs a job by id, and the schedule."""
+def queue_name(database_url: str) -> str:
+    """Return the broker queue of a database's jobs: two installations sharing a broker never take each other's."""
+    return "surveykit-" + hashlib.sha256(database_url.encode()).hexdigest()[:16]
+
+
+def _celery(app: Flask) -> Celery:
+    return celery_app(broker_url(app), queue_name(app.config["DATABASE_URL"]))
+
+
+@functools.lru_cache(maxsize=8)
+def celery_app(url: str, queue_name: str) -> Celery:
+    """Return the Celery app on broker *url* and queue *queue_name*: a task that runs a job by id, the schedule."""
     from celery import Celery
 
     queue = Celery("surveykit", broker=url, set_as_current=False)
     queue.conf.update(
+        task_default_queue=queue_name,
         task_acks_late=True,  # a worker lost mid-job: the message goes back, and the row's claim stops a second run
         worker_prefetch_multiplier=1,
         task_ignore_result=True,  # results live on the job's row
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         beat_schedule={"reminders-due": {"task": "surveykit.scheduled", "args": ["reminders.due"],
-                                         "schedule": REMINDER_MINUTES * 60.0}},
+                                         "schedule": REMINDER_MINUTES * 60.0, "options": {"queue": queue_name}}},
     )
 
     @queue.task(name=TASK)
@@ -250,4 +261,4 @@ def work(app: Flask, beat: bool = False, concurrency: int = 1, loglevel: str = "
             "--without-mingle", "--pool=" + ("solo" if concurrency == 1 else "prefork")]
     if beat:
         argv += ["--beat", f"--schedule={app.instance_path}/celerybeat-schedule"]
-    celery_app(url).worker_main(argv)
+    _celery(app).worker_main(argv)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 
 @click.command("worker")
@@ -13,6 +14,7 @@ from flask import current_app
               help="Jobs run at once (1: in this process; more: that many child processes).")
 @click.option("--loglevel", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO",
               show_default=True)
+@with_appcontext
 def worker_command(beat: bool, concurrency: int, loglevel: str) -> None:
     """Run background jobs from SURVEYKIT_BROKER_URL until stopped (Ctrl-C, SIGTERM)."""
     from ..jobs import broker_url, work
