@@ -143,8 +143,8 @@ def test_two_apps_and_one_worker_share_one_database(database_url, tmp_path, smtp
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     acknowledged: Counter[str] = Counter()
-    with (worker(env, tmp_path / "worker") as worker_log,
-          gunicorn(env, tmp_path / "a", ready="/s/scale") as one, gunicorn(env, tmp_path / "b", ready="/s/scale") as two):
+    with (worker(env, tmp_path / "worker") as worker_log, gunicorn(env, tmp_path / "a", ready="/s/scale") as one,
+          gunicorn(env, tmp_path / "b", ready="/s/scale") as two):
         bases = [one.base, two.base]
 
         # Respondents over both apps.
