@@ -17,7 +17,8 @@ What the invitation tables store, and why nothing links an invitation to a respo
   invitation and parks the sealed answers in one transaction, and a mixer moves parked answers into ``responses``
   in shuffled batches (``surveyapp.invitations.parking``), so no transaction writes an invitation and a readable
   response together.
-- Every table here is WITHOUT ROWID on SQLite and keyed randomly, so storage order is key order.
+- Every survey table here is WITHOUT ROWID on SQLite and keyed randomly, so storage order is key order.
+  ``jobs`` (background work: a survey's name, a project's id, counts) holds nothing about a respondent.
 """
 
 from __future__ import annotations
