@@ -230,11 +230,11 @@ def celery_app(url: str, queue_name: str) -> Celery:
                                          "schedule": REMINDER_MINUTES * 60.0, "options": {"queue": queue_name}}},
     )
 
-    @queue.task(name=TASK)
+    @queue.task(name=TASK, shared=False)  # not shared: each Celery app here has its own queue
     def run_task(job_id: int) -> None:
         run(_worker_app(), job_id)
 
-    @queue.task(name="surveykit.scheduled")
+    @queue.task(name="surveykit.scheduled", shared=False)
     def scheduled(name: str) -> None:
         app = _worker_app()
         with app.extensions["surveykit.sessions"]() as session:

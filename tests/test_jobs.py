@@ -7,6 +7,7 @@ import time
 
 import pytest
 from flask import Flask
+from smtp_server import smtp  # noqa: F401  (fixture)
 from sqlalchemy import select
 
 from coding import projects as P
@@ -14,6 +15,8 @@ from coding.assist_fits import INDEX, fit_count, load
 from coding.assist_project import CONSENSUS
 from surveyapp import db, jobs, shutdown
 from surveyapp.models import Job
+
+from conftest import make_test_app
 
 
 def _project(app: Flask) -> int:
@@ -108,3 +111,30 @@ def test_unknown_jobs_and_arguments_that_are_not_json_are_refused(app: Flask) ->
 def test_the_worker_command_needs_a_broker(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["worker"])
     assert result.exit_code == 1 and "SURVEYKIT_BROKER_URL is not set" in result.output
+
+
+def test_the_scheduled_reminders_job_sends_each_due_reminder_once(database_url, tmp_path, smtp):  # noqa: F811
+    app = make_test_app(database_url, tmp_path, SURVEYKIT_BROKER_URL="redis://127.0.0.1:1/0", **smtp.config())
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["surveys", "create", "department-survey", "--id", "sched", "--title", "Scheduled",
+                               "--mode", "invitation", "--reminder-days", "0"])
+    assert made.exit_code == 0, made.output
+    roster = tmp_path / "roster.csv"
+    roster.write_text("email,department\n" + "".join(f"p{i}@hospital.example,EM\n" for i in range(4)), "utf-8")
+    sent = runner.invoke(args=["surveys", "invite", "sched", str(roster)])
+    assert sent.exit_code == 0, sent.output
+    smtp.handler.clear()
+    # The task beat sends, run here (the broker is never reached: Celery only registers its tasks on creation).
+    scheduled = jobs.celery_app(jobs.broker_url(app), jobs.queue_name(app.config["DATABASE_URL"])).tasks[
+        "surveykit.scheduled"]
+    jobs._WORKER_APP[:] = [app]
+    try:
+        scheduled("reminders.due")
+        scheduled("reminders.due")  # the next tick: nothing left to send
+    finally:
+        jobs._WORKER_APP.clear()
+    assert sorted(smtp.handler.to()) == [f"p{i}@hospital.example" for i in range(4)]
+    with app.app_context(), db.new_session() as s:
+        results = [(j.name, j.state, j.result["sent"]) for j in s.scalars(select(Job).order_by(Job.id))]
+    assert results == [("reminders.due", "done", 4), ("reminders.due", "done", 0)]
+    app.extensions["surveykit.engine"].dispose()
