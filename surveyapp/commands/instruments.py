@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, ScriptInfo
 
-from instrument import read_instruments
+from instrument import Instrument, read_instruments
 from instrument.reportfile import InvalidReport, load_report
 
 group = AppGroup("instruments", help="Check and list survey instruments.")
@@ -36,7 +36,7 @@ def check(ctx: click.Context, paths: tuple[Path, ...]) -> None:
         raise click.ClickException("no .yaml instrument files found in " + ", ".join(map(str, targets)))
     bad_reports = 0
     for inst in shelf.instruments:
-        click.echo(f"ok: {inst.id} v{inst.version} ({len(inst.questions)} questions) — {inst.source}")
+        click.echo(f"ok: {inst.id} v{inst.version} ({_asked(inst)} questions{_in_languages(inst)}) — {inst.source}")
         try:
             report = load_report(Path(inst.source).parent, inst)
         except InvalidReport as exc:
@@ -57,13 +57,22 @@ def check(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     click.echo(f"{shelf.files} instrument(s) valid")
 
 
+def _asked(inst: Instrument) -> int:
+    # The questions the file asks (inst.questions also holds the built-in language question).
+    return sum(len(section.questions) for section in inst.sections)
+
+
+def _in_languages(inst: Instrument) -> str:
+    return f"; in {', '.join(inst.languages)}" if len(inst.languages) > 1 else ""
+
+
 @group.command("list")
 def list_() -> None:
     """List the instruments in the instruments folder, and name the files that cannot be served."""
     shelf = read_instruments([Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"])], _relative)
     for inst in shelf.instruments:
         coded = len(inst.coded_questions())
-        click.echo(f"{inst.id:24} v{inst.version:<3} {len(inst.questions):3} questions, {coded} open-ended "
-                   f"for coding — {inst.title}")
+        click.echo(f"{inst.id:24} v{inst.version:<3} {_asked(inst):3} questions, {coded} open-ended "
+                   f"for coding{_in_languages(inst)} — {inst.title}")
     for bad in shelf.broken:
         click.echo(f"{bad.path.stem:24} BROKEN  {bad.message}")

@@ -4,8 +4,8 @@
 ``coding_assist_fits`` the coding assistant's fitted index and suggesters, keyed by project, viewer, target and
 the hash of the project's state they were fitted on, so every web process and host loads the same fit.
 
-Revision ID: 0011_queue
-Revises: 0010_results
+Revision ID: 0012_queue
+Revises: 0011_studies
 Create Date: 2026-12-03 10:00:00.000000
 """
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0011_queue'
-down_revision: str | None = '0010_results'
+revision: str = '0012_queue'
+down_revision: str | None = '0011_studies'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
