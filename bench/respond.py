@@ -1,7 +1,8 @@
 """Benchmark the respondent path: whole surveys through gunicorn, against a floor app measured in the same run.
 
 Run ``python bench/respond.py`` (``--seconds S`` per round, default 8; ``--rounds N``, default 3; ``--quick`` for
-one 4-second round). For each database (SQLite, and PostgreSQL when ``SURVEYKIT_BENCH_POSTGRES_URL`` or
+one 4-second round; ``--apps 2`` adds two app processes on one database, as two hosts would run, clients spread
+over both). For each database (SQLite, and PostgreSQL when ``SURVEYKIT_BENCH_POSTGRES_URL`` or
 ``SURVEYKIT_TEST_POSTGRES_URL`` is set) and each number of clients (8 and 32), two servers run under the same
 gunicorn settings (2 sync workers, no access log, loopback only):
 
@@ -153,9 +154,9 @@ def one_floor_request(browser: Browser) -> bool:
     return status == 200
 
 
-def load(base: str, clients: int, seconds: float, floor: bool) -> tuple[int, list[float], int]:
-    """Run *clients* threads for *seconds*; return (requests, latencies, surveys completed)."""
-    browsers = [Browser(base) for _ in range(clients)]
+def load(bases: list[str], clients: int, seconds: float, floor: bool) -> tuple[int, list[float], int]:
+    """Run *clients* threads for *seconds*, spread over *bases*; return (requests, latencies, surveys completed)."""
+    browsers = [Browser(bases[i % len(bases)]) for i in range(clients)]
     done = [0] * clients
     errors: list[BaseException] = []
     deadline = time.monotonic() + seconds
@@ -248,6 +249,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per case (default 3)")
     parser.add_argument("--clients", default="8,32", help="numbers of clients (default 8,32)")
     parser.add_argument("--quick", action="store_true", help="one 4-second round per case")
+    parser.add_argument("--apps", type=int, choices=(1, 2), default=1,
+                        help="2: also measure two app processes (two gunicorns on one database, clients spread "
+                             "over both), as two app hosts would run (default 1)")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds = 4.0, 1
@@ -273,14 +277,21 @@ def main() -> None:
                 project = stack.enter_context(gunicorn(env, folder, *GUNICORN_OPTIONS, ready=f"/s/{SLUG}"))
                 floor = stack.enter_context(gunicorn(env, folder / "floor", *GUNICORN_OPTIONS,
                                                      app="floorapp:app"))
+                contenders = {"surveykit": [project.base]}
+                if args.apps == 2:
+                    (folder / "second").mkdir(exist_ok=True)
+                    second = stack.enter_context(gunicorn(env, folder / "second", *GUNICORN_OPTIONS,
+                                                          ready=f"/s/{SLUG}"))
+                    contenders["2 apps"] = [project.base, second.base]
                 for clients in clients_list:
-                    results: dict[str, list[tuple[int, list[float]]]] = {"floor": [], "surveykit": []}
+                    results: dict[str, list[tuple[int, list[float]]]] = {"floor": [], **{c: [] for c in contenders}}
                     for _ in range(args.rounds):
-                        requests, latencies, _ = load(floor.base, clients, args.seconds, floor=True)
+                        requests, latencies, _ = load([floor.base], clients, args.seconds, floor=True)
                         results["floor"].append((requests, latencies))
-                        requests, latencies, surveys = load(project.base, clients, args.seconds, floor=False)
-                        results["surveykit"].append((requests, latencies))
-                        completed += surveys
+                        for who, bases in contenders.items():
+                            requests, latencies, surveys = load(bases, clients, args.seconds, floor=False)
+                            results[who].append((requests, latencies))
+                            completed += surveys
                     rates = {}
                     for who, rounds in results.items():
                         rates[who] = statistics.median(r / args.seconds for r, _ in rounds)
@@ -289,6 +300,9 @@ def main() -> None:
                         ratio = rates[who] / rates["floor"]
                         print(f"{name:11} {clients:7d} {who:10} {rates[who]:8.1f} {_ms(p50)} {_ms(p99)} "
                               f"{ratio:7.2f}x", flush=True)
+                    if "2 apps" in rates:
+                        print(f"{name:11} {clients:7d} 2 apps / 1 app: {rates['2 apps'] / rates['surveykit']:.2f}x "
+                              f"(on {os.cpu_count()} cores)", flush=True)
             stored = _stored(url)
             print(f"{name}: {completed} surveys completed by the clients, {stored} responses stored"
                   + ("" if stored == completed else "  <-- MISMATCH"))

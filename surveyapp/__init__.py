@@ -52,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     assets.init_app(app)
     languages.init_app(app)
 
-    from . import commands, errors, filters, pages, respond
+    from . import commands, errors, filters, jobs, pages, respond
     from .admin import accounts, downloads
     from .admin import routes as admin
     from .auth import link_routes
@@ -73,7 +73,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(links.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(coding_bp)
-    app.extensions[SHUTDOWN_HOOKS] = [coding_assist.shutdown]
+    # The assistant first: its running update may still hand a fit to the job thread.
+    app.extensions[SHUTDOWN_HOOKS] = [coding_assist.shutdown, jobs.shutdown]
     app.register_blueprint(downloads.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(studies.bp)
@@ -83,6 +84,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def shutdown(app: Flask) -> None:
-    """Stop the app's background threads (the coding assistant's worker): test fixtures and gunicorn call this."""
+    """Stop the app's background threads (the coding assistant's, the jobs'): test fixtures and gunicorn call this."""
     for hook in app.extensions.get(SHUTDOWN_HOOKS, ()):
         hook(app)

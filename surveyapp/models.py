@@ -17,7 +17,8 @@ What the invitation tables store, and why nothing links an invitation to a respo
   invitation and parks the sealed answers in one transaction, and a mixer moves parked answers into ``responses``
   in shuffled batches (``surveyapp.invitations.parking``), so no transaction writes an invitation and a readable
   response together.
-- Every table here is WITHOUT ROWID on SQLite and keyed randomly, so storage order is key order.
+- Every survey table here is WITHOUT ROWID on SQLite and keyed randomly, so storage order is key order.
+  ``jobs`` (background work: a survey's name, a project's id, counts) holds nothing about a respondent.
 """
 
 from __future__ import annotations
@@ -251,3 +252,27 @@ class ResultsLink(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Job(Base):
+    """A background job (``surveyapp.jobs``): its name and arguments, and where it stands.
+
+    ``active`` holds the job's name and key while it is queued or running, and is cleared when it ends: being
+    unique, it keeps a second copy of the same job from being queued meanwhile. A job is claimed by moving it
+    from ``queued`` to ``running`` in one conditional UPDATE, so two workers never run the same one. Jobs hold
+    survey names and project ids, never anything about a respondent.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    ref: Mapped[str] = mapped_column(String(200), index=True)  # the job's key ("" none): a survey, a project
+    active: Mapped[str | None] = mapped_column(String(270), unique=True, nullable=True)
+    arguments: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(10), default="queued")  # queued, running, done, failed
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -48,6 +48,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SURVEYKIT_ASSIST_BACKEND", "auto", "Text representation of the coding assistant (suggestions, "
             "similar answers, candidate themes): tfidf, embeddings "
             "(needs pip install 'surveykit[embeddings]') or auto (embeddings when installed, else tfidf)"),
+    Setting("SURVEYKIT_BROKER_URL", "", "Celery broker for background jobs (assistant fits, invitation sending, "
+            "scheduled reminders), e.g. redis://127.0.0.1:6379/0, run by 'surveykit worker'; empty runs them in a "
+            "thread of the web process"),
 )
 
 

@@ -12,6 +12,7 @@ from wtforms import SelectChoice
 
 from instrument import Broken, InvalidInstrument, read_instruments
 
+from .. import jobs
 from ..auth.access import allowed, can, require, visible_surveys
 from ..auth.members import SURVEY_ACCOUNTS, SURVEY_ROLES, SurveyMember, team_form
 from ..auth.models import User
@@ -117,6 +118,7 @@ def survey(slug: str) -> Any:
         "admin/survey.html", survey=s, status=survey_status(db, s, _min_cell()), action=ActionForm(),
         roster_form=RosterForm(), waiting=pending_count(db, slug, "invitation"),
         due=due_reminders(db, s, today), kinds=KINDS, downloads=downloads,
+        sending={kind: jobs.latest(db, "invitations.send", f"{slug}:{kind}") for kind in ("invitation", "reminder")},
         custom={k for k in KINDS if db.get(MailTemplate, (slug, k)) is not None},
         base_url=current_app.config["SURVEYKIT_BASE_URL"].rstrip("/"), **_team(slug))
 
@@ -190,7 +192,8 @@ def upload_roster(slug: str) -> Any:
     return redirect(url_for("admin.survey", slug=slug))
 
 
-# A web request must finish well inside gunicorn's default 30-second worker timeout; the CLI has no such limit.
+# Without a broker, a web request sends in slices: it must finish well inside gunicorn's default 30-second worker
+# timeout (the CLI and `surveykit worker` have no such limit).
 WEB_SEND_SECONDS = 20.0
 
 
@@ -209,6 +212,19 @@ def _flash_report(what: str, report: SendReport) -> None:
               "next try.", "error")
 
 
+def _queued(s: Survey, kind: str) -> bool:
+    """With a broker, queue the sending for `surveykit worker` and say so; without one, return False (send here)."""
+    if not jobs.broker_url():
+        return False
+    if kind == "invitation" and s.state(dt.date.today()) != "open":
+        flash(f"survey '{s.slug}' is {s.state(dt.date.today()).replace('_', ' ')}: invitations go out only while it "
+              "is open", "error")
+        return True
+    jobs.enqueue("invitations.send", key=f"{s.slug}:{kind}", slug=s.slug, kind=kind)
+    flash(f"Sending the {kind}s in the background: this page shows how far it got.", "info")
+    return True
+
+
 def _smtp() -> SmtpSettings | None:
     try:
         return SmtpSettings.from_config(current_app.config)
@@ -223,7 +239,7 @@ def invite(slug: str) -> Any:
     """Send the invitations waiting to go out."""
     s = survey_or_404(slug)
     settings = _smtp()
-    if ActionForm().validate_on_submit() and settings is not None:
+    if ActionForm().validate_on_submit() and settings is not None and not _queued(s, "invitation"):
         try:
             report = send_invitations(get_session(), s, settings, current_app.config["SURVEYKIT_BASE_URL"],
                                       dt.date.today(), budget_seconds=WEB_SEND_SECONDS)
@@ -244,7 +260,7 @@ def remind(slug: str) -> Any:
         today = dt.date.today()
         if s.state(today) != "open":
             flash("The survey is not open: no reminders.", "error")
-        else:
+        elif not _queued(s, "reminder"):
             report = send_reminders(get_session(), s, settings, current_app.config["SURVEYKIT_BASE_URL"], today,
                                     budget_seconds=WEB_SEND_SECONDS)
             _flash_report("reminders", report)

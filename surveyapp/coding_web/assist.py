@@ -2,20 +2,20 @@
 
 One :class:`AssistService` per app holds a :class:`ProjectAssistant` per project, built lazily on the first
 coding-screen view. Requests never build or fit anything heavy: they *poke* the assistant, which queues a
-background job (one worker thread per app, so coding never competes with more than one fit on a small
-server) at most every ``POKE_SECONDS``. The job compares the project's change stamp with what its models were
-built on and, when something moved, rebuilds the index (new units), marks coded units, and refits each
-suggester in use. Meanwhile requests are served by the old model, or by the codebook cold start of a
-suggester that has not been fitted yet.
+background look (one thread per app) at most every ``POKE_SECONDS``. The look hashes the project's change stamp
+and compares it with what is in memory; when something moved, it loads the fit stored for that hash
+(``coding.assist_fits``: the database, so every web process and host serves the same fit), and when none is
+stored yet it asks for one: an ``assist.fit`` job (``surveyapp.jobs``), run by ``surveykit worker`` when a broker
+is set, else right there in this thread. A change is fitted once, whichever process saw it first; meanwhile
+requests are served by the old fit, or by the codebook cold start of a suggester that has none yet.
 
 Blindness: a suggester belongs to one viewer and one training target and learns only from codes that viewer
 may see (``coding.assist_project.training_labels``), so it cannot echo a code hidden behind the blind. The
 index holds texts only (its "coded" marks say that someone coded a unit, not what): similar answers are
 shown with the codes the viewer may see (``visible_codes``), and those with none visible are left out.
 
-Data loading and fitting happen in the same job, with its own session, so ``CodeSuggester.fit`` is called
-there directly: ``refit_async`` would only add a second thread. ``SimilarityIndex`` is not thread-safe, so
-every use of an index holds the assistant's lock; a rebuilt index is prepared outside the lock and swapped in.
+``SimilarityIndex`` is not thread-safe, so every use of an index holds the assistant's lock; a loaded index is
+swapped in under it.
 """
 
 from __future__ import annotations
@@ -31,24 +31,18 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from coding.assist.routing import DEFAULT_PRECISION
-from coding.assist_log import unit_decisions
-from coding.assist_project import (
-    Stamp,
-    change_stamp,
-    codebook_entries,
-    coded_unit_ids,
-    training_labels,
-    unit_texts,
-)
+from coding import assist_fits
+from coding.assist_fits import INDEX, MIN_POSITIVES, Fitted, assist_backend, assist_precision, stamp_hash
+from coding.assist_project import change_stamp, codebook_entries
 from coding.store import Project
+
+from .. import jobs
 
 if TYPE_CHECKING:  # nltk and scikit-learn load on a project's first coding-screen view, not with the app
     from coding.assist.similar import Neighbour, SimilarityIndex
     from coding.assist.suggest import CodeSuggester, Suggestion
 
 POKE_SECONDS = 2.0  # how often a request may ask the background job to look for changes
-MIN_POSITIVES = 5  # coded examples a code needs before it gets its own model (else: codebook cold start)
 EXTENSION = "surveykit.assist"
 
 
@@ -57,7 +51,7 @@ class _Suggester:
     """A suggester for one (viewer, target) and what it was last fitted on."""
 
     suggester: CodeSuggester
-    stamp: Stamp | None = None  # None: codebook cold start only
+    stamp: str | None = None  # the hash of the change stamp it was fitted on; None: codebook cold start only
     fitted_units: int = 0
 
 
@@ -68,8 +62,7 @@ class ProjectAssistant:
     project_id: int
     lock: threading.Lock = field(default_factory=threading.Lock)
     index: SimilarityIndex | None = None
-    index_units: tuple[object, ...] | None = None
-    coded_stamp: tuple[object, ...] | None = None
+    index_hash: str | None = None
     suggesters: dict[tuple[str, str], _Suggester] = field(default_factory=dict)
     last_poke: float = float("-inf")
     queued: bool = False
@@ -132,18 +125,12 @@ class AssistService:
     @property
     def precision(self) -> float:
         """Return the precision suggestions must reach (SURVEYKIT_ASSIST_PRECISION), read at each use."""
-        found = float(self.app.config.get("SURVEYKIT_ASSIST_PRECISION", DEFAULT_PRECISION))
-        if not 0.0 < found <= 1.0:
-            raise ValueError(f"setting SURVEYKIT_ASSIST_PRECISION: {found} is not in (0, 1]")
-        return found
+        return assist_precision(self.app.config)
 
     @property
     def backend(self) -> str | None:
         """Return the text backend (SURVEYKIT_ASSIST_BACKEND; None for auto), read at each use."""
-        found = str(self.app.config.get("SURVEYKIT_ASSIST_BACKEND", "auto"))
-        if found not in ("auto", "tfidf", "embeddings"):
-            raise ValueError(f"setting SURVEYKIT_ASSIST_BACKEND: '{found}' is not auto, tfidf or embeddings")
-        return None if found == "auto" else found
+        return assist_backend(self.app.config)
 
     def assistant(self, project_id: int) -> ProjectAssistant:
         """Return the project's assistant, creating an empty one on first use."""
@@ -208,57 +195,54 @@ class AssistService:
             assistant.queued = False  # changes made from now on need another pass
         try:
             with self._sessions() as session:
-                project = session.get(Project, assistant.project_id)
-                if project is not None:
-                    update(session, project, assistant, self.precision, self.backend)
+                if session.get(Project, assistant.project_id) is not None:
+                    self._sync(session, assistant)
         except Exception:  # a worker thread: report, and let the next poke try again
             self.app.logger.exception("coding assistant: updating project %s failed", assistant.project_id)
 
+    def _sync(self, session: Session, assistant: ProjectAssistant) -> None:
+        stale = update(session, assistant)
+        if not stale:
+            return
+        pairs = [list(pair) for pair in stale if pair != INDEX]
+        if jobs.broker_url(self.app):
+            jobs.enqueue("assist.fit", key=str(assistant.project_id), app=self.app,
+                         project_id=assistant.project_id, pairs=pairs)
+        elif jobs.run_here("assist.fit", key=str(assistant.project_id), app=self.app,
+                           project_id=assistant.project_id, pairs=pairs):
+            update(session, assistant)
 
-def update(session: Session, project: Project, assistant: ProjectAssistant, precision: float | None = None,
-           backend: str | None = None) -> None:
-    """Bring the assistant up to date with the project: index, coded marks, every suggester in use.
 
-    *backend*: the text representation of the similar-answers index ("tfidf", "embeddings"; None: embeddings
-    when installed), as ``SURVEYKIT_ASSIST_BACKEND`` says.
+def update(session: Session, assistant: ProjectAssistant) -> list[tuple[str, str]]:
+    """Load the fits stored for the project's current state; return what has none stored yet ((viewer, target)).
+
+    ``INDEX`` among them stands for the similar-answers index.
     """
-    from coding.assist.similar import SimilarityIndex
-
-    stamp = change_stamp(session, project.id)
-    texts: dict[int, str] | None = None
-    if stamp.units != assistant.index_units:
-        texts = unit_texts(session, project)
-        index = SimilarityIndex(backend)
-        index.add({str(u): t for u, t in texts.items()})
-        index.set_labels({str(u): frozenset() for u in coded_unit_ids(session, project)})
-        index.prepare()  # the TF-IDF matrix (and the coded units' embeddings) here, not in a request
-        with assistant.lock:
-            assistant.index, assistant.index_units, assistant.coded_stamp = index, stamp.units, stamp.codings
-    elif stamp.codings != assistant.coded_stamp:
-        coded: dict[str, frozenset[str]] = {str(u): frozenset() for u in coded_unit_ids(session, project)}
-        with assistant.lock:
-            if assistant.index is not None:
-                assistant.index.set_labels(coded)
-                # Embeds the newly coded units; under the lock, as every use of the index (a few per change).
-                assistant.index.prepare()
-            assistant.coded_stamp = stamp.codings
+    hashed = stamp_hash(change_stamp(session, assistant.project_id))
+    session.commit()  # end the read: the fit job may take long, and PostgreSQL holds nothing for it meanwhile
+    missing: list[tuple[str, str]] = []
+    if assistant.index_hash != hashed:
+        if assist_fits.stored_hash(session, assistant.project_id, *INDEX) != assistant.index_hash:
+            found = assist_fits.load(session, assistant.project_id, *INDEX)
+            if found is not None:
+                with assistant.lock:
+                    assistant.index, assistant.index_hash = found.value, found.stamp_hash
+        if assistant.index_hash != hashed:
+            missing.append(INDEX)
     with assistant.lock:
-        stale = [(key, entry) for key, entry in assistant.suggesters.items() if entry.stamp != stamp]
-    if not stale:
-        return
-    texts = texts if texts is not None else unit_texts(session, project)
-    book = codebook_entries(session, project)
-    for (viewer, target), entry in stale:
-        labels = training_labels(session, project, target, viewer=viewer)
-        entry.suggester.codebook = book
-        if precision is not None:
-            entry.suggester.precision = precision
-        # The viewer's accepts and rejects on answers not yet among the labels tell how right their codes were.
-        feedback = [(texts[u], code, accepted) for u, code, accepted in unit_decisions(session, project, viewer)
-                    if u not in labels and u in texts]
-        entry.suggester.fit({str(u): texts[u] for u in labels}, {str(u): c for u, c in labels.items()}, feedback)
-        with assistant.lock:
-            entry.stamp, entry.fitted_units = stamp, len(labels)
+        stale = [(key, entry) for key, entry in assistant.suggesters.items() if entry.stamp != hashed]
+    for key, entry in stale:
+        if assist_fits.stored_hash(session, assistant.project_id, *key) not in (None, entry.stamp):
+            found = assist_fits.load(session, assistant.project_id, *key)
+            if found is not None:
+                fitted: Fitted = found.value
+                with assistant.lock:
+                    assistant.suggesters[key] = _Suggester(fitted.suggester, found.stamp_hash, fitted.units)
+                    entry = assistant.suggesters[key]
+        if entry.stamp != hashed:
+            missing.append(key)
+    session.commit()
+    return missing
 
 
 def service(app: Flask | None = None) -> AssistService:

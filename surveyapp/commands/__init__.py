@@ -78,6 +78,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "surveys": ("surveyapp.commands.surveys", "group", "Open, list and close surveys."),
     "trial": ("surveyapp.commands.trial", "group", "Compare waves and arms of a trial or a repeated survey."),
     "users": ("surveyapp.auth.commands", "users_group", "Investigators' accounts (respondents never log in)."),
+    "worker": ("surveyapp.commands.worker", "worker_command",
+               "Run background jobs from SURVEYKIT_BROKER_URL until stopped (Ctrl-C, SIGTERM)."),
 }
 _loaded: dict[str, click.Command] = {}
 

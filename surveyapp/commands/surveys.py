@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -14,7 +16,6 @@ from sqlalchemy import select
 from instrument import InvalidInstrument, read_instruments
 
 from ..db import get_session
-from ..invitations.claims import recover_stale
 from ..invitations.counted import InvitedError, read_invited, record_invited
 from ..invitations.held import held_messages, settle
 from ..invitations.parking import ParkingError
@@ -25,9 +26,8 @@ from ..invitations.sending import (
     SendReport,
     invitations_sent,
     pending_count,
-    prepare_reminders,
+    send_due_reminders,
     send_invitations,
-    send_pending,
 )
 from ..mail import MailError, SmtpSettings
 from ..models import Invitation, Survey
@@ -196,7 +196,6 @@ def remind(slug: str | None, due: bool, today: dt.date | None) -> None:
         raise click.UsageError("name a survey, or use --due to send every survey's due reminders")
     session = get_session()
     today = today or dt.date.today()
-    released = recover_stale(session).pending
     if slug is not None:
         survey = _survey(slug)
         if not session.scalar(select(Invitation.key).where(Invitation.survey_slug == slug).limit(1)):
@@ -207,28 +206,21 @@ def remind(slug: str | None, due: bool, today: dt.date | None) -> None:
                                        f"due (send them with 'surveykit surveys invite {slug}')")
         if survey.state(today) != "open":
             raise click.ClickException(f"survey '{slug}' is {survey.state(today).replace('_', ' ')}: no reminders")
-        surveys = [survey]
+        surveys: list[Survey] | None = [survey]
     else:
-        with_invitees = select(Invitation.survey_slug).distinct()
-        surveys = [s for s in session.scalars(select(Survey).where(Survey.slug.in_(with_invitees))
-                                              .order_by(Survey.slug)) if s.state(today) == "open"]
-    settings = _smtp()
-    total = SendReport(released=released)
-    for survey in surveys:
-        prepare_reminders(session, survey, today, due_only=due)
-        waiting = pending_count(session, survey.slug, "reminder")
-        if not waiting:
-            continue
-        with click.progressbar(length=waiting, label=f"{survey.slug}: {waiting} reminders") as bar:
-            report = send_pending(session, survey, "reminder", settings, current_app.config["SURVEYKIT_BASE_URL"],
-                                  today, progress=bar.update)
-        total.add(report)
-        if report.stopped:
-            break
+        surveys = None  # every open survey with invitees
+    total = send_due_reminders(session, _smtp(), current_app.config["SURVEYKIT_BASE_URL"], today, surveys,
+                               due_only=due, progress=_counted)
     if not total.sent and not total.stopped and not total.errors and not total.released:
         click.echo("no reminders due")
         return
     _report("reminders", total)
+
+
+@contextmanager
+def _counted(survey: Survey, waiting: int) -> Iterator[Callable[[int], None]]:
+    with click.progressbar(length=waiting, label=f"{survey.slug}: {waiting} reminders") as bar:
+        yield bar.update
 
 
 @group.command("uncertain")

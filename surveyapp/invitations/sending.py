@@ -23,7 +23,8 @@ import functools
 import itertools
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,10 @@ class SendReport:
     stopped: str = ""
     out_of_time: bool = False  # the time budget ran out; the rest wait, untouched, for the next run
     errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-ready values (a job's result)."""
+        return dataclasses.asdict(self)
 
     def add(self, other: SendReport) -> None:
         self.sent += other.sent
@@ -280,3 +285,47 @@ def invitations_sent(db: Session, slug: str) -> int:
     """Return how many invitations of a survey the mail server accepted."""
     row = db.get(MailCount, slug)
     return row.invitations_sent if row else 0
+
+
+def open_with_invitees(db: Session, today: dt.date) -> list[Survey]:
+    """Return the open surveys that have invitees, by slug (the ones whose due reminders a scheduled run sends)."""
+    with_invitees = select(Invitation.survey_slug).distinct()
+    return [s for s in db.scalars(select(Survey).where(Survey.slug.in_(with_invitees)).order_by(Survey.slug))
+            if s.state(today) == "open"]
+
+
+def send_due_reminders(db: Session, settings: SmtpSettings, base_url: str, today: dt.date,
+                       surveys: list[Survey] | None = None, due_only: bool = True,
+                       progress: Callable[[Survey, int], AbstractContextManager[Callable[[int], None]]] | None = None,
+                       ) -> SendReport:
+    """Send the reminders of *surveys* (every open one with invitees) that are due; stop at a dropped server.
+
+    *progress*, given a survey and how many wait, opens what counts them off (the CLI's progress bar).
+    """
+    total = SendReport(released=recover_stale(db).pending)
+    for survey in open_with_invitees(db, today) if surveys is None else surveys:
+        prepare_reminders(db, survey, today, due_only=due_only)
+        waiting = pending_count(db, survey.slug, "reminder")
+        if not waiting:
+            continue
+        with progress(survey, waiting) if progress is not None else nullcontext(None) as bar:
+            report = send_pending(db, survey, "reminder", settings, base_url, today, progress=bar)
+        total.add(report)
+        if report.stopped:
+            break
+    return total
+
+
+def send_job(db: Session, config: Mapping[str, Any], slug: str, kind: str) -> dict[str, Any]:
+    """Send a survey's pending invitations (*kind* "invitation") or its reminders, without a time limit (a job)."""
+    survey = db.get(Survey, slug)
+    if survey is None:
+        raise InvitationError(f"no survey '{slug}'")
+    settings, base, today = SmtpSettings.from_config(config), config["SURVEYKIT_BASE_URL"], dt.date.today()
+    if kind == "invitation":
+        report = send_invitations(db, survey, settings, base, today)
+    elif kind == "reminder":
+        report = send_reminders(db, survey, settings, base, today) if survey.state(today) == "open" else SendReport()
+    else:
+        raise InvitationError(f"kind '{kind}': invitation or reminder")
+    return report.as_dict()

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import coding.assist_fits  # noqa: F401  (stored assistant fits)
 import coding.assist_log  # noqa: F401  (suggestion decisions)
 import surveyapp.auth.links  # noqa: F401  (set-password and set-up links)
 import surveyapp.auth.members  # noqa: F401  (survey teams)
