@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
-from .model import Condition, Instrument, Option, Question, Scale, Section
+from .model import Condition, Instrument, Option, Question, Scale, Score, Section
 from .qtype import Catalog
 from .scales import BUILTIN_CHOICES, BUILTIN_SCALES
 from .scores import read_scores
@@ -27,7 +27,7 @@ from .yamlcheck import (
     unknown_keys,
 )
 from .yamlcheck import text as text_of
-from .yamlsource import MAX_CHARS, YamlLimit, load_yaml
+from .yamlsource import MAX_CHARS, LineDict, YamlLimit, load_yaml
 
 INSTRUMENT_ID_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 
@@ -51,6 +51,7 @@ def _condition(ctx: Ctx, raw: Any, line: int, qid: str, earlier: dict[str, Quest
     unknown_keys(ctx, node, {"question", *_OPS}, "show_if", qid)
     target = text_of(ctx, node, "question", required=True, qid=qid)
     if target not in earlier:
+        ctx.knock_on(f"q:{target}")
         raise ctx.fail(node.line_of("question"),
                        f"show_if refers to '{target}', which is not an earlier question", qid)
     ops = [k for k in _OPS if k in node]
@@ -120,7 +121,12 @@ def _question(ctx: Ctx, raw: Any, line: int, section: str, catalog: Catalog,
 
 
 def parse_instrument(text: str, source: str = "<instrument>") -> Instrument:
-    """Parse and validate an instrument; raise :class:`InvalidInstrument` naming file, line and question."""
+    """Parse and validate an instrument; raise :class:`InvalidInstrument` naming file, line and question.
+
+    Every independent error is collected (one per choice list, scale, section header, question and score), so
+    the message holds them all, one ``file:line: question 'id': what`` per line, in line order; an error that
+    only follows from another (a condition on a broken question) is left out.
+    """
     ctx = Ctx(source)
     try:
         data = load_yaml(text)
@@ -130,64 +136,91 @@ def parse_instrument(text: str, source: str = "<instrument>") -> Instrument:
         what = exc.problem if isinstance(exc, YamlLimit) else f"not valid YAML: {exc.problem or exc.context}"
         raise ctx.fail(line, str(what)) from None
     top = as_mapping(ctx, data, 1, "an instrument file")
-    unknown_keys(ctx, top, _TOP_KEYS, "the instrument")
-    iid = text_of(ctx, top, "id", required=True)
-    if not INSTRUMENT_ID_RE.match(iid):
-        raise ctx.fail(top.line_of("id"), f"instrument id '{iid}' must be lower-case letters, digits and '-'")
-    version = top.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
-        raise ctx.fail(top.line_of("version"), f"'version' is required: a whole number from 1 to {MAX_VERSION}")
+    ctx.errors.extend(str(ctx.fail(top.line_of(key), f"unknown key '{key}' in the instrument"))
+                      for key in top if key not in _TOP_KEYS)
+    iid = title = ""
+    with ctx.collecting():
+        iid = text_of(ctx, top, "id", required=True)
+        if not INSTRUMENT_ID_RE.match(iid):
+            raise ctx.fail(top.line_of("id"), f"instrument id '{iid}' must be lower-case letters, digits and '-'")
+    raw_version = top.get("version")
+    with ctx.collecting():
+        if isinstance(raw_version, bool) or not isinstance(raw_version, int) or not 1 <= raw_version <= MAX_VERSION:
+            raise ctx.fail(top.line_of("version"),
+                           f"'version' is required: a whole number from 1 to {MAX_VERSION}")
+    with ctx.collecting():
+        title = text_of(ctx, top, "title", required=True)
 
     lists = dict(BUILTIN_CHOICES)
-    if "choices" in top:
-        raw_lists = as_mapping(ctx, top["choices"], top.line_of("choices"), "'choices'")
+    with ctx.collecting():
+        raw_lists = as_mapping(ctx, top.get("choices", LineDict()), top.line_of("choices"), "'choices'")
         for name, raw in raw_lists.items():
-            lists[name] = options(ctx, raw, raw_lists.line_of(name), None)
+            with ctx.collecting(f"choices:{name}"):
+                lists[name] = options(ctx, raw, raw_lists.line_of(name), None)
     scales = dict(BUILTIN_SCALES)
-    if "scales" in top:
-        raw_scales = as_mapping(ctx, top["scales"], top.line_of("scales"), "'scales'")
+    with ctx.collecting():
+        raw_scales = as_mapping(ctx, top.get("scales", LineDict()), top.line_of("scales"), "'scales'")
         for name, raw in raw_scales.items():
-            labels = options(ctx, raw, raw_scales.line_of(name), None)
-            scales[name] = Scale(name, tuple(Option(str(i), o.label) for i, o in enumerate(labels, start=1)))
+            with ctx.collecting(f"scales:{name}"):
+                labels = options(ctx, raw, raw_scales.line_of(name), None)
+                scales[name] = Scale(name, tuple(Option(str(i), o.label) for i, o in enumerate(labels, start=1)))
 
     catalog = Catalog(lists, scales)
-    raw_sections = top.get("sections")
-    if not isinstance(raw_sections, list) or not raw_sections:
-        raise ctx.fail(top.line_of("sections"), "'sections' must be a non-empty list")
-    if len(raw_sections) > MAX_SECTIONS:
-        raise ctx.fail(top.line_of("sections"), f"{len(raw_sections)} sections; the limit is {MAX_SECTIONS}")
     earlier: dict[str, Question] = {}
-    codes: dict[str, set[str]] = {}
     sections: list[Section] = []
-    section_ids: set[str] = set()
-    for raw_section in raw_sections:
-        snode = as_mapping(ctx, raw_section, top.line_of("sections"), "each section")
-        unknown_keys(ctx, snode, _SECTION_KEYS, "a section")
-        sid = text_of(ctx, snode, "id", required=True)
-        if not ID_RE.match(sid) or sid in section_ids:
-            raise ctx.fail(snode.line_of("id"), f"section id '{sid}' is malformed or repeated")
-        section_ids.add(sid)
-        raw_questions = snode.get("questions")
-        if not isinstance(raw_questions, list) or not raw_questions:
-            raise ctx.fail(snode.line, f"section '{sid}' needs a non-empty list of questions")
-        if len(earlier) + len(raw_questions) > MAX_QUESTIONS:
-            raise ctx.fail(snode.line, f"more than {MAX_QUESTIONS} questions; that is the limit")
-        questions = []
-        for raw_q in raw_questions:
-            q = _question(ctx, raw_q, snode.line, sid, catalog, earlier, codes)
-            earlier[q.id] = q
-            questions.append(q)
-        sections.append(Section(sid, text_of(ctx, snode, "title") or sid.replace("_", " ").capitalize(),
-                                tuple(questions), text_of(ctx, snode, "intro")))
+    with ctx.collecting():
+        sections = _sections(ctx, top, catalog, earlier)
+    scores: tuple[Score, ...] = ()
+    with ctx.collecting():
+        scores = read_scores(ctx, top, earlier)
+    ctx.raise_collected()
     meta = top.get("meta", {})
-    scores = read_scores(ctx, top, earlier)
     return Instrument(
-        id=iid, version=version, title=text_of(ctx, top, "title", required=True), sections=tuple(sections),
+        id=iid, version=cast(int, raw_version), title=title, sections=tuple(sections),
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), source=source,
         intro=text_of(ctx, top, "intro"), consent=text_of(ctx, top, "consent"),
         thanks=text_of(ctx, top, "thanks") or Instrument.thanks, meta=dict(meta) if isinstance(meta, dict) else {},
         scores=scores,
     )
+
+
+def _sections(ctx: Ctx, top: LineDict, catalog: Catalog, earlier: dict[str, Question]) -> list[Section]:
+    """Read every section and its questions, collecting each one's error and carrying on."""
+    raw_sections = top.get("sections")
+    if not isinstance(raw_sections, list) or not raw_sections:
+        raise ctx.fail(top.line_of("sections"), "'sections' must be a non-empty list")
+    if len(raw_sections) > MAX_SECTIONS:
+        raise ctx.fail(top.line_of("sections"), f"{len(raw_sections)} sections; the limit is {MAX_SECTIONS}")
+    codes: dict[str, set[str]] = {}
+    sections: list[Section] = []
+    section_ids: set[str] = set()
+    for raw_section in raw_sections:
+        with ctx.collecting():
+            snode = as_mapping(ctx, raw_section, top.line_of("sections"), "each section")
+            sid = str(snode.get("id", ""))
+            with ctx.collecting():
+                unknown_keys(ctx, snode, _SECTION_KEYS, "a section")
+            with ctx.collecting():
+                sid = text_of(ctx, snode, "id", required=True)
+                if not ID_RE.match(sid) or sid in section_ids:
+                    raise ctx.fail(snode.line_of("id"), f"section id '{sid}' is malformed or repeated")
+            section_ids.add(sid)
+            raw_questions = snode.get("questions")
+            if not isinstance(raw_questions, list) or not raw_questions:
+                raise ctx.fail(snode.line, f"section '{sid}' needs a non-empty list of questions")
+            if len(earlier) + len(raw_questions) > MAX_QUESTIONS:
+                raise ctx.fail(snode.line, f"more than {MAX_QUESTIONS} questions; that is the limit")
+            questions = []
+            for raw_q in raw_questions:
+                qid = raw_q.get("id") if isinstance(raw_q, LineDict) else None
+                with ctx.collecting(f"q:{qid}" if isinstance(qid, str) and qid not in earlier else ""):
+                    q = _question(ctx, raw_q, snode.line, sid, catalog, earlier, codes)
+                    earlier[q.id] = q
+                    questions.append(q)
+            with ctx.collecting():
+                sections.append(Section(sid, text_of(ctx, snode, "title") or sid.replace("_", " ").capitalize(),
+                                        tuple(questions), text_of(ctx, snode, "intro")))
+    return sections
 
 
 def load_instrument(path: Path, display: str | None = None) -> Instrument:

@@ -47,7 +47,8 @@ def check(ctx: click.Context, paths: tuple[Path, ...]) -> None:
             click.echo(f"ok: {report.source}: {len(report.figures)} figures, {len(report.tables)} tables, "
                        f"{len(report.charts)} charts")
     for bad in shelf.broken:
-        click.echo(f"error: {bad.message}", err=True)
+        for error in bad.errors or (bad.message,):
+            click.echo(f"error: {error}", err=True)
     if shelf.broken:
         click.echo(f"{len(shelf.broken)} of {shelf.files} instrument file(s) have errors", err=True)
     if bad_reports:
