@@ -53,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import commands, errors, filters, pages, respond
     from .admin import downloads
+    from .admin import instruments as instrument_pages
     from .admin import routes as admin
     from .auth import routes as auth
     from .coding_web import assist as coding_assist
@@ -72,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions[SHUTDOWN_HOOKS] = [coding_assist.shutdown]
     app.register_blueprint(downloads.bp)
     app.register_blueprint(results.bp)
+    app.register_blueprint(instrument_pages.bp)
     errors.init_app(app)
 
     return app

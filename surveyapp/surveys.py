@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from instrument import Instrument, InvalidInstrument, parse_instrument
 
 from .instrument_list import offered
-
 from .invitations.parking import mix, retire_key
 from .models import Delivery, Draft, InstrumentVersion, Invitation, Response, Survey
 from .published import Published

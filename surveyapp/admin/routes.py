@@ -10,10 +10,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from instrument import Broken, InvalidInstrument, read_instruments
+from instrument import Broken, InvalidInstrument
 
 from ..auth.routes import login_required
 from ..db import get_session
+from ..instrument_list import offered
 from ..invitations.parking import ParkingError
 from ..invitations.rates import survey_status
 from ..invitations.roster import RosterError, import_roster, read_roster
@@ -58,7 +59,7 @@ def surveys() -> Any:
 
 def _instrument_choices() -> tuple[list[SelectChoice], list[Broken]]:
     """Return the choices of instruments that load, and the files that do not (named on the page)."""
-    shelf = read_instruments([Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"])], lambda p: p.name)
+    shelf = offered(get_session(), Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"]), lambda p: p.name).shelf
     choices = [SelectChoice(i.id, f"{i.title} ({i.id} v{i.version})") for i in shelf.instruments]
     return sorted(choices, key=lambda c: c.label), list(shelf.broken)
 

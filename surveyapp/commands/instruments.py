@@ -11,6 +11,9 @@ from flask.cli import AppGroup, ScriptInfo
 from instrument import read_instruments
 from instrument.reportfile import InvalidReport, load_report
 
+from ..db import get_session
+from ..instrument_list import offered
+
 group = AppGroup("instruments", help="Check and list survey instruments.")
 
 
@@ -60,11 +63,13 @@ def check(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 
 @group.command("list")
 def list_() -> None:
-    """List the instruments in the instruments folder, and name the files that cannot be served."""
-    shelf = read_instruments([Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"])], _relative)
+    """List the instruments (the folder's and those saved in the browser); name the files that cannot be served."""
+    offer = offered(get_session(), Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"]), _relative)
+    shelf = offer.shelf
     for inst in shelf.instruments:
         coded = len(inst.coded_questions())
+        where = " (saved in the browser)" if offer.is_saved(inst) else ""
         click.echo(f"{inst.id:24} v{inst.version:<3} {len(inst.questions):3} questions, {coded} open-ended "
-                   f"for coding — {inst.title}")
+                   f"for coding — {inst.title}{where}")
     for bad in shelf.broken:
         click.echo(f"{bad.path.stem:24} BROKEN  {bad.message}")
