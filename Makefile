@@ -6,7 +6,7 @@ PORT ?= 5000
 # pytest-xdist workers for `make test`: one per core ("auto"); WORKERS=0 runs in one process.
 WORKERS ?= auto
 
-.PHONY: run test harden bench lint install install-test clean
+.PHONY: run test harden bench lint install install-test clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml tests/axe/package-lock.json | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# axe-core for the respondent pages' browser tests, pinned by tests/axe/package-lock.json.
+	if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/axe --no-audit --no-fund --silent; \
+	else echo "no npm: tests/test_keyboard_suite.py will fail until axe-core is installed (npm ci --prefix tests/axe)"; fi
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -52,6 +55,15 @@ bench: install-test
 	$(BIN)/python bench/submit.py
 	$(BIN)/python bench/cli_start.py
 	$(BIN)/python bench/respond.py
+
+# The app's own words: extract them into the template, merge it into each language's .po, compile the .mo files
+# (both are committed; tests/test_languages.py fails on an untranslated message or a .mo older than its .po).
+messages: install-test
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k Message --no-wrap --sort-by-file --omit-header \
+		-o surveyapp/translations/messages.pot .
+	$(BIN)/pybabel update -i surveyapp/translations/messages.pot -d surveyapp/translations --no-wrap \
+		--no-fuzzy-matching --ignore-pot-creation-date
+	$(BIN)/pybabel compile -d surveyapp/translations --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -11,6 +11,7 @@ Headers are built from ids, never from question text, so they stay the same when
 | number | `<id>` | the number |
 | date | `<id>` | YYYY-MM-DD |
 | ranking | `<id>.rank1` .. `<id>.rank<max_ranks>` | the option code ranked 1st, 2nd, ... |
+| language (built in) | `language`, after the questions, in a multi-language instrument | the language answered in |
 | score (``scores:``) | `<score id>`, after the questions | the score; empty when too many items are missing |
 
 An empty cell means "not shown" or "shown and left empty": which one follows from the question's show_if

@@ -30,8 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .tabular.csvwrite import CsvWriter
-from .tabular.saving import replacing
+from .tabular.csvwrite import write_rows
 
 PHYSICIANS_PER_SUPPORTER = 10
 SIMILAR = 0.85  # difflib ratio from which two spellings are proposed as one person
@@ -238,11 +237,7 @@ def rows(tallies: list[DepartmentTally]) -> list[list[object]]:
 
 def write_tally_csv(path: str | os.PathLike[str], tallies: list[DepartmentTally]) -> None:
     """Write the tally to *path* as CSV (atomically, through the one CSV writer)."""
-    with replacing(path) as temporary, temporary.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = CsvWriter(out)
-        writer.writerow(HEADER)
-        for row in rows(tallies):
-            writer.writerow(row)
+    write_rows(path, HEADER, rows(tallies))
 
 
 def write_tally_workbook(path: str | os.PathLike[str], tallies: list[DepartmentTally], note: str) -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .model import Condition, Instrument, Question, Section
+from .messages import N_
+from .model import LANGUAGE_QUESTION, Condition, Instrument, Question, Section
 from .qtype import FormData
 from .types import question_type
 
@@ -64,7 +65,7 @@ def parse_question(q: Question, form: FormData) -> tuple[dict[str, Any], str]:
     if q.other and "other" in _as_texts(value):
         other_text = (form.get(f"{q.id}__other") or "").strip()
         if len(other_text) > 500:
-            return out, "Keep the 'other' answer under 500 characters."
+            return out, N_("Keep the 'other' answer under 500 characters.")
         out[f"{q.id}.other"] = other_text or None
     return out, ""
 
@@ -97,6 +98,8 @@ def settle(instrument: Instrument, answers: Mapping[str, Any]) -> tuple[dict[str
     for q in instrument.questions:
         if not is_shown(q, kept):
             continue
+        if q.id == LANGUAGE_QUESTION and not q.section and q.id not in answers:
+            continue  # the built-in language question is asked by the web pages only; an import has no answer
         kept[q.id] = answers.get(q.id)
         other_key = f"{q.id}.other"
         if other_key in answers and "other" in _as_texts(kept[q.id]):

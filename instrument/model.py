@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from .messages import N_
+
+# The built-in question recording the language a response was given in (instruments with several languages):
+# an answer like any other, one column in every export, never metadata about the respondent.
+LANGUAGE_QUESTION = "language"
 
 
 @dataclass(frozen=True)
 class Option:
     code: str
     label: str
+    builtin: bool = False  # a built-in list's label (instrument.scales): the app's catalogue translates it
 
 
 @dataclass(frozen=True)
@@ -197,14 +205,28 @@ class Instrument:
     source: str  # where it was read from, for messages
     intro: str = ""
     consent: str = ""
-    thanks: str = "Thank you. Your answers have been recorded."
+    thanks: str = N_("Thank you. Your answers have been recorded.")
     meta: dict[str, Any] = field(default_factory=dict)
     scores: tuple[Score, ...] = ()
+    language: str = "en"  # BCP 47: the language of this copy's texts
+    languages: tuple[str, ...] = ("en",)  # every language the file gives its texts in, its own first
+    translations: Mapping[str, Instrument] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def questions(self) -> tuple[Question, ...]:
-        """Return all questions in order."""
-        return tuple(q for s in self.sections for q in s.questions)
+        """Return all questions in order (with the built-in language question last, when several languages)."""
+        asked = tuple(q for s in self.sections for q in s.questions)
+        return asked + (self.language_question,) if len(self.languages) > 1 else asked
+
+    @property
+    def language_question(self) -> Question:
+        """Return the built-in question whose answer is the language a response was given in."""
+        return Question(LANGUAGE_QUESTION, "single_choice", "Language", 0, "",
+                        options=tuple(Option(lang, lang) for lang in self.languages))
+
+    def in_language(self, language: str) -> Instrument:
+        """Return this instrument with its texts in *language* (itself when it has no such translation)."""
+        return self.translations.get(language, self)
 
     def question(self, qid: str) -> Question:
         """Return the question with id *qid* (KeyError when unknown)."""

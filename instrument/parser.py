@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from pathlib import Path
@@ -9,7 +10,8 @@ from typing import Any, cast
 
 import yaml
 
-from .model import Condition, Instrument, Option, Question, Scale, Score, Section
+from .model import LANGUAGE_QUESTION, Condition, Instrument, Option, Question, Scale, Score, Section
+from .prose import check_prose
 from .qtype import Catalog
 from .scales import BUILTIN_CHOICES, BUILTIN_SCALES
 from .scores import read_scores
@@ -25,13 +27,17 @@ from .yamlcheck import (
     flag,
     options,
     unknown_keys,
+    words,
 )
 from .yamlcheck import text as text_of
 from .yamlsource import MAX_CHARS, LineDict, YamlLimit, load_yaml
 
 INSTRUMENT_ID_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 
-_TOP_KEYS = {"id", "version", "title", "intro", "consent", "thanks", "choices", "scales", "sections", "meta", "scores"}
+_TOP_KEYS = {"id", "version", "title", "intro", "consent", "thanks", "choices", "scales", "sections", "meta", "scores",
+             "language", "languages"}
+# A BCP 47 tag as instruments write it: a language subtag and optional region or script subtags (es, pt-BR).
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _SECTION_KEYS = {"id", "title", "intro", "questions"}
 _COMMON_KEYS = frozenset({"id", "type", "text", "help", "required", "show_if"})
 _OPS = ("equals", "not_equals", "in", "includes", "answered")
@@ -103,6 +109,9 @@ def _question(ctx: Ctx, raw: Any, line: int, section: str, catalog: Catalog,
                        qid)
     if qid in earlier:
         raise ctx.fail(node.line_of("id"), "duplicate question id", qid)
+    if qid == LANGUAGE_QUESTION and len(ctx.languages) > 1:
+        raise ctx.fail(node.line_of("id"), "the id 'language' is kept for the built-in question recording the "
+                       "language each response was given in", qid)
     name = text_of(ctx, node, "type", required=True, qid=qid)
     if name not in TYPES:
         raise ctx.fail(node.line_of("type"), f"unknown type '{name}' (one of: {', '.join(TYPES)})", qid)
@@ -110,8 +119,8 @@ def _question(ctx: Ctx, raw: Any, line: int, section: str, catalog: Catalog,
     unknown_keys(ctx, node, _COMMON_KEYS | qtype.keys, f"a {name} question", qid)
     fields: dict[str, Any] = {
         "id": qid, "type": name, "line": node.line, "section": section,
-        "text": text_of(ctx, node, "text", required=True, qid=qid),
-        "help": text_of(ctx, node, "help", qid=qid),
+        "text": words(ctx, node, "text", required=True, qid=qid),
+        "help": words(ctx, node, "help", qid=qid),
         "required": flag(ctx, node, "required", qid),
     }
     if "show_if" in node:
@@ -138,49 +147,91 @@ def parse_instrument(text: str, source: str = "<instrument>") -> Instrument:
     top = as_mapping(ctx, data, 1, "an instrument file")
     ctx.errors.extend(str(ctx.fail(top.line_of(key), f"unknown key '{key}' in the instrument"))
                       for key in top if key not in _TOP_KEYS)
+    languages: tuple[str, ...] = ("en",)
+    with ctx.collecting():
+        languages = _languages(ctx, top)
+    # The file is read once per language: each reading picks that language's texts, and the first one checks
+    # that every text has them all (and reports the top level's errors with its own). Ids, codes, conditions
+    # and the hash are the same in every copy.
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    copies = {}
+    for lang in languages:
+        reading = Ctx(source, lang, languages)
+        reading.errors.extend(ctx.errors)
+        ctx.errors.clear()
+        copies[lang] = _build(reading, top, digest)
+    own = languages[0]
+    return dataclasses.replace(copies[own], translations={k: v for k, v in copies.items() if k != own})
+
+
+def _languages(ctx: Ctx, top: LineDict) -> tuple[str, ...]:
+    """Return the instrument's languages, its own ('language:', default en) first."""
+    own = text_of(ctx, top, "language") or "en"
+    if not LANGUAGE_RE.match(own):
+        raise ctx.fail(top.line_of("language"), f"language '{own}' is not a BCP 47 tag such as en, es or pt-BR")
+    raw = top.get("languages", [own])
+    if not isinstance(raw, list) or not raw:
+        raise ctx.fail(top.line_of("languages"), "'languages' must be a list of BCP 47 tags, such as [en, es]")
+    found: list[str] = []
+    for tag in raw:
+        if not isinstance(tag, str) or not LANGUAGE_RE.match(tag) or tag in found:
+            raise ctx.fail(top.line_of("languages"), f"'languages': '{tag}' is not a BCP 47 tag such as en, es or "
+                           "pt-BR, or is repeated")
+        found.append(tag)
+    if own not in found:
+        raise ctx.fail(top.line_of("languages"), f"'languages' must include the instrument's language '{own}'")
+    return (own, *(tag for tag in found if tag != own))
+
+
+def _build(ctx: Ctx, top: LineDict, digest: str) -> Instrument:
+    """Read the instrument in *ctx*'s language, collecting every error; raise them all at the end."""
     iid = title = ""
     with ctx.collecting():
         iid = text_of(ctx, top, "id", required=True)
         if not INSTRUMENT_ID_RE.match(iid):
             raise ctx.fail(top.line_of("id"), f"instrument id '{iid}' must be lower-case letters, digits and '-'")
-    raw_version = top.get("version")
+    version = top.get("version")
     with ctx.collecting():
-        if isinstance(raw_version, bool) or not isinstance(raw_version, int) or not 1 <= raw_version <= MAX_VERSION:
-            raise ctx.fail(top.line_of("version"),
-                           f"'version' is required: a whole number from 1 to {MAX_VERSION}")
+        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+            raise ctx.fail(top.line_of("version"), f"'version' is required: a whole number from 1 to {MAX_VERSION}")
     with ctx.collecting():
-        title = text_of(ctx, top, "title", required=True)
+        title = words(ctx, top, "title", required=True)
 
     lists = dict(BUILTIN_CHOICES)
-    with ctx.collecting():
-        raw_lists = as_mapping(ctx, top.get("choices", LineDict()), top.line_of("choices"), "'choices'")
-        for name, raw in raw_lists.items():
-            with ctx.collecting(f"choices:{name}"):
-                lists[name] = options(ctx, raw, raw_lists.line_of(name), None)
+    if "choices" in top:
+        with ctx.collecting():
+            raw_lists = as_mapping(ctx, top["choices"], top.line_of("choices"), "'choices'")
+            for name, raw in raw_lists.items():
+                with ctx.collecting(f"choices:{name}"):
+                    lists[name] = options(ctx, raw, raw_lists.line_of(name), None)
     scales = dict(BUILTIN_SCALES)
-    with ctx.collecting():
-        raw_scales = as_mapping(ctx, top.get("scales", LineDict()), top.line_of("scales"), "'scales'")
-        for name, raw in raw_scales.items():
-            with ctx.collecting(f"scales:{name}"):
-                labels = options(ctx, raw, raw_scales.line_of(name), None)
-                scales[name] = Scale(name, tuple(Option(str(i), o.label) for i, o in enumerate(labels, start=1)))
+    if "scales" in top:
+        with ctx.collecting():
+            raw_scales = as_mapping(ctx, top["scales"], top.line_of("scales"), "'scales'")
+            for name, raw in raw_scales.items():
+                with ctx.collecting(f"scales:{name}"):
+                    labels = options(ctx, raw, raw_scales.line_of(name), None)
+                    scales[name] = Scale(name, tuple(Option(str(i), o.label)
+                                                     for i, o in enumerate(labels, start=1)))
 
     catalog = Catalog(lists, scales)
     earlier: dict[str, Question] = {}
     sections: list[Section] = []
     with ctx.collecting():
         sections = _sections(ctx, top, catalog, earlier)
+    with ctx.collecting():
+        check_prose(ctx, top)
     scores: tuple[Score, ...] = ()
     with ctx.collecting():
         scores = read_scores(ctx, top, earlier)
     ctx.raise_collected()
     meta = top.get("meta", {})
     return Instrument(
-        id=iid, version=cast(int, raw_version), title=title, sections=tuple(sections),
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), source=source,
-        intro=text_of(ctx, top, "intro"), consent=text_of(ctx, top, "consent"),
-        thanks=text_of(ctx, top, "thanks") or Instrument.thanks, meta=dict(meta) if isinstance(meta, dict) else {},
-        scores=scores,
+        id=iid, version=cast(int, version), title=title, sections=tuple(sections),
+        sha256=digest, source=ctx.source,
+        intro=words(ctx, top, "intro"), consent=words(ctx, top, "consent"),
+        thanks=words(ctx, top, "thanks") or Instrument.thanks, meta=dict(meta) if isinstance(meta, dict) else {},
+        scores=scores, language=ctx.language, languages=ctx.languages, translations={},
     )
 
 
@@ -218,8 +269,8 @@ def _sections(ctx: Ctx, top: LineDict, catalog: Catalog, earlier: dict[str, Ques
                     earlier[q.id] = q
                     questions.append(q)
             with ctx.collecting():
-                sections.append(Section(sid, text_of(ctx, snode, "title") or sid.replace("_", " ").capitalize(),
-                                        tuple(questions), text_of(ctx, snode, "intro")))
+                sections.append(Section(sid, words(ctx, snode, "title") or sid.replace("_", " ").capitalize(),
+                                        tuple(questions), words(ctx, snode, "intro")))
     return sections
 
 

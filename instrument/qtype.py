@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .messages import N_
 from .model import Option, Question, Scale
 from .yamlcheck import Ctx
 from .yamlsource import LineDict
@@ -60,7 +61,7 @@ class QuestionType:
     columns: str  # export column layout kind (exports.columns)
     summary: str  # summary kind (exports.stats)
     cells: str  # import cell kind (exports.importing)
-    needs_answer: str = "This question needs an answer."
+    needs_answer: str = N_("This question needs an answer.")
     incomplete: Callable[[Question, Any], str] | None = None  # message when required and given only in part
     first_field: Callable[[Question], str] | None = None  # id of the question's first form field, if not the usual
 

@@ -39,10 +39,13 @@ class KnockOn(InvalidInstrument):
 
 
 class Ctx:
-    """Where the file being read came from, to name it in every error; the errors collected so far."""
+    """Where the file being read came from, to name it in every error; which language is being read; the errors
+    collected so far."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, language: str = "en", languages: tuple[str, ...] = ("en",)) -> None:
         self.source = source
+        self.language = language  # the language whose texts this reading picks
+        self.languages = languages  # every language the file must give each text in
         self.errors: list[str] = []
         # Names that failed ("q:<id>", "choices:<name>", "scales:<name>"): a later use of one is a knock-on.
         self.broken: set[str] = set()
@@ -108,6 +111,28 @@ def text(ctx: Ctx, node: LineDict, key: str, *, required: bool = False, qid: str
     return str(value).strip()
 
 
+def words(ctx: Ctx, node: LineDict, key: str, *, required: bool = False, qid: str | None = None) -> str:
+    """Return the respondent-facing text under *key* in the language being read ('' when absent).
+
+    The text is plain when the instrument has one language, else a mapping with one text per language
+    (``text: {en: ..., es: ...}``); a language left out is an error naming the line and the language.
+    """
+    value = node.get(key)
+    if isinstance(value, LineDict):
+        for lang in value:
+            if lang not in ctx.languages:
+                raise ctx.fail(value.line_of(lang), f"'{key}' has a text in '{lang}', which is not one of the "
+                               f"instrument's languages ({', '.join(ctx.languages)})", qid)
+        for lang in ctx.languages:
+            if lang not in value:
+                raise ctx.fail(value.line, f"'{key}' has no '{lang}' translation", qid)
+        return text(ctx, value, ctx.language, required=True, qid=qid)
+    if value is not None and len(ctx.languages) > 1:
+        raise ctx.fail(node.line_of(key), f"'{key}' has no '{ctx.languages[1]}' translation (give one text per "
+                       f"language: {key}: {{{', '.join(f'{lang}: ...' for lang in ctx.languages)}}})", qid)
+    return text(ctx, node, key, required=required, qid=qid)
+
+
 def flag(ctx: Ctx, node: LineDict, key: str, qid: str | None = None) -> bool:
     """Return the true/false under *key* (false when absent)."""
     value = node.get(key, False)
@@ -146,9 +171,13 @@ def options(ctx: Ctx, raw: Any, line: int, qid: str | None) -> tuple[Option, ...
         if isinstance(entry, LineDict):
             unknown_keys(ctx, entry, {"code", "label"}, "a choice", qid)
             code = text(ctx, entry, "code", required=True, qid=qid)
-            label = text(ctx, entry, "label", required=True, qid=qid)
+            label = words(ctx, entry, "label", required=True, qid=qid)
             where = entry.line
         elif isinstance(entry, str | int) and not isinstance(entry, bool):
+            if len(ctx.languages) > 1:
+                raise ctx.fail(line, f"choice '{entry}' has no '{ctx.languages[1]}' translation (write "
+                               "{code: ..., label: {" + ", ".join(f"{lang}: ..." for lang in ctx.languages)
+                               + "}})", qid)
             label = str(entry).strip()
             code = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
             where = line

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from . import assets, db, security
+from . import assets, db, languages, security
 from .settings import from_environment
 
 csrf = CSRFProtect()
@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     security.init_app(app)
     assets.init_app(app)
+    languages.init_app(app)
 
     from . import commands, errors, filters, pages, respond
     from .admin import downloads

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import Flask
-from markupsafe import Markup, escape
+from markupsafe import Markup
+
+from instrument.prose import to_html
 
 
 def paragraphs(text: str) -> Markup:
-    """Render plain text as escaped paragraphs, one per blank-line-separated block."""
-    blocks = [b.strip() for b in (text or "").split("\n\n") if b.strip()]
-    return Markup("".join(f"<p>{escape(b)}</p>".replace("\n", "<br>") for b in blocks))
+    """Render an instrument's prose (the Markdown subset of :mod:`instrument.prose`) as safe HTML."""
+    return Markup(to_html(text))
 
 
 def init_app(app: Flask) -> None:

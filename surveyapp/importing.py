@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,8 @@ from exports.imports import (
 from exports.readers import InvalidImport, Tabular, as_day
 
 from .invitations.counted import DEPARTMENT_QUESTION, count_imported, department_question
-from .models import Response, Survey
+from .models import Response, Survey, random_key
+from .studies.linking import import_linker
 from .surveys import instrument_of
 
 BATCH = 500
@@ -41,6 +43,10 @@ def import_answers(session: Session, survey: Survey, table: Tabular, mapping: Ma
     """
     instrument = instrument_of(survey)
     mapping = mapping or Mapping()
+    linker = import_linker(session, survey.slug, table)  # a confidential study's wave: rows name a study id
+    if linker is not None:
+        header = table.headers[linker.column]
+        mapping = replace(mapping, columns={**mapping.columns, header: ("drop", 0)})
     plan = plan_columns(table, instrument, mapping)
     report = ImportReport(source=table.path.name, dropped_columns=list(plan.dropped), layout=table.layout,
                           notes=list(plan.notes))
@@ -82,9 +88,12 @@ def import_answers(session: Session, survey: Survey, table: Tabular, mapping: Ma
             day = None
             if plan.date_column is not None and plan.date_column < len(row.cells):
                 day = as_day(row.cells[plan.date_column])
-            session.add(Response(survey_slug=survey.slug, instrument_id=version.instrument_id,
-                                 instrument_version=version.version, instrument_sha256=version.sha256,
-                                 submitted_on=min(day or today, today), answers=answers))
+            response = Response(key=random_key(), survey_slug=survey.slug, instrument_id=version.instrument_id,
+                                instrument_version=version.version, instrument_sha256=version.sha256,
+                                submitted_on=min(day or today, today), answers=answers)
+            session.add(response)
+            if linker is not None:
+                linker.add(row, response)
             report.imported += 1
             department = answers.get(DEPARTMENT_QUESTION) if asks_department else None
             departments[department if isinstance(department, str) else ""] += 1
@@ -95,6 +104,8 @@ def import_answers(session: Session, survey: Survey, table: Tabular, mapping: Ma
         if problems and not skip_invalid:
             raise ImportFailed(problems)
         report.skipped = problems
+        if linker is not None:
+            linker.finish()
         count_imported(session, survey, departments)
         session.commit()
     except BaseException:

@@ -16,14 +16,16 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WebResponse
 
 from instrument import Condition, Instrument, Section, parse_section, settle, visible_sections
 from instrument.answers import condition_holds, is_shown, possible_sections, prune
+from instrument.messages import N_, Message, as_message
+from instrument.model import LANGUAGE_QUESTION
 from instrument.types import question_type
-from instrument.types.ranking import ordinal
 
-from . import drafts
+from . import drafts, languages
 from .db import get_session
 from .drafts import OpenDraft
 from .invitations import links as invite_links
@@ -31,6 +33,7 @@ from .invitations.parking import mix_after_answer, park, still_open
 from .invitations.storage import mark_answered
 from .models import Response
 from .published import Published, published
+from .studies.linking import new_panel_code, random_code_question, study_id_of_invitation
 from .surveys import instrument_of
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
@@ -38,34 +41,35 @@ bp = Blueprint("respond", __name__, url_prefix="/s")
 # The session key holding a refused page's answers and errors until it is sent again; and how large (JSON
 # characters) those answers may be to ride in the cookie, which browsers drop beyond 4 KB.
 _PENDING = "refused:{}"
-OTHER_NEEDS_TEXT = "Say what 'Other' is."
+OTHER_NEEDS_TEXT = N_("Say what 'Other' is.")
 PENDING_LIMIT = 2500
-bp.add_app_template_filter(ordinal, "ordinal")  # "1st choice", "2nd choice" on a ranking question
 
 
 @bp.app_template_filter("only_if")
 def only_if(cond: Condition, inst: Instrument) -> str:
     """Say, in the respondent's words (question text and option labels, never ids), when a question applies."""
     if cond.op in ("all", "any"):
-        return f" {'and' if cond.op == 'all' else 'or'} ".join(only_if(p, inst) for p in cond.parts)
+        joiner = _(" and ") if cond.op == "all" else _(" or ")
+        return joiner.join(only_if(p, inst) for p in cond.parts)
     asked = next((q for q in inst.questions if q.id == cond.question), None)
     if asked is None:  # the parser refuses such a condition; say nothing wrong rather than fail the page
-        return "an earlier answer allows it"
-    labels = [f"“{asked.label_of(v)}”" for v in cond.values]
+        return _("an earlier answer allows it")
+    other = _("Other")
+    labels = [f"“{other if v == 'other' else asked.label_of(v)}”" for v in cond.values]
     question = f"“{asked.text}”"
     if cond.op == "answered":
-        return f"you answered {question}"
+        return _("you answered %(question)s", question=question)
     if cond.op == "not_equals":
-        return f"you did not answer {' and '.join(labels)} to {question}"
+        return _("you did not answer %(answers)s to %(question)s", answers=_(" and ").join(labels),
+                 question=question)
     if cond.op == "includes":
-        return f"you chose {' and '.join(labels)} in {question}"
-    return f"you answered {' or '.join(labels)} to {question}"
+        return _("you chose %(answers)s in %(question)s", answers=_(" and ").join(labels), question=question)
+    return _("you answered %(answers)s to %(question)s", answers=_(" or ").join(labels), question=question)
 
 
 def _survey_or_page(slug: str) -> tuple[Published, Instrument] | WebResponse | str:
-    survey = published(get_session(), slug)
-    if survey is None:
-        abort(404, f"There is no survey at this address ({slug}). Check the link you were sent.")
+    survey = _survey(slug)
+    inst = languages.choose(instrument_of(survey, get_session()), slug, survey.title)
     state = survey.state()
     if state != "open":
         return make_response(render_template("respond/closed.html", survey=survey, state=state), 410)
@@ -73,7 +77,15 @@ def _survey_or_page(slug: str) -> tuple[Published, Instrument] | WebResponse | s
         blocked = invite_links.gate(survey)
         if blocked is not None:
             return blocked
-    return survey, instrument_of(survey, get_session())
+    return survey, inst
+
+
+def _survey(slug: str) -> Published:
+    survey = published(get_session(), slug)
+    if survey is None:
+        languages.use_browser_language()
+        abort(404, _("There is no survey at this address (%(slug)s). Check the link you were sent.", slug=slug))
+    return survey
 
 
 def _draft(slug: str) -> OpenDraft | None:
@@ -87,7 +99,8 @@ def intro(slug: str) -> Any:
     if not isinstance(found, tuple):
         return found
     survey, inst = found
-    return render_template("respond/intro.html", survey=survey, inst=inst, resume=_draft(slug) is not None)
+    return render_template("respond/intro.html", survey=survey, inst=inst, resume=_draft(slug) is not None,
+                           languages=inst.languages if len(inst.languages) > 1 else ())
 
 
 @bp.post("/<slug>/start")
@@ -108,7 +121,7 @@ def _section(inst: Instrument, section_id: str) -> Section:
     for section in inst.sections:
         if section.id == section_id:
             return section
-    abort(404, "This page is not part of the survey.")
+    abort(404, _("This page is not part of the survey."))
 
 
 def _client_conditions(section: Section, answers: dict[str, Any]) -> dict[str, Any]:
@@ -180,7 +193,7 @@ def _more_pages(later: list[list[Condition] | None], section: Section, answers: 
 
 
 def render_page(inst: Instrument, survey: object, section: Section, answers: dict[str, Any],
-                errors: dict[str, str], status: int = 200, template: str = "respond/page.html", **extra: Any) -> Any:
+                errors: dict[str, Any], status: int = 200, template: str = "respond/page.html", **extra: Any) -> Any:
     """Render one page of *inst* with *answers* and *errors* (the instrument preview passes its own template,
     which extends the respondent's, and what its form carries)."""
     sections = possible_sections(inst, answers)
@@ -194,7 +207,8 @@ def render_page(inst: Instrument, survey: object, section: Section, answers: dic
     same_page = {q.id for q in section.questions if q.show_if is not None and q.show_if.questions() & own}
     shown = {q.id for q in section.questions if q.id in same_page or is_shown(q, answers)}
     return render_template(
-        template, survey=survey, inst=inst, section=section, answers=answers, errors=errors, **extra,
+        template, survey=survey, inst=inst, section=section, answers=answers, **extra,
+        errors={qid: languages.say(message) for qid, message in errors.items()},
         shown=shown, same_page=same_page, position=position + 1, total=len(sections),
         # The last page is the one after which no page can follow given the answers so far (the script
         # updates the button as this page's answers change).
@@ -220,11 +234,12 @@ def page(slug: str, section_id: str) -> Any:
     if pending and pending.get("section") == section.id:
         own = {q.id for q in section.questions}
         earlier = {k: v for k, v in draft.answers.items() if k.split(".")[0] not in own}
-        return render_page(inst, survey, section, {**earlier, **pending["values"]}, pending["errors"])
+        errors = {qid: as_message(message) for qid, message in pending["errors"].items()}
+        return render_page(inst, survey, section, {**earlier, **pending["values"]}, errors)
     return render_page(inst, survey, section, draft.answers, {})
 
 
-def check_page(section: Section, form: Any, earlier: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def check_page(section: Section, form: Any, earlier: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return one page's answers read from *form* and an error per question that is answered wrongly."""
     values, errors = parse_section(section, form, earlier)
     errors.update(_other_without_text(section, values, errors))
@@ -266,7 +281,8 @@ def submit_page(slug: str, section_id: str) -> Any:
         # when it would not fit in a cookie the page is shown at once instead (422).
         if len(json.dumps(values)) > PENDING_LIMIT:
             return render_page(inst, survey, section, {**earlier, **values}, errors, 422)
-        session[_PENDING.format(slug)] = {"section": section.id, "values": values, "errors": errors}
+        session[_PENDING.format(slug)] = {"section": section.id, "values": values, "errors": {
+            qid: message.parts() if isinstance(message, Message) else message for qid, message in errors.items()}}
         return redirect(url_for("respond.page", slug=slug, section_id=section.id), 303)
     if not errors and not drafts.save(get_session(), draft, prune(inst, {**earlier, **values})):
         # Gone since this request read it: a concurrent submission of the last page (a double click) finished it.
@@ -283,11 +299,19 @@ def submit_page(slug: str, section_id: str) -> Any:
 
 
 def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
-    answers, errors = settle(inst, draft.answers)
+    given = draft.answers
+    if len(inst.languages) > 1:
+        # The language the survey was answered in is an answer to a built-in question: one more column.
+        given = {**given, LANGUAGE_QUESTION: inst.language}
+    answers, errors = settle(inst, given)
     if errors:
         first = next(q for q in inst.questions if q.id in errors)
         return redirect(url_for("respond.page", slug=survey.slug, section_id=first.section))
     db = get_session()
+    code_question = random_code_question(db, survey.slug)
+    code = new_panel_code() if code_question else None
+    if code_question:  # an anonymous panel's wave 1: a random code stored with the answers, shown to keep
+        answers = {**answers, code_question: code}
     db.commit()
     # Deleting the draft and storing the answers commit together: a resent form finds no draft and stores
     # nothing, and a concurrent second request waits on the row and then deletes zero rows.
@@ -300,11 +324,12 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
         if not still_open(db, survey.slug):
             db.rollback()
             return make_response(render_template("respond/closed.html", survey=survey, state="closed"), 410)
-        if not mark_answered(db, invite_links.bound_key(survey.slug) or ""):
+        invitation_key = invite_links.bound_key(survey.slug) or ""
+        if not mark_answered(db, invitation_key):
             db.rollback()
             drafts.forget(survey.slug)
             return make_response(render_template("invite/answered.html", survey=survey), 410)
-        park(db, survey, answers)
+        park(db, survey, answers, study_id_of_invitation(db, survey.slug, invitation_key))
     else:
         version = survey.instrument_version
         db.add(Response(survey_slug=survey.slug, instrument_id=version.instrument_id,
@@ -317,13 +342,15 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
     drafts.forget(survey.slug)
     session.pop(_PENDING.format(survey.slug), None)
     session[f"done:{survey.slug}"] = True
+    if code is not None:
+        session[f"panel_code:{survey.slug}"] = code
     return redirect(url_for("respond.thanks", slug=survey.slug))
 
 
 @bp.get("/<slug>/thanks")
 def thanks(slug: str) -> Any:
     """Thank the respondent."""
-    survey = published(get_session(), slug)
-    if survey is None:
-        abort(404, "There is no survey at this address.")
-    return render_template("respond/thanks.html", survey=survey, inst=instrument_of(survey, get_session()))
+    survey = _survey(slug)
+    inst = languages.choose(instrument_of(survey, get_session()), slug, survey.title)
+    return render_template("respond/thanks.html", survey=survey, inst=inst,
+                           panel_code=session.get(f"panel_code:{slug}"))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -28,6 +30,46 @@ class Unsealable(ValueError):
 def new_key() -> bytes:
     """Return a fresh random 256-bit key."""
     return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+
+
+def key_file(path: Path, create: bool = False) -> bytes | None:
+    """Return the key kept in file *path* (0600), making it when *create* and it is missing; None when absent.
+
+    Raises ValueError when the file holds something other than a key. A key file is written under a temporary
+    name, then linked, so two workers racing to make it both end up reading the one winner.
+    """
+    if not path.exists() and create:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, new_key())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass
+        finally:
+            temp.unlink()
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"{path}: not a key ({len(key)} bytes)")
+    return key
+
+
+def destroy_key_file(path: Path) -> None:
+    """Overwrite and delete the key file at *path* (nothing sealed under it opens again)."""
+    if path.exists():
+        with path.open("r+b") as handle:
+            handle.write(b"\0" * KEY_BYTES)
+            handle.flush()
+            os.fsync(handle.fileno())
+        path.unlink()
 
 
 def key_text(key: bytes) -> str:

@@ -60,6 +60,15 @@ def make_test_app(database_url: str, tmp_path: Path, **extra: Any) -> Flask:
     return create_app(config)
 
 
+def make_instruments_app(database_url: str, tmp_path: Path, files: dict[str, str], **extra: Any) -> Flask:
+    """Build a test app whose instruments folder holds just *files* (name -> YAML text)."""
+    folder = tmp_path / "instruments"
+    folder.mkdir(exist_ok=True)
+    for name, yaml_text in files.items():
+        (folder / name).write_text(yaml_text, encoding="utf-8")
+    return make_test_app(database_url, tmp_path, SURVEYKIT_INSTRUMENTS_DIR=str(folder), **extra)
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     application = make_test_app(database_url, tmp_path)

@@ -218,3 +218,21 @@ def test_downloads_area_links_when_the_blueprint_exists(mapp, admin):
 def test_nav_shows_for_investigators_only(mapp, admin):
     assert "Log out" in admin.get("/admin/").text
     assert "Log out" not in mapp.test_client().get("/").text
+
+
+def test_a_confidential_study_wave_refuses_anonymous_wording_on_the_page(mapp, admin):
+    create(admin, "conf-w1")
+    runner = mapp.test_cli_runner()
+    for args in (["studies", "create", "conf", "--linkage", "confidential"],
+                 ["studies", "add-wave", "conf", "conf-w1", "--label", "baseline"]):
+        assert runner.invoke(args=args).exit_code == 0
+    page = admin.get("/admin/s/conf-w1/mail/invitation")
+    assert page.status_code == 200 and "confidential" in page.text and "anonymous" not in page.text
+    response = admin.post("/admin/s/conf-w1/mail/invitation", data={
+        "csrf_token": csrf_from(page.text), "action": "save", "subject": "Hi",
+        "text_body": "Your answers are anonymous: {{ link }}\n"})
+    assert response.status_code == 422 and "never &#34;anonymous&#34;" in response.text
+    response = admin.post("/admin/s/conf-w1/mail/invitation", data={
+        "csrf_token": csrf_from(page.text), "action": "save", "subject": "Hi",
+        "text_body": "Your answers are confidential: {{ link }}\n"})
+    assert response.status_code == 302

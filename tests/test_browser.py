@@ -11,14 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from page_replay import chrome_options
-from servers import gunicorn
+from phone_browser import phone, submit, surveys_served, wait_for
 from sqlalchemy import select
 
 from surveyapp.db import new_session
 from surveyapp.models import Response
 
-from conftest import INSTRUMENTS, make_test_app
+from conftest import INSTRUMENTS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -76,68 +75,15 @@ def served(tmp_path: Path) -> Iterator[tuple[str, object]]:
     shutil.copytree(INSTRUMENTS, folder)
     (folder / "same-page.yaml").write_text(SAME_PAGE)
     (folder / "three-pages.yaml").write_text(THREE_PAGES)
-    url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
-    app = make_test_app(url, tmp_path, SURVEYKIT_INSTRUMENTS_DIR=str(folder))
-    runner = app.test_cli_runner()
-    for instrument in ("same-page", "department-survey", "three-pages"):
-        assert runner.invoke(args=["surveys", "create", instrument, "--id", instrument]).exit_code == 0
-    env = {**os.environ, "SURVEYKIT_DATABASE_URL": url, "SURVEYKIT_SECRET_KEY": "browser-test",
-           "SURVEYKIT_INSTRUMENTS_DIR": str(folder)}
-    try:
-        with gunicorn(env, tmp_path) as server:
-            yield server.base, app
-    finally:
-        app.extensions["surveykit.engine"].dispose()
-    # The server's own output must not carry respondents' addresses or paths.
-    assert "127.0.0.1 -" not in server.output and "/s/" not in server.output, server.output
+    with surveys_served(tmp_path, folder, [(i, i) for i in ("same-page", "department-survey", "three-pages")]) as site:
+        yield site
 
 
 @pytest.fixture
 def browser(tmp_path: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = chrome_options(tmp_path)
-    # A phone's viewport: headless windows cannot be narrower than 500 px, device emulation can.
-    options.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": 390, "height": 844,
-                                                                           "pixelRatio": 2}})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.set_page_load_timeout(20)
+    driver = phone(tmp_path)
     yield driver
     driver.quit()
-
-
-def _wait_for(browser, css: str):
-    """Wait until an element matching *css* is on the page (keyboard submits do not block on navigation)."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(browser, 10).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
-
-
-def _submit(browser, button) -> None:
-    """Press *button* and wait until the next page has replaced this one."""
-    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    page = browser.find_element(By.TAG_NAME, "html")
-
-    def replaced(_driver) -> bool:
-        try:
-            page.is_enabled()
-        except StaleElementReferenceException:
-            return True
-        except WebDriverException as error:
-            # Asked while the old document is being torn down, chromedriver answers with this instead of "stale".
-            if "does not belong to the document" in str(error.msg):
-                return True
-            raise
-        return False
-
-    button.click()
-    WebDriverWait(browser, 10).until(replaced)
 
 
 def _stored(app) -> list[Response]:
@@ -150,7 +96,7 @@ def test_same_page_condition_shows_and_hides_at_once(served, browser):
 
     base, app = served
     browser.get(f"{base}/s/same-page")
-    _submit(browser, browser.find_element(By.CSS_SELECTOR, "button.primary"))
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "button.primary"))
     rating = browser.find_element(By.ID, "q-rating")
     assert not rating.is_displayed()  # hidden until "Yes"
     assert not browser.find_element(By.CSS_SELECTOR, ".only-if").is_displayed()
@@ -158,7 +104,7 @@ def test_same_page_condition_shows_and_hides_at_once(served, browser):
     assert rating.is_displayed()
     browser.find_element(By.CSS_SELECTOR, "input[name=used][value=no]").click()
     assert not rating.is_displayed()
-    _submit(browser, browser.find_element(By.CSS_SELECTOR, "button[value=next]"))
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "button[value=next]"))
     assert "Thank you" in browser.page_source
     [response] = _stored(app)
     assert response.answers == {"used": "no", "comment": None}
@@ -175,8 +121,8 @@ def test_keyboard_only_with_error_summary(served, browser):
     browser.get(f"{base}/s/same-page")
     browser.find_element(By.CSS_SELECTOR, "button.primary").send_keys(Keys.ENTER)
     # Submit empty: the error summary gets focus and links to the question.
-    _wait_for(browser, "button[value=next]").send_keys(Keys.ENTER)
-    summary = _wait_for(browser, "#error-summary")
+    wait_for(browser, "button[value=next]").send_keys(Keys.ENTER)
+    summary = wait_for(browser, "#error-summary")
     assert browser.switch_to.active_element == summary
     link = summary.find_element(By.CSS_SELECTOR, "a")
     assert link.get_attribute("href").endswith("#used-yes")  # the first radio button, which takes focus
@@ -199,7 +145,7 @@ def test_department_survey_on_a_phone_screen(served, browser, tmp_path):
 
     base, app = served
     browser.get(f"{base}/s/department-survey")
-    _submit(browser, browser.find_element(By.CSS_SELECTOR, "button.primary"))
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "button.primary"))
     browser.find_element(By.CSS_SELECTOR, "input[name=department][value=em]").click()
     browser.save_screenshot(str(tmp_path / "phone.png"))
     wide = browser.execute_script(
@@ -209,7 +155,7 @@ def test_department_survey_on_a_phone_screen(served, browser, tmp_path):
     # Nothing sticks out sideways on a 390 px phone.
     assert browser.execute_script("return document.documentElement.clientWidth") == 390
     assert wide == []
-    _submit(browser, browser.find_element(By.CSS_SELECTOR, "button[value=next]"))
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "button[value=next]"))
     assert "Page 2 of 6" in browser.page_source  # the pages still possible; fewer once "aware" is answered
 
 
@@ -221,18 +167,18 @@ def test_enter_in_a_field_goes_forward(served, browser):
 
     base, _app = served
     browser.get(f"{base}/s/three-pages")
-    _submit(browser, browser.find_element(By.CSS_SELECTOR, "button.primary"))
-    _wait_for(browser, "input[name=first]").send_keys("one", Keys.ENTER)
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "button.primary"))
+    wait_for(browser, "input[name=first]").send_keys("one", Keys.ENTER)
     WebDriverWait(browser, 10).until(expected_conditions.url_contains("/p/p2"))
     # Back is in the form but comes after the forward button: Enter in a field goes forward, not back.
-    field = _wait_for(browser, "input[name=note]")
+    field = wait_for(browser, "input[name=note]")
     assert browser.find_element(By.CSS_SELECTOR, "button[value=next]").text == "Continue"
     field.send_keys(Keys.ENTER)  # "second" is required: the page comes back with the error, still page 2
-    _wait_for(browser, "#error-summary")
+    wait_for(browser, "#error-summary")
     assert browser.current_url.endswith("/p/p2")
     browser.find_element(By.CSS_SELECTOR, "input[name=second]").send_keys("two", Keys.ENTER)
     WebDriverWait(browser, 10).until(expected_conditions.url_contains("/p/p3"))
-    assert _wait_for(browser, "button[value=next]").text == "Submit my answers"
+    assert wait_for(browser, "button[value=next]").text == "Submit my answers"
     # Back still goes back, and sits visually to the left of the forward button.
     back = browser.find_element(By.CSS_SELECTOR, "button[value=back]")
     forward = browser.find_element(By.CSS_SELECTOR, "button[value=next]")
@@ -244,9 +190,9 @@ def test_button_word_follows_the_answer_live(served, browser):
 
     base, _app = served
     browser.get(f"{base}/s/department-survey")
-    _submit(browser, browser.find_element(By.CSS_SELECTOR, "button.primary"))
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "button.primary"))
     browser.find_element(By.CSS_SELECTOR, "input[name=department][value=em]").click()
-    _submit(browser, browser.find_element(By.CSS_SELECTOR, "button[value=next]"))
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "button[value=next]"))
     button = browser.find_element(By.CSS_SELECTOR, "button[value=next]")
     assert button.text == "Continue"
     browser.find_element(By.CSS_SELECTOR, "input[name=aware][value=no]").click()

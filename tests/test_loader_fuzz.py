@@ -100,7 +100,7 @@ def test_a_duplicate_is_found_at_the_end_of_a_long_list():
 
 
 def test_a_date_like_value_is_text():
-    text = (INSTRUMENTS / "nomination.yaml").read_text(encoding="utf-8")
+    text = (INSTRUMENTS / "pfi.yaml").read_text(encoding="utf-8")
     title = next(line for line in text.splitlines() if line.startswith("title:"))
     assert parse_instrument(text.replace(title, "title: 2023-02-30"), "x.yaml").title == "2023-02-30"
 

@@ -92,13 +92,14 @@ def test_every_partial_renders_its_controls():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     from instrument import parse_instrument
-    from instrument.types.ranking import ordinal
+    from surveyapp.languages import number, rank_choice
 
     inst = parse_instrument(SAMPLE, "every.yaml")
     assert {q.type for q in inst.questions} == set(TYPES)
     env = Environment(loader=FileSystemLoader(ROOT / "surveyapp" / "templates"), undefined=StrictUndefined,
-                      autoescape=True)
-    env.filters["ordinal"] = ordinal
+                      autoescape=True, extensions=["jinja2.ext.i18n"])
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # English: the msgids themselves
+    env.filters.update(number=number, rank_choice=rank_choice)
     template = env.get_template("respond/_question.html")
 
     def html(qid: str) -> str:

@@ -36,9 +36,9 @@ def test_department_survey_unaware_skips_program_questions(app, client, runner):
     page = r.answer({"aware": "no"})
     assert "Thank you" in page.text
     [response] = stored(app)
-    # Not shown: absent. Shown but unanswered: None.
+    # Not shown: absent. Shown but unanswered: None. The built-in question records the language answered in.
     assert response.answers == {"department": "em", "gender": "woman", "age_group": "a35_44",
-                                "years_in_practice": "y6_10", "setting": None, "aware": "no"}
+                                "years_in_practice": "y6_10", "setting": None, "aware": "no", "language": "en"}
 
 
 def test_department_survey_full_path_stores_every_type(app, client, runner):

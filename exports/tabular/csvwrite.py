@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import IO, Any
 
+from .saving import replacing
 from .text import csv_text
 
 
@@ -45,3 +47,15 @@ class CsvWriter:
     def writerow(self, row: Iterable[Any]) -> None:
         """Write one row."""
         self._writer.writerow([csv_cell(value) for value in row])
+
+
+def write_rows(path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Write a header and *rows* to a CSV file at *path* (atomically, UTF-8 with a mark for Excel); return the rows."""
+    count = 0
+    with replacing(path) as temporary, temporary.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = CsvWriter(out)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+    return count

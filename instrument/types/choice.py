@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..messages import N_
 from ..model import Item, Option, Question, Scale
 from ..qtype import Catalog, FormData, QuestionType
 from ..scales import BUILTIN_SCALES
-from ..yamlcheck import ID_RE, MAX_ITEMS, Ctx, as_mapping, flag, options, text, unknown_keys
+from ..yamlcheck import ID_RE, MAX_ITEMS, Ctx, as_mapping, flag, options, text, unknown_keys, words
 from ..yamlsource import LineDict
 
 COMPARE = frozenset({"equals", "not_equals", "in", "answered"})
@@ -55,7 +56,7 @@ def _read_likert(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[s
         if not ID_RE.match(iid) or iid in seen:
             raise ctx.fail(item.line, f"item id '{iid}' is malformed or repeated", qid)
         seen.add(iid)
-        parsed.append(Item(iid, text(ctx, item, "text", required=True, qid=qid)))
+        parsed.append(Item(iid, words(ctx, item, "text", required=True, qid=qid)))
     fields["items"] = tuple(parsed)
     return fields
 
@@ -63,7 +64,7 @@ def _read_likert(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[s
 def _parse_single(q: Question, form: FormData) -> tuple[Any, str]:
     raw = (form.get(q.id) or "").strip()
     if raw and raw not in {o.code for o in q.choices} and not (q.other and raw == "other"):
-        return None, "Choose one of the options."
+        return None, N_("Choose one of the options.")
     return raw or None, ""
 
 
@@ -71,7 +72,7 @@ def _parse_multiple(q: Question, form: FormData) -> tuple[Any, str]:
     picked = [v.strip() for v in form.getlist(q.id) if v.strip()]
     allowed = {o.code for o in q.choices} | ({"other"} if q.other else set())
     if any(p not in allowed for p in picked):
-        return None, "Choose among the options shown."
+        return None, N_("Choose among the options shown.")
     order = [o.code for o in q.choices] + ["other"]
     return [c for c in order if c in picked], ""
 
@@ -86,19 +87,19 @@ def _level(q: Question, raw: str | None) -> tuple[int | None, bool]:
 def _parse_likert(q: Question, form: FormData) -> tuple[Any, str]:
     if not q.items:
         value, ok = _level(q, form.get(q.id))
-        return (value, "") if ok else (None, "Choose one point of the scale.")
+        return (value, "") if ok else (None, N_("Choose one point of the scale."))
     matrix: dict[str, int | None] = {}
     for item in q.items:
         value, ok = _level(q, form.get(f"{q.id}__{item.id}"))
         if not ok:
-            return None, "Choose one point of the scale for each statement."
+            return None, N_("Choose one point of the scale for each statement.")
         matrix[item.id] = value
     return matrix, ""
 
 
 def _likert_incomplete(q: Question, value: Any) -> str:
     if q.items and isinstance(value, dict) and any(v is None for v in value.values()):
-        return "Answer every statement."
+        return N_("Answer every statement.")
     return ""
 
 
@@ -107,7 +108,7 @@ SINGLE_CHOICE = QuestionType(
     columns="value", summary="choice", cells="choice")
 MULTIPLE_CHOICE = QuestionType(
     "multiple_choice", frozenset({"choices", "other"}), _read_choice, _parse_multiple, COMPARE | {"includes"},
-    columns="flags", summary="multi", cells="choices", needs_answer="Choose at least one option.")
+    columns="flags", summary="multi", cells="choices", needs_answer=N_("Choose at least one option."))
 LIKERT = QuestionType(
     "likert", frozenset({"scale", "items"}), _read_likert, _parse_likert, COMPARE,
     columns="levels", summary="likert", cells="choice", incomplete=_likert_incomplete)

@@ -6,9 +6,10 @@ import datetime as dt
 import math
 from typing import Any
 
+from ..messages import N_, Message
 from ..model import Question
 from ..qtype import Catalog, FormData, QuestionType
-from ..yamlcheck import Ctx, flag, number, text
+from ..yamlcheck import Ctx, flag, number, words
 from ..yamlsource import LineDict
 from .choice import COMPARE
 
@@ -30,7 +31,7 @@ def _read_text(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[str
 def _read_number(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[str, Any]:
     integer = flag(ctx, node, "integer", qid)
     lo, hi = number(ctx, node, "min", qid), number(ctx, node, "max", qid)
-    unit = text(ctx, node, "unit", qid=qid)
+    unit = words(ctx, node, "unit", qid=qid)
     if lo is not None and hi is not None and lo > hi:
         raise ctx.fail(node.line_of("min"), "min is greater than max", qid)
     return {"integer": integer, "minimum": lo, "maximum": hi, "unit": unit}
@@ -43,12 +44,13 @@ def _read_nothing(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[
 def _parse_text(q: Question, form: FormData) -> tuple[Any, str]:
     raw = (form.get(q.id) or "").replace("\r\n", "\n").strip()
     if len(raw) > q.max_length:
-        return raw, f"Keep this under {q.max_length} characters (now {len(raw)})."
+        return raw, Message("Keep this under %(limit)s characters (now %(now)s).", limit=q.max_length, now=len(raw))
     return raw or None, ""
 
 
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+def _figure(x: float) -> int | float:
+    # A whole bound reads "50", not "50.0", in every language.
+    return int(x) if float(x).is_integer() else x
 
 
 def _parse_number(q: Question, form: FormData) -> tuple[Any, str]:
@@ -59,13 +61,13 @@ def _parse_number(q: Question, form: FormData) -> tuple[Any, str]:
     try:
         value: float | int = int(figure) if q.integer else float(figure)
     except ValueError:
-        return raw, "Enter a whole number." if q.integer else "Enter a number."
+        return raw, N_("Enter a whole number.") if q.integer else N_("Enter a number.")
     if isinstance(value, float) and not math.isfinite(value):
-        return raw, "Enter a number."
+        return raw, N_("Enter a number.")
     if q.minimum is not None and value < q.minimum:
-        return raw, f"Enter a number of at least {_fmt(q.minimum)}."
+        return raw, Message("Enter a number of at least %(min)s.", min=_figure(q.minimum))
     if q.maximum is not None and value > q.maximum:
-        return raw, f"Enter a number of at most {_fmt(q.maximum)}."
+        return raw, Message("Enter a number of at most %(max)s.", max=_figure(q.maximum))
     return value, ""
 
 
@@ -76,9 +78,10 @@ def _parse_date(q: Question, form: FormData) -> tuple[Any, str]:
     try:
         day = dt.date.fromisoformat(raw)
     except ValueError:
-        return raw, "Enter a date as YYYY-MM-DD."
+        return raw, N_("Enter a date as YYYY-MM-DD.")
     if not FIRST_DAY <= day <= LAST_DAY:
-        return raw, f"Enter a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}."
+        return raw, Message("Enter a date from %(first)s to %(last)s.", first=FIRST_DAY.isoformat(),
+                            last=LAST_DAY.isoformat())
     return day.isoformat(), ""
 
 

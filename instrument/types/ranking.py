@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..messages import N_
 from ..model import Question
 from ..qtype import Catalog, FormData, QuestionType
 from ..yamlcheck import Ctx
@@ -43,17 +44,17 @@ def _parse(q: Question, form: FormData) -> tuple[Any, str]:
     codes = {o.code for o in q.choices}
     given = [(form.get(rank_field(q.id, r)) or "").strip() for r in range(1, q.max_ranks + 1)]
     if any(c and c not in codes for c in given):
-        return None, "Choose among the options shown."
+        return None, N_("Choose among the options shown.")
     picked = [c for c in given if c]
     # On a duplicate or a gap the ranks as posted come back, so the page shows them to be put right.
     if len(set(picked)) != len(picked):
-        return given, "Rank each option at most once."
+        return given, N_("Rank each option at most once.")
     if given[:len(picked)] != picked:
-        return given, f"Fill the ranks in order from the {ordinal(1)} choice, leaving no gaps."
+        return given, N_("Fill the ranks in order from the 1st choice, leaving no gaps.")
     return picked, ""
 
 
 RANKING = QuestionType(
     "ranking", frozenset({"choices", "max_ranks"}), _read, _parse, frozenset({"in", "includes", "answered"}),
-    columns="ranks", summary="ranking", cells="ranks", needs_answer="Rank at least one option.",
+    columns="ranks", summary="ranking", cells="ranks", needs_answer=N_("Rank at least one option."),
     first_field=lambda q: f"{q.id}-rank1")

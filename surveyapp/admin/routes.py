@@ -26,7 +26,14 @@ from ..invitations.sending import (
     send_invitations,
     send_reminders,
 )
-from ..invitations.wording import KINDS, check_template, default_template, save_template, survey_template
+from ..invitations.wording import (
+    KINDS,
+    confidential_wave,
+    default_template,
+    save_template,
+    survey_template,
+    survey_wording_problems,
+)
 from ..mail import MailError, SmtpSettings
 from ..models import MailTemplate, Survey
 from ..surveys import SurveyError, close_survey, create_survey
@@ -233,6 +240,7 @@ def mail_template(slug: str, kind: str) -> Any:
         abort(404, "There are two e-mails: invitation and reminder.")
     s = _survey(slug)
     db = get_session()
+    confidential = confidential_wave(db, slug) is not None
     form = MailTemplateForm()
     if request.method == "GET":
         form.subject.data, form.text_body.data, form.html_body.data = survey_template(db, slug, kind)
@@ -245,7 +253,7 @@ def mail_template(slug: str, kind: str) -> Any:
             flash(f"The {kind} uses the default wording again.", "info")
             return redirect(url_for("admin.mail_template", slug=slug, kind=kind))
         subject, text, html = form.subject.data or "", form.text_body.data or "", form.html_body.data or ""
-        problems = check_template(subject, text, html)
+        problems = survey_wording_problems(db, slug, subject, text, html)
         if not problems:
             save_template(db, slug, kind, subject, text, html)
             db.commit()
@@ -254,6 +262,7 @@ def mail_template(slug: str, kind: str) -> Any:
         for p in problems:
             flash(p, "error")
         return render_template("admin/mail.html", survey=s, kind=kind, form=form,
-                               default=default_template(kind)), 422
+                               default=default_template(kind, confidential)), 422
     status = 422 if form.is_submitted() else 200
-    return render_template("admin/mail.html", survey=s, kind=kind, form=form, default=default_template(kind)), status
+    return render_template("admin/mail.html", survey=s, kind=kind, form=form,
+                           default=default_template(kind, confidential)), status

@@ -73,6 +73,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "nominations": ("surveyapp.commands.nominations", "group", "Tally a nomination survey."),
     "reach": ("surveyapp.commands.exports", "reach_command",
               "Write the reach report of interaction-record survey SLUG (by department, month, program year, length)."),
+    "studies": ("surveyapp.commands.studies", "group",
+                "Studies: surveys as waves, participants with arms, their comparison."),
     "surveys": ("surveyapp.commands.surveys", "group", "Open, list and close surveys."),
     "trial": ("surveyapp.commands.trial", "group", "Compare waves and arms of a trial or a repeated survey."),
     "users": ("surveyapp.auth.commands", "users_group", "Investigators' accounts (respondents never log in)."),

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, ScriptInfo
 
-from instrument import read_instruments
+from instrument import Instrument, read_instruments
 from instrument.reportfile import InvalidReport, load_report
 
 from ..db import get_session
@@ -39,7 +39,7 @@ def check(ctx: click.Context, paths: tuple[Path, ...]) -> None:
         raise click.ClickException("no .yaml instrument files found in " + ", ".join(map(str, targets)))
     bad_reports = 0
     for inst in shelf.instruments:
-        click.echo(f"ok: {inst.id} v{inst.version} ({len(inst.questions)} questions) — {inst.source}")
+        click.echo(f"ok: {inst.id} v{inst.version} ({_asked(inst)} questions{_in_languages(inst)}) — {inst.source}")
         try:
             report = load_report(Path(inst.source).parent, inst)
         except InvalidReport as exc:
@@ -61,6 +61,15 @@ def check(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     click.echo(f"{shelf.files} instrument(s) valid")
 
 
+def _asked(inst: Instrument) -> int:
+    # The questions the file asks (inst.questions also holds the built-in language question).
+    return sum(len(section.questions) for section in inst.sections)
+
+
+def _in_languages(inst: Instrument) -> str:
+    return f"; in {', '.join(inst.languages)}" if len(inst.languages) > 1 else ""
+
+
 @group.command("list")
 def list_() -> None:
     """List the instruments (the folder's and those saved in the browser); name the files that cannot be served."""
@@ -69,7 +78,7 @@ def list_() -> None:
     for inst in shelf.instruments:
         coded = len(inst.coded_questions())
         where = " (saved in the browser)" if offer.is_saved(inst) else ""
-        click.echo(f"{inst.id:24} v{inst.version:<3} {len(inst.questions):3} questions, {coded} open-ended "
-                   f"for coding — {inst.title}{where}")
+        click.echo(f"{inst.id:24} v{inst.version:<3} {_asked(inst):3} questions, {coded} open-ended "
+                   f"for coding{_in_languages(inst)} — {inst.title}{where}")
     for bad in shelf.broken:
         click.echo(f"{bad.path.stem:24} BROKEN  {bad.message}")

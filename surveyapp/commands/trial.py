@@ -22,7 +22,8 @@ from exports.trialtable import (
 group = AppGroup("trial", help="Compare waves and arms of a trial or a repeated survey.")
 
 
-def _echo(table: Table) -> None:
+def echo_table(table: Table) -> None:
+    """Print a manuscript table as aligned columns, its title above and its note below."""
     click.echo(table.title)
     widths = [max(len(str(r[i] if r[i] is not None else "")) for r in [table.header, *table.rows])
               for i in range(len(table.header))]
@@ -53,7 +54,7 @@ def compare_command(file: Path, baseline: str, follow_up: str, arm: str | None, 
             table = comparison_table(compare(rows, order), outcome)
     except (TableError, TrialError) as exc:
         raise click.ClickException(str(exc)) from None
-    _echo(table)
+    echo_table(table)
     if out is not None:
         write_comparison_workbook(out, [table], f"{outcome}: {file.name}")
         click.echo(f"wrote {out}")
@@ -94,7 +95,7 @@ def waves_command(baseline: Path, follow_up: Path, outcomes: tuple[str, ...], id
     except (TableError, TrialError) as exc:
         raise click.ClickException(str(exc)) from None
     for table in tables:
-        _echo(table)
+        echo_table(table)
         click.echo("")
     if out is not None:
         write_comparison_workbook(out, tables, f"{', '.join(outcomes)}: {baseline.name} to {follow_up.name}")

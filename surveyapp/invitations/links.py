@@ -11,10 +11,11 @@ from typing import Any
 from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as WebResponse
 
-from .. import drafts
+from .. import drafts, languages
 from ..db import get_session
 from ..models import Invitation, Survey
 from ..published import Published
+from ..surveys import instrument_of
 from .storage import find_invitation
 
 bp = Blueprint("invite_links", __name__)
@@ -40,9 +41,11 @@ def follow(token: str) -> Any:
     db = get_session()
     inv = find_invitation(db, token)
     if inv is None:
+        languages.use_browser_language()
         return make_response(render_template("invite/invalid.html"), 404)
     survey = db.get(Survey, inv.survey_slug)
     assert survey is not None  # invitations are deleted with their survey
+    languages.choose(instrument_of(survey), survey.slug, survey.title)
     if inv.answered:
         return make_response(render_template("invite/answered.html", survey=survey), 410)
     state = survey.state()

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import random
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from ..models import ParkedAnswer, Response, Survey, random_key
 from ..published import Published
-from ..sealing import KEY_BYTES, Unsealable, new_key, seal, unseal
+from ..sealing import Unsealable, destroy_key_file, key_file, seal, unseal
+from ..studies.linking import link
 
 logger = logging.getLogger(__name__)
 _shuffle = random.SystemRandom().shuffle
@@ -52,41 +51,15 @@ def _context(slug: str) -> str:
 
 def parking_key(slug: str, create: bool = False) -> bytes | None:
     """Return survey *slug*'s parking key, making it (0600, never replaced) when *create* and it is missing."""
-    path = _key_path(slug)
-    if not path.exists() and create:
-        path.parent.mkdir(mode=0o700, exist_ok=True)
-        # Written under a temporary name, then linked: two workers racing both end up reading the one winner.
-        temp = path.with_name(f".{slug}.{secrets.token_hex(8)}")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, new_key())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(temp, path)
-        except FileExistsError:
-            pass
-        finally:
-            temp.unlink()
     try:
-        key = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    if len(key) != KEY_BYTES:
-        raise ParkingError(f"{path}: not a parking key ({len(key)} bytes)")
-    return key
+        return key_file(_key_path(slug), create)
+    except ValueError as exc:
+        raise ParkingError(f"{exc}, where the survey's parking key belongs") from None
 
 
 def retire_key(slug: str) -> None:
     """Overwrite and delete survey *slug*'s parking key (after the last mix at close)."""
-    path = _key_path(slug)
-    if path.exists():
-        with path.open("r+b") as handle:
-            handle.write(b"\0" * KEY_BYTES)
-            handle.flush()
-            os.fsync(handle.fileno())
-        path.unlink()
+    destroy_key_file(_key_path(slug))
 
 
 def still_open(db: Session, slug: str) -> bool:
@@ -99,11 +72,16 @@ def still_open(db: Session, slug: str) -> bool:
     return closed is False
 
 
-def park(db: Session, survey: Survey | Published, answers: dict[str, Any]) -> None:
-    """Add *answers*, sealed, to the survey's parked answers (inside the caller's transaction)."""
+def park(db: Session, survey: Survey | Published, answers: dict[str, Any], study_id: str | None = None) -> None:
+    """Add *answers*, sealed, to the survey's parked answers (inside the caller's transaction).
+
+    A confidential study's wave seals the participant's study id with them (never the address), so the mixer
+    links the response to it.
+    """
     key = parking_key(survey.slug, create=True)
     assert key is not None
-    db.add(ParkedAnswer(key=random_key(), survey_slug=survey.slug, sealed=seal(key, answers, _context(survey.slug))))
+    sheet: Any = answers if study_id is None else [answers, study_id]
+    db.add(ParkedAnswer(key=random_key(), survey_slug=survey.slug, sealed=seal(key, sheet, _context(survey.slug))))
 
 
 def waiting(db: Session, slug: str) -> int:
@@ -142,10 +120,12 @@ def mix(db: Session, survey: Survey | Published, everything: bool = False) -> in
     _shuffle(sheets)
     version = survey.instrument_version
     today = dt.date.today()
-    db.execute(insert(Response), [
-        {"key": random_key(), "survey_slug": survey.slug, "instrument_id": version.instrument_id,
-         "instrument_version": version.version, "instrument_sha256": version.sha256, "submitted_on": today,
-         "answers": answers} for answers in sheets])
+    rows = [{"key": random_key(), "survey_slug": survey.slug, "instrument_id": version.instrument_id,
+             "instrument_version": version.version, "instrument_sha256": version.sha256, "submitted_on": today,
+             "answers": sheet[0] if isinstance(sheet, list) else sheet} for sheet in sheets]
+    db.execute(insert(Response), rows)
+    link(db, survey.slug, [(row["key"], sheet[1]) for row, sheet in zip(rows, sheets, strict=True)
+                           if isinstance(sheet, list)])
     db.commit()
     return len(sheets)
 

@@ -1,4 +1,5 @@
-"""Reading roster files (CSV or XLSX: email, department) and adding their invitees to a survey, all or none."""
+"""Reading roster files (CSV or XLSX: email, department, and for a study an optional arm) and adding their
+invitees to a survey, all or none."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class RosterEntry:
     line: int
     email: str
     department: str
+    arm: str = ""  # a study's roster may give each participant's arm; a survey's roster ignores it
 
 
 def read_roster(data: bytes, source: str) -> list[RosterEntry]:
@@ -47,7 +49,8 @@ def read_roster(data: bytes, source: str) -> list[RosterEntry]:
             problems = _problems(cells, header, first_seen, line)
             errors += [str(table.error(what, line, header[name], name)) for name, what in problems]
             if not problems:
-                entries.append(RosterEntry(line, cells[header["email"]].lower(), cells[header["department"]]))
+                arm = cells[header["arm"]].strip() if "arm" in header and header["arm"] < len(cells) else ""
+                entries.append(RosterEntry(line, cells[header["email"]].lower(), cells[header["department"]], arm))
     except TableError as exc:
         raise RosterError([str(exc)]) from None
     if header is None:
@@ -75,6 +78,8 @@ def _problems(cells: list[str], header: dict[str, int], first_seen: dict[str, in
         problems.append(("department", "missing department"))
     elif len(department) > 120:
         problems.append(("department", "department longer than 120 characters"))
+    if "arm" in header and header["arm"] < len(cells) and len(cells[header["arm"]]) > 64:
+        problems.append(("arm", "arm longer than 64 characters"))
     return problems
 
 

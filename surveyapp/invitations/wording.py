@@ -3,35 +3,54 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..mail import Email
 from ..models import MailTemplate
+from ..studies.models import Study, StudyWave
 
 KINDS = ("invitation", "reminder")
 TEMPLATES = Path(__file__).parent.parent / "templates" / "email"
 DEFAULT_SUBJECTS = {"invitation": "Invitation: {{ survey_title }}", "reminder": "Reminder: {{ survey_title }}"}
 
+# A confidential study's participants are known to the team: its wording must never promise anonymity.
+_ANONYMOUS = re.compile(r"anonym", re.IGNORECASE)
+
 _sandbox = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
 _sandbox_html = SandboxedEnvironment(autoescape=True, keep_trailing_newline=True)
 
 
-def default_template(kind: str) -> tuple[str, str, str]:
-    """Return the shipped (subject, text, html) of *kind*."""
-    return (DEFAULT_SUBJECTS[kind], (TEMPLATES / f"{kind}.txt").read_text(encoding="utf-8"),
-            (TEMPLATES / f"{kind}.html").read_text(encoding="utf-8"))
+def default_template(kind: str, confidential: bool = False) -> tuple[str, str, str]:
+    """Return the shipped (subject, text, html) of *kind*; *confidential*: the wording of a confidential study."""
+    name = f"{kind}.confidential" if confidential else kind
+    return (DEFAULT_SUBJECTS[kind], (TEMPLATES / f"{name}.txt").read_text(encoding="utf-8"),
+            (TEMPLATES / f"{name}.html").read_text(encoding="utf-8"))
+
+
+def confidential_wave(db: Session, slug: str) -> str | None:
+    """Return the slug of the confidential study survey *slug* is a wave of, else None."""
+    return db.scalar(select(Study.slug).join(StudyWave, StudyWave.study_slug == Study.slug)
+                     .where(StudyWave.survey_slug == slug, Study.linkage == "confidential"))
+
+
+def promises_anonymity(subject: str, text: str, html: str) -> bool:
+    """Say whether a wording says "anonymous" (or anonymity, anonymously) anywhere."""
+    return any(_ANONYMOUS.search(part) for part in (subject, text, html))
 
 
 def survey_template(db: Session, slug: str, kind: str) -> tuple[str, str, str]:
-    """Return the survey's (subject, text, html) of *kind*: its own wording, else the default."""
+    """Return the survey's (subject, text, html) of *kind*: its own wording, else the default (a confidential
+    study's wave gets the confidential default)."""
     row = db.get(MailTemplate, (slug, kind))
     if row is None:
-        return default_template(kind)
+        return default_template(kind, confidential_wave(db, slug) is not None)
     return row.subject, row.text_body, row.html_body
 
 
@@ -73,9 +92,20 @@ def render_email(subject: str, text: str, html: str, to: str, context: dict[str,
     return Email(to=to, subject=subject_text, text=body, html=html_body)
 
 
+def survey_wording_problems(db: Session, slug: str, subject: str, text: str, html: str) -> list[str]:
+    """Return what is wrong with a wording for survey *slug*: :func:`check_template`'s problems, and "anonymous"
+    in a wave of a confidential study."""
+    problems = check_template(subject, text, html)
+    study = confidential_wave(db, slug)
+    if study is not None and promises_anonymity(subject, text, html):
+        problems.append(f"this survey is a wave of the confidential study '{study}': its participants are known "
+                        "to the team, so the wording must say \"confidential\", never \"anonymous\"")
+    return problems
+
+
 def save_template(db: Session, slug: str, kind: str, subject: str, text: str, html: str) -> None:
     """Keep a survey's own wording of *kind* after checking it (raises ValueError listing the problems)."""
-    problems = check_template(subject, text, html)
+    problems = survey_wording_problems(db, slug, subject, text, html)
     if problems:
         raise ValueError("; ".join(problems))
     row = db.get(MailTemplate, (slug, kind))

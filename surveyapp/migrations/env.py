@@ -5,6 +5,7 @@ from sqlalchemy import engine_from_config, pool
 
 import coding.assist_log  # noqa: F401  (suggestion decisions)
 import surveyapp.auth.models  # noqa: F401  (investigators' accounts)
+import surveyapp.studies.models  # noqa: F401  (studies: waves, participants, the key table)
 from coding.store import CodingBase
 from surveyapp.models import Base
 

@@ -4,7 +4,7 @@
 instruments are offered beside the instruments folder's. Nothing about a respondent.
 
 Revision ID: 0010_editor
-Revises: 0010_results
+Revises: 0011_studies
 Create Date: 2026-12-03 09:30:00.000000
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0010_editor'
-down_revision: str | None = '0010_results'
+down_revision: str | None = '0011_studies'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
