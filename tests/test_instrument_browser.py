@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from auth_helpers import LEAD, PASSWORD, make_user
-from phone_browser import axe_violations, phone, submit, surveys_served, wait_for
+from phone_browser import WATCH, WIDE, axe_violations, phone, submit, surveys_served, wait_for
 from sqlalchemy import func, select
 from test_instrument_pages import SKIPS, THREE_ERRORS
 
@@ -29,12 +29,6 @@ pytestmark = pytest.mark.skipif(
     reason="browser tests need Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
 )
 
-WATCH = ("window.__csp = []; document.addEventListener('securitypolicyviolation', "
-         "e => window.__csp.push(e.violatedDirective + ' ' + (e.sample || e.blockedURI)));")
-# Elements reaching past the viewport's right edge, outside a scroll box of their own.
-WIDE = ("return [...document.querySelectorAll('body *')].filter(e => !e.parentElement?.closest('.table-scroll') && "
-        "e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)"
-        ".map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
 
 
 @pytest.fixture
