@@ -17,10 +17,11 @@ from .yamlcheck import InvalidInstrument
 
 @dataclass(frozen=True)
 class Broken:
-    """A file that cannot be served, and why (the message names the file and line)."""
+    """A file that cannot be served, and why (the message names the file and line; ``errors`` one by one)."""
 
     path: Path
     message: str
+    errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def read_instruments(paths: list[Path], name: Callable[[Path], str] = str) -> Sh
         try:
             inst = load_instrument(path, name(path))
         except InvalidInstrument as exc:
-            broken.append(Broken(path, str(exc)))
+            broken.append(Broken(path, str(exc), exc.errors))
             continue
         if inst.id in seen:
             broken.append(Broken(path, f"{name(path)}:1: instrument id '{inst.id}' is also used by {seen[inst.id]}"))

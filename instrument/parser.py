@@ -6,11 +6,11 @@ import dataclasses
 import hashlib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
-from .model import LANGUAGE_QUESTION, Condition, Instrument, Option, Question, Scale, Section
+from .model import LANGUAGE_QUESTION, Condition, Instrument, Option, Question, Scale, Score, Section
 from .prose import check_prose
 from .qtype import Catalog
 from .scales import BUILTIN_CHOICES, BUILTIN_SCALES
@@ -57,6 +57,7 @@ def _condition(ctx: Ctx, raw: Any, line: int, qid: str, earlier: dict[str, Quest
     unknown_keys(ctx, node, {"question", *_OPS}, "show_if", qid)
     target = text_of(ctx, node, "question", required=True, qid=qid)
     if target not in earlier:
+        ctx.knock_on(f"q:{target}")
         raise ctx.fail(node.line_of("question"),
                        f"show_if refers to '{target}', which is not an earlier question", qid)
     ops = [k for k in _OPS if k in node]
@@ -129,7 +130,12 @@ def _question(ctx: Ctx, raw: Any, line: int, section: str, catalog: Catalog,
 
 
 def parse_instrument(text: str, source: str = "<instrument>") -> Instrument:
-    """Parse and validate an instrument; raise :class:`InvalidInstrument` naming file, line and question."""
+    """Parse and validate an instrument; raise :class:`InvalidInstrument` naming file, line and question.
+
+    Every independent error is collected (one per choice list, scale, section header, question and score), so
+    the message holds them all, one ``file:line: question 'id': what`` per line, in line order; an error that
+    only follows from another (a condition on a broken question) is left out.
+    """
     ctx = Ctx(source)
     try:
         data = load_yaml(text)
@@ -139,12 +145,21 @@ def parse_instrument(text: str, source: str = "<instrument>") -> Instrument:
         what = exc.problem if isinstance(exc, YamlLimit) else f"not valid YAML: {exc.problem or exc.context}"
         raise ctx.fail(line, str(what)) from None
     top = as_mapping(ctx, data, 1, "an instrument file")
-    unknown_keys(ctx, top, _TOP_KEYS, "the instrument")
-    languages = _languages(ctx, top)
+    ctx.errors.extend(str(ctx.fail(top.line_of(key), f"unknown key '{key}' in the instrument"))
+                      for key in top if key not in _TOP_KEYS)
+    languages: tuple[str, ...] = ("en",)
+    with ctx.collecting():
+        languages = _languages(ctx, top)
     # The file is read once per language: each reading picks that language's texts, and the first one checks
-    # that every text has them all. Ids, codes, conditions and the hash are the same in every copy.
+    # that every text has them all (and reports the top level's errors with its own). Ids, codes, conditions
+    # and the hash are the same in every copy.
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    copies = {lang: _build(Ctx(source, lang, languages), top, digest) for lang in languages}
+    copies = {}
+    for lang in languages:
+        reading = Ctx(source, lang, languages)
+        reading.errors.extend(ctx.errors)
+        ctx.errors.clear()
+        copies[lang] = _build(reading, top, digest)
     own = languages[0]
     return dataclasses.replace(copies[own], translations={k: v for k, v in copies.items() if k != own})
 
@@ -169,64 +184,94 @@ def _languages(ctx: Ctx, top: LineDict) -> tuple[str, ...]:
 
 
 def _build(ctx: Ctx, top: LineDict, digest: str) -> Instrument:
-    iid = text_of(ctx, top, "id", required=True)
-    if not INSTRUMENT_ID_RE.match(iid):
-        raise ctx.fail(top.line_of("id"), f"instrument id '{iid}' must be lower-case letters, digits and '-'")
+    """Read the instrument in *ctx*'s language, collecting every error; raise them all at the end."""
+    iid = title = ""
+    with ctx.collecting():
+        iid = text_of(ctx, top, "id", required=True)
+        if not INSTRUMENT_ID_RE.match(iid):
+            raise ctx.fail(top.line_of("id"), f"instrument id '{iid}' must be lower-case letters, digits and '-'")
     version = top.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
-        raise ctx.fail(top.line_of("version"), f"'version' is required: a whole number from 1 to {MAX_VERSION}")
+    with ctx.collecting():
+        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+            raise ctx.fail(top.line_of("version"), f"'version' is required: a whole number from 1 to {MAX_VERSION}")
+    with ctx.collecting():
+        title = words(ctx, top, "title", required=True)
 
     lists = dict(BUILTIN_CHOICES)
     if "choices" in top:
-        raw_lists = as_mapping(ctx, top["choices"], top.line_of("choices"), "'choices'")
-        for name, raw in raw_lists.items():
-            lists[name] = options(ctx, raw, raw_lists.line_of(name), None)
+        with ctx.collecting():
+            raw_lists = as_mapping(ctx, top["choices"], top.line_of("choices"), "'choices'")
+            for name, raw in raw_lists.items():
+                with ctx.collecting(f"choices:{name}"):
+                    lists[name] = options(ctx, raw, raw_lists.line_of(name), None)
     scales = dict(BUILTIN_SCALES)
     if "scales" in top:
-        raw_scales = as_mapping(ctx, top["scales"], top.line_of("scales"), "'scales'")
-        for name, raw in raw_scales.items():
-            labels = options(ctx, raw, raw_scales.line_of(name), None)
-            scales[name] = Scale(name, tuple(Option(str(i), o.label) for i, o in enumerate(labels, start=1)))
+        with ctx.collecting():
+            raw_scales = as_mapping(ctx, top["scales"], top.line_of("scales"), "'scales'")
+            for name, raw in raw_scales.items():
+                with ctx.collecting(f"scales:{name}"):
+                    labels = options(ctx, raw, raw_scales.line_of(name), None)
+                    scales[name] = Scale(name, tuple(Option(str(i), o.label)
+                                                     for i, o in enumerate(labels, start=1)))
 
     catalog = Catalog(lists, scales)
-    raw_sections = top.get("sections")
-    if not isinstance(raw_sections, list) or not raw_sections:
-        raise ctx.fail(top.line_of("sections"), "'sections' must be a non-empty list")
-    if len(raw_sections) > MAX_SECTIONS:
-        raise ctx.fail(top.line_of("sections"), f"{len(raw_sections)} sections; the limit is {MAX_SECTIONS}")
     earlier: dict[str, Question] = {}
-    codes: dict[str, set[str]] = {}
     sections: list[Section] = []
-    section_ids: set[str] = set()
-    for raw_section in raw_sections:
-        snode = as_mapping(ctx, raw_section, top.line_of("sections"), "each section")
-        unknown_keys(ctx, snode, _SECTION_KEYS, "a section")
-        sid = text_of(ctx, snode, "id", required=True)
-        if not ID_RE.match(sid) or sid in section_ids:
-            raise ctx.fail(snode.line_of("id"), f"section id '{sid}' is malformed or repeated")
-        section_ids.add(sid)
-        raw_questions = snode.get("questions")
-        if not isinstance(raw_questions, list) or not raw_questions:
-            raise ctx.fail(snode.line, f"section '{sid}' needs a non-empty list of questions")
-        if len(earlier) + len(raw_questions) > MAX_QUESTIONS:
-            raise ctx.fail(snode.line, f"more than {MAX_QUESTIONS} questions; that is the limit")
-        questions = []
-        for raw_q in raw_questions:
-            q = _question(ctx, raw_q, snode.line, sid, catalog, earlier, codes)
-            earlier[q.id] = q
-            questions.append(q)
-        sections.append(Section(sid, words(ctx, snode, "title") or sid.replace("_", " ").capitalize(),
-                                tuple(questions), words(ctx, snode, "intro")))
-    check_prose(ctx, top)
+    with ctx.collecting():
+        sections = _sections(ctx, top, catalog, earlier)
+    with ctx.collecting():
+        check_prose(ctx, top)
+    scores: tuple[Score, ...] = ()
+    with ctx.collecting():
+        scores = read_scores(ctx, top, earlier)
+    ctx.raise_collected()
     meta = top.get("meta", {})
-    scores = read_scores(ctx, top, earlier)
     return Instrument(
-        id=iid, version=version, title=words(ctx, top, "title", required=True), sections=tuple(sections),
+        id=iid, version=cast(int, version), title=title, sections=tuple(sections),
         sha256=digest, source=ctx.source,
         intro=words(ctx, top, "intro"), consent=words(ctx, top, "consent"),
         thanks=words(ctx, top, "thanks") or Instrument.thanks, meta=dict(meta) if isinstance(meta, dict) else {},
         scores=scores, language=ctx.language, languages=ctx.languages, translations={},
     )
+
+
+def _sections(ctx: Ctx, top: LineDict, catalog: Catalog, earlier: dict[str, Question]) -> list[Section]:
+    """Read every section and its questions, collecting each one's error and carrying on."""
+    raw_sections = top.get("sections")
+    if not isinstance(raw_sections, list) or not raw_sections:
+        raise ctx.fail(top.line_of("sections"), "'sections' must be a non-empty list")
+    if len(raw_sections) > MAX_SECTIONS:
+        raise ctx.fail(top.line_of("sections"), f"{len(raw_sections)} sections; the limit is {MAX_SECTIONS}")
+    codes: dict[str, set[str]] = {}
+    sections: list[Section] = []
+    section_ids: set[str] = set()
+    for raw_section in raw_sections:
+        with ctx.collecting():
+            snode = as_mapping(ctx, raw_section, top.line_of("sections"), "each section")
+            sid = str(snode.get("id", ""))
+            with ctx.collecting():
+                unknown_keys(ctx, snode, _SECTION_KEYS, "a section")
+            with ctx.collecting():
+                sid = text_of(ctx, snode, "id", required=True)
+                if not ID_RE.match(sid) or sid in section_ids:
+                    raise ctx.fail(snode.line_of("id"), f"section id '{sid}' is malformed or repeated")
+            section_ids.add(sid)
+            raw_questions = snode.get("questions")
+            if not isinstance(raw_questions, list) or not raw_questions:
+                raise ctx.fail(snode.line, f"section '{sid}' needs a non-empty list of questions")
+            if len(earlier) + len(raw_questions) > MAX_QUESTIONS:
+                raise ctx.fail(snode.line, f"more than {MAX_QUESTIONS} questions; that is the limit")
+            questions = []
+            for raw_q in raw_questions:
+                qid = raw_q.get("id") if isinstance(raw_q, LineDict) else None
+                with ctx.collecting(f"q:{qid}" if isinstance(qid, str) and qid not in earlier else ""):
+                    q = _question(ctx, raw_q, snode.line, sid, catalog, earlier, codes)
+                    earlier[q.id] = q
+                    questions.append(q)
+            with ctx.collecting():
+                sections.append(Section(sid, words(ctx, snode, "title") or sid.replace("_", " ").capitalize(),
+                                        tuple(questions), words(ctx, snode, "intro")))
+    return sections
 
 
 def load_instrument(path: Path, display: str | None = None) -> Instrument:

@@ -64,6 +64,7 @@ def _expand(ctx: Ctx, line: int, sid: str, ref: str, questions: Mapping[str, Que
     qid, _, item = ref.partition(".")
     q = questions.get(qid)
     if q is None:
+        ctx.knock_on(f"q:{qid}")
         raise _fail(ctx, line, sid, f"unknown item '{ref}': no question '{qid}'")
     if q.type == "likert":
         if item:
@@ -180,7 +181,7 @@ def _score(ctx: Ctx, raw: Any, line: int, questions: Mapping[str, Question], tak
 
 
 def read_scores(ctx: Ctx, top: LineDict, questions: Mapping[str, Question]) -> tuple[Score, ...]:
-    """Read and check the instrument's ``scores:`` list; fail with file:line on the first wrong definition."""
+    """Read and check the instrument's ``scores:`` list; collect a file:line error per wrong definition."""
     if "scores" not in top:
         return ()
     raw = top["scores"]
@@ -191,9 +192,10 @@ def read_scores(ctx: Ctx, top: LineDict, questions: Mapping[str, Question]) -> t
     taken = set(questions)
     found: list[Score] = []
     for entry in raw:
-        score = _score(ctx, entry, top.line_of("scores"), questions, taken)
-        taken.add(score.id)
-        found.append(score)
+        with ctx.collecting():
+            score = _score(ctx, entry, top.line_of("scores"), questions, taken)
+            taken.add(score.id)
+            found.append(score)
     return tuple(found)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from .model import Option
@@ -22,16 +24,65 @@ MAX_VERSION = 1_000_000
 
 
 class InvalidInstrument(ValueError):
-    """An instrument file that cannot be served; the message says where and what."""
+    """An instrument file that cannot be served; the message says where and what, one line per error.
+
+    ``errors`` holds each ``file:line: ...`` message on its own (one, unless the parser collected several).
+    """
+
+    def __init__(self, message: str, errors: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.errors: tuple[str, ...] = tuple(errors) or (message,)
+
+
+class KnockOn(InvalidInstrument):
+    """An error that only follows from one already reported (a condition on a broken question): not shown."""
 
 
 class Ctx:
-    """Where the file being read came from, to name it in every error; and which language is being read."""
+    """Where the file being read came from, to name it in every error; which language is being read; the errors
+    collected so far."""
 
     def __init__(self, source: str, language: str = "en", languages: tuple[str, ...] = ("en",)) -> None:
         self.source = source
         self.language = language  # the language whose texts this reading picks
         self.languages = languages  # every language the file must give each text in
+        self.errors: list[str] = []
+        # Names that failed ("q:<id>", "choices:<name>", "scales:<name>"): a later use of one is a knock-on.
+        self.broken: set[str] = set()
+
+    @contextmanager
+    def collecting(self, broken: str = "") -> Iterator[None]:
+        """Record an error raised inside and carry on, so one run reports every independent error.
+
+        *broken* names what the block defines, marked broken when it fails.
+        """
+        try:
+            yield
+        except KnockOn:
+            if broken:
+                self.broken.add(broken)
+        except InvalidInstrument as exc:
+            self.errors.extend(exc.errors)
+            if broken:
+                self.broken.add(broken)
+
+    def knock_on(self, name: str) -> None:
+        """Stop quietly when *name* failed earlier: its error is reported once, where it is."""
+        if name in self.broken:
+            raise KnockOn(f"{self.source}: {name} is broken")
+
+    def raise_collected(self) -> None:
+        """Raise every collected error at once, in line order."""
+        if not self.errors:
+            return
+        prefix = len(self.source) + 1
+
+        def line(message: str) -> int:
+            head = message[prefix:].split(":", 1)[0]
+            return int(head) if head.isdigit() else 0
+
+        ordered = sorted(dict.fromkeys(self.errors), key=line)
+        raise InvalidInstrument("\n".join(ordered), ordered)
 
     def fail(self, line: int, what: str, question: str | None = None) -> InvalidInstrument:
         """Return the error for *what* at *line* (of *question*, when given)."""

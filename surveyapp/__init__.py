@@ -54,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import commands, errors, filters, jobs, pages, respond
     from .admin import accounts, downloads
+    from .admin import instruments as instrument_pages
     from .admin import routes as admin
     from .auth import link_routes
     from .auth import routes as auth
@@ -78,6 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(downloads.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(studies.bp)
+    app.register_blueprint(instrument_pages.bp)
     errors.init_app(app)
 
     return app

@@ -39,6 +39,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -74,6 +75,9 @@ class InstrumentVersion(Base):
     # Loaded only when asked for: each respondent's request reads the survey and its version, and the parsed
     # instrument comes from a per-process cache keyed by id and hash (surveys.instrument_of), not from this text.
     source_text: Mapped[str] = mapped_column(Text, deferred=True)
+    # Saved on the instrument pages (surveyapp/instrument_list.py): such an instrument is offered from here, not
+    # only from the instruments folder.
+    uploaded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Survey(Base):

@@ -192,8 +192,10 @@ def _more_pages(later: list[list[Condition] | None], section: Section, answers: 
     return any(conds is None or any(open_or_holds(c) for c in conds) for conds in later)
 
 
-def _render_page(inst: Instrument, survey: Published, section: Section, answers: dict[str, Any],
-                 errors: dict[str, str], status: int = 200) -> Any:
+def render_page(inst: Instrument, survey: object, section: Section, answers: dict[str, Any],
+                errors: dict[str, Any], status: int = 200, template: str = "respond/page.html", **extra: Any) -> Any:
+    """Render one page of *inst* with *answers* and *errors* (the instrument preview passes its own template,
+    which extends the respondent's, and what its form carries)."""
     sections = possible_sections(inst, answers)
     position = next((i for i, s in enumerate(sections) if s.id == section.id), 0)
     later = _later_pages(inst, section, answers)
@@ -205,7 +207,7 @@ def _render_page(inst: Instrument, survey: Published, section: Section, answers:
     same_page = {q.id for q in section.questions if q.show_if is not None and q.show_if.questions() & own}
     shown = {q.id for q in section.questions if q.id in same_page or is_shown(q, answers)}
     return render_template(
-        "respond/page.html", survey=survey, inst=inst, section=section, answers=answers,
+        template, survey=survey, inst=inst, section=section, answers=answers, **extra,
         errors={qid: languages.say(message) for qid, message in errors.items()},
         shown=shown, same_page=same_page, position=position + 1, total=len(sections),
         # The last page is the one after which no page can follow given the answers so far (the script
@@ -233,8 +235,15 @@ def page(slug: str, section_id: str) -> Any:
         own = {q.id for q in section.questions}
         earlier = {k: v for k, v in draft.answers.items() if k.split(".")[0] not in own}
         errors = {qid: as_message(message) for qid, message in pending["errors"].items()}
-        return _render_page(inst, survey, section, {**earlier, **pending["values"]}, errors)
-    return _render_page(inst, survey, section, draft.answers, {})
+        return render_page(inst, survey, section, {**earlier, **pending["values"]}, errors)
+    return render_page(inst, survey, section, draft.answers, {})
+
+
+def check_page(section: Section, form: Any, earlier: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return one page's answers read from *form* and an error per question that is answered wrongly."""
+    values, errors = parse_section(section, form, earlier)
+    errors.update(_other_without_text(section, values, errors))
+    return values, errors
 
 
 def _other_without_text(section: Section, values: dict[str, Any], errors: dict[str, str]) -> dict[str, str]:
@@ -263,8 +272,7 @@ def submit_page(slug: str, section_id: str) -> Any:
     section = _section(inst, section_id)
     own = {q.id for q in section.questions}
     earlier = {k: v for k, v in draft.answers.items() if k.split(".")[0] not in own}
-    values, errors = parse_section(section, request.form, earlier)
-    errors.update(_other_without_text(section, values, errors))
+    values, errors = check_page(section, request.form, earlier)
     going_back = request.form.get("action") == "back"
     session.pop(_PENDING.format(slug), None)
     if errors and not going_back:
@@ -272,7 +280,7 @@ def submit_page(slug: str, section_id: str) -> Any:
         # What was typed rides in the session cookie until the page is sent again (never in the database);
         # when it would not fit in a cookie the page is shown at once instead (422).
         if len(json.dumps(values)) > PENDING_LIMIT:
-            return _render_page(inst, survey, section, {**earlier, **values}, errors, 422)
+            return render_page(inst, survey, section, {**earlier, **values}, errors, 422)
         session[_PENDING.format(slug)] = {"section": section.id, "values": values, "errors": {
             qid: message.parts() if isinstance(message, Message) else message for qid, message in errors.items()}}
         return redirect(url_for("respond.page", slug=slug, section_id=section.id), 303)

@@ -10,10 +10,12 @@ stores, so an absurd number is a 404 and not an overflow.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, g, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
@@ -31,6 +33,8 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "frame-ancestors 'none'",
     "form-action 'self'",
 ))
+# The instrument preview is shown in a frame beside its editor: its responses (only) may be framed by this site.
+FRAMED_POLICY = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
 HSTS = "max-age=31536000"
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -70,11 +74,21 @@ def _check_request() -> None:
                            "nothing was saved.")
 
 
+def framable(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Let this site's own pages show *view* in a frame (the instrument preview); no other site may."""
+    @functools.wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        g.surveykit_framable = True
+        return view(*args, **kwargs)
+    return run
+
+
 def _headers(response: Response, https: bool) -> Response:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    framed = bool(g.get("surveykit_framable"))
+    response.headers["Content-Security-Policy"] = FRAMED_POLICY if framed else CONTENT_SECURITY_POLICY
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN" if framed else "DENY"
     response.headers.setdefault("Cache-Control", "no-store")
     if https:
         response.headers["Strict-Transport-Security"] = HSTS

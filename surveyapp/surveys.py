@@ -14,8 +14,9 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from instrument import Instrument, InvalidInstrument, parse_instrument, read_instruments
+from instrument import Instrument, InvalidInstrument, parse_instrument
 
+from .instrument_list import offered
 from .invitations.parking import mix, retire_key
 from .models import Delivery, Draft, InstrumentVersion, Invitation, Response, Survey
 from .published import Published
@@ -29,19 +30,19 @@ class SurveyError(ValueError):
     """A survey action that cannot be done; the message says why."""
 
 
-def find_instrument(instruments_dir: Path, instrument_id: str) -> Instrument:
-    """Return the instrument *instrument_id* from the folder, or raise SurveyError.
+def find_instrument(session: Session, instruments_dir: Path, instrument_id: str) -> tuple[Instrument, str]:
+    """Return the current version of *instrument_id* (folder or saved in the browser) and its text.
 
     Other files in the folder may be broken; only a broken file named after *instrument_id* is an error here.
     """
-    shelf = read_instruments([instruments_dir])
-    found = shelf.find(instrument_id)
+    offer = offered(session, instruments_dir)
+    found = offer.shelf.find(instrument_id)
     if found is not None:
-        return found
-    for bad in shelf.broken:
+        return found, offer.text_of(found)
+    for bad in offer.shelf.broken:
         if bad.path.stem == instrument_id:
-            raise InvalidInstrument(bad.message)
-    raise SurveyError(f"no instrument '{instrument_id}' in {instruments_dir}")
+            raise InvalidInstrument(bad.message, bad.errors)
+    raise SurveyError(f"no instrument '{instrument_id}' in {instruments_dir} or saved on the instrument pages")
 
 
 def store_version(session: Session, inst: Instrument, text: str) -> InstrumentVersion:
@@ -64,6 +65,21 @@ def store_version(session: Session, inst: Instrument, text: str) -> InstrumentVe
     return row
 
 
+def save_instrument(session: Session, text: str, source: str) -> InstrumentVersion:
+    """Check *text* (named *source* in errors) and keep it as a version saved in the browser.
+
+    Raises InvalidInstrument with every error at once.
+
+    Nothing is stored when the text has errors; store_version's refusal (a changed text under an answered
+    version) is a SurveyError.
+    """
+    inst = parse_instrument(text, source)
+    row = store_version(session, inst, text)
+    row.uploaded = True
+    session.flush()
+    return row
+
+
 def create_survey(session: Session, instruments_dir: Path, instrument_id: str, slug: str, title: str,
                   *, mode: str = "open", opens_on: dt.date | None = None, closes_on: dt.date | None = None,
                   reminder_days: int = 7) -> Survey:
@@ -78,13 +94,12 @@ def create_survey(session: Session, instruments_dir: Path, instrument_id: str, s
         raise SurveyError("the closing date is before the opening date")
     if reminder_days < 0:
         raise SurveyError("reminder days cannot be negative")
-    inst = find_instrument(instruments_dir, instrument_id)
+    inst, text_read = find_instrument(session, instruments_dir, instrument_id)
     # The title columns hold 300 characters: PostgreSQL refuses more (an error page), SQLite would keep them.
     for what, text in (("title", title), (f"{inst.source}: the instrument's title", inst.title)):
         if len(text) > TITLE_CHARS:
             raise SurveyError(f"{what}: {len(text)} characters; at most {TITLE_CHARS}")
-    path = Path(inst.source)
-    version = store_version(session, inst, path.read_text(encoding="utf-8"))
+    version = store_version(session, inst, text_read)
     survey = Survey(slug=slug, title=title or inst.title, instrument_version_id=version.id, mode=mode,
                     opens_on=opens_on, closes_on=closes_on, reminder_days=reminder_days, closed=False,
                     created_on=dt.date.today())

@@ -22,6 +22,13 @@ AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "a
 NO_AXE = f"axe-core is missing at {AXE}: run `make install-test` (or `npm ci --prefix tests/axe`)"
 # The rules axe runs: WCAG 2.0, 2.1 and 2.2 A and AA, and its best practices.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+# Run before each page's own scripts (Page.addScriptToEvaluateOnNewDocument): collects CSP violations.
+WATCH = ("window.__csp = []; document.addEventListener('securitypolicyviolation', "
+         "e => window.__csp.push(e.violatedDirective + ' ' + (e.sample || e.blockedURI)));")
+# Elements reaching past the viewport's right edge, outside a scroll box (class "scroll") of their own.
+WIDE = ("return [...document.querySelectorAll('body *')].filter(e => !e.parentElement?.closest('.scroll') && "
+        "e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)"
+        ".map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
 
 
 @contextmanager

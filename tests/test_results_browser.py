@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from page_replay import chrome_options
 from paper_data import paper_forms
-from phone_browser import axe_violations
+from phone_browser import WATCH, WIDE, axe_violations
 from servers import gunicorn
 from survey_setup import open_survey, store
 
@@ -35,11 +35,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 # Recorded from the first script of every page: what the Content-Security-Policy refused.
-WATCH = ("window.__csp = []; document.addEventListener('securitypolicyviolation', "
-         "e => window.__csp.push(e.violatedDirective + ' ' + (e.sample || e.blockedURI)));")
-WIDE = ("return [...document.querySelectorAll('body *')].filter(e => !e.parentElement?.closest('.scroll') && "
-        "e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)"
-        ".map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
+
 
 
 @pytest.fixture

@@ -68,6 +68,9 @@ TABLE: dict[str, str] = {
     "results.survey_results": "survey_results", "results.new_link": "survey_edit", "results.revoke": "survey_edit",
     "results.shared": "public", "coding.results": "project_code",
     "studies.index": "survey_list", "studies.study": "study_view",
+    "instruments.index": "instruments", "instruments.new": "instruments", "instruments.edit": "instruments",
+    "instruments.save": "instruments", "instruments.preview_text": "instruments",
+    "instruments.preview_current": "instruments",
 }
 
 # Who each rule lets in: (role, member of the survey and project?) -> allowed. Members: an investigator owns
@@ -78,6 +81,7 @@ ALLOWED: dict[str, set[tuple[str, bool]]] = {
     "accounts": {("admin", False)},
     "survey_list": {("admin", False), ("investigator", True), ("investigator", False)},
     "survey_create": {("admin", False), ("investigator", True), ("investigator", False)},
+    "instruments": {("admin", False), ("investigator", True), ("investigator", False)},
     "survey_view": {("admin", False), ("investigator", True)},
     "study_view": {("admin", False), ("investigator", True)},
     "survey_edit": {("admin", False), ("investigator", True)},
@@ -159,7 +163,7 @@ def url_values(ids: dict[str, Any]) -> dict[str, Any]:
     return {"slug": SLUG, "name": PROJECT, "unit_id": ids["unit_id"], "round_id": ids["round_id"],
             "entry_id": ids["entry_id"], "user_id": ids["target"], "action": "finish", "kind": "invitation",
             "change": "disable", "fmt": "qdc", "token": "no-such-token", "section_id": "first",
-            "filename": "style.css", "key": ids["share_key"],
+            "filename": "style.css", "key": ids["share_key"], "instrument_id": "two-pages",
             # a working share link: the shared results page opens for anyone who holds one
             "results.shared": {"token": ids["share_token"]}}
 

@@ -18,6 +18,7 @@ def read_choices(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> tuple[
     """Return the options under 'choices': a list, or the name of a choice list."""
     raw = node.get("choices")
     if isinstance(raw, str):
+        ctx.knock_on(f"choices:{raw}")
         if raw not in catalog.lists:
             raise ctx.fail(node.line_of("choices"), f"unknown choice list '{raw}'", qid)
         return tuple(catalog.lists[raw])
@@ -37,6 +38,8 @@ def _read_likert(ctx: Ctx, node: LineDict, qid: str, catalog: Catalog) -> dict[s
     elif isinstance(scale_name, str) and scale_name in catalog.scales:
         fields["scale"] = catalog.scales[scale_name]
     else:
+        if isinstance(scale_name, str):
+            ctx.knock_on(f"scales:{scale_name}")
         raise ctx.fail(node.line_of("scale"), f"unknown scale '{scale_name}' (built in: "
                        f"{', '.join(BUILTIN_SCALES)}; or define it under 'scales:')", qid)
     items = node.get("items", [])

@@ -10,13 +10,14 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from instrument import Broken, InvalidInstrument, read_instruments
+from instrument import Broken, InvalidInstrument
 
 from .. import jobs
 from ..auth.access import allowed, can, require, visible_surveys
 from ..auth.members import SURVEY_ACCOUNTS, SURVEY_ROLES, SurveyMember, team_form
 from ..auth.models import User
 from ..db import get_session
+from ..instrument_list import offered
 from ..invitations.parking import ParkingError
 from ..invitations.rates import survey_status
 from ..invitations.roster import RosterError, import_roster, read_roster
@@ -73,7 +74,7 @@ def surveys() -> Any:
 
 def _instrument_choices() -> tuple[list[SelectChoice], list[Broken]]:
     """Return the choices of instruments that load, and the files that do not (named on the page)."""
-    shelf = read_instruments([Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"])], lambda p: p.name)
+    shelf = offered(get_session(), Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"]), lambda p: p.name).shelf
     choices = [SelectChoice(i.id, f"{i.title} ({i.id} v{i.version})") for i in shelf.instruments]
     return sorted(choices, key=lambda c: c.label), list(shelf.broken)
 

@@ -38,6 +38,8 @@ RULES: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str] | None]] =
     "accounts": (frozenset({"admin"}), frozenset(), None),
     "survey_list": (frozenset({"admin", "investigator"}), frozenset(), None),
     "survey_create": (frozenset({"admin", "investigator"}), frozenset(), None),
+    # The instruments on offer are the installation's, not one survey's: who creates surveys writes them.
+    "instruments": (frozenset({"admin", "investigator"}), frozenset(), None),
     "survey_view": (frozenset({"admin"}), frozenset({"investigator"}), None),
     "survey_edit": (frozenset({"admin"}), frozenset({"investigator"}), None),
     "survey_export": (frozenset({"admin"}), frozenset({"investigator"}), None),

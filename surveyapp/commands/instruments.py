@@ -11,6 +11,9 @@ from flask.cli import AppGroup, ScriptInfo
 from instrument import Instrument, read_instruments
 from instrument.reportfile import InvalidReport, load_report
 
+from ..db import get_session
+from ..instrument_list import offered
+
 group = AppGroup("instruments", help="Check and list survey instruments.")
 
 
@@ -47,7 +50,8 @@ def check(ctx: click.Context, paths: tuple[Path, ...]) -> None:
             click.echo(f"ok: {report.source}: {len(report.figures)} figures, {len(report.tables)} tables, "
                        f"{len(report.charts)} charts")
     for bad in shelf.broken:
-        click.echo(f"error: {bad.message}", err=True)
+        for error in bad.errors or (bad.message,):
+            click.echo(f"error: {error}", err=True)
     if shelf.broken:
         click.echo(f"{len(shelf.broken)} of {shelf.files} instrument file(s) have errors", err=True)
     if bad_reports:
@@ -68,11 +72,13 @@ def _in_languages(inst: Instrument) -> str:
 
 @group.command("list")
 def list_() -> None:
-    """List the instruments in the instruments folder, and name the files that cannot be served."""
-    shelf = read_instruments([Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"])], _relative)
+    """List the instruments (the folder's and those saved in the browser); name the files that cannot be served."""
+    offer = offered(get_session(), Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"]), _relative)
+    shelf = offer.shelf
     for inst in shelf.instruments:
         coded = len(inst.coded_questions())
+        where = " (saved in the browser)" if offer.is_saved(inst) else ""
         click.echo(f"{inst.id:24} v{inst.version:<3} {_asked(inst):3} questions, {coded} open-ended "
-                   f"for coding{_in_languages(inst)} — {inst.title}")
+                   f"for coding{_in_languages(inst)} — {inst.title}{where}")
     for bad in shelf.broken:
         click.echo(f"{bad.path.stem:24} BROKEN  {bad.message}")

@@ -13,9 +13,10 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from instrument import InvalidInstrument, read_instruments
+from instrument import InvalidInstrument
 
 from ..db import get_session
+from ..instrument_list import offered
 from ..invitations.counted import InvitedError, read_invited, record_invited
 from ..invitations.held import held_messages, settle
 from ..invitations.parking import ParkingError
@@ -98,7 +99,7 @@ def demo() -> None:
     """Open one public survey per shipped instrument, named after it, unless it exists (for `make run`)."""
     session = get_session()
     folder = Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"])
-    shelf = read_instruments([folder])
+    shelf = offered(session, folder).shelf
     for bad in shelf.broken:
         click.echo(f"skipped: {bad.message}", err=True)
     for inst in shelf.instruments:
