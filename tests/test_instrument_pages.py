@@ -88,7 +88,7 @@ def lead(app: Flask) -> FlaskClient:
 
 def save_text(client: FlaskClient, text: str) -> object:
     page = client.get("/admin/instruments/new")
-    return client.post("/admin/instruments/save", data={"csrf_token": csrf_from(page.text), "source": text})
+    return client.post("/admin/instruments/", data={"csrf_token": csrf_from(page.text), "source": text})
 
 
 def upload(client: FlaskClient, data: bytes, name: str) -> object:
@@ -98,7 +98,7 @@ def upload(client: FlaskClient, data: bytes, name: str) -> object:
     body = (f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf_from(page.text)}\r\n'
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
             "Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    return client.post("/admin/instruments/save", data=body,
+    return client.post("/admin/instruments/", data=body,
                        content_type=f"multipart/form-data; boundary={boundary}")
 
 

@@ -102,6 +102,9 @@ SUBJECT_RULES = {"study_view", "survey_view", "survey_results", "survey_edit", "
 ALLOWED_STATUS: dict[tuple[str, str], int] = {
     ("admin.new_survey", "POST"): 422, ("admin.mail_template", "POST"): 422,
     ("admin.invite_account", "POST"): 422, ("admin.resend_link", "POST"): 200,
+    # An empty form: refused with every error listed (save, preview of a text), or page 1 shown again.
+    ("instruments.save", "POST"): 422, ("instruments.preview_text", "POST"): 422,
+    ("instruments.preview_current", "POST"): 200,
     # No suggestion named in the empty form: 400 naming it, after the access check passed.
     ("coding.assist_accept", "POST"): 400, ("coding.assist_reject", "POST"): 400,
 }

@@ -124,7 +124,7 @@ def _submitted() -> tuple[str, str, str]:
     return request.form.get("source", "").replace("\r\n", "\n"), EDITOR, ""
 
 
-@bp.post("/save")
+@bp.post("/")  # the list and the saving share one address: no GET of "/save" to fall to an instrument
 @allowed("instruments")
 def save() -> Any:
     """Keep a valid text as a new version; show every error of an invalid one and store nothing."""
