@@ -147,9 +147,14 @@ def parse_instrument(text: str, source: str = "<instrument>") -> Instrument:
     top = as_mapping(ctx, data, 1, "an instrument file")
     ctx.errors.extend(str(ctx.fail(top.line_of(key), f"unknown key '{key}' in the instrument"))
                       for key in top if key not in _TOP_KEYS)
-    languages: tuple[str, ...] = ("en",)
-    with ctx.collecting():
+    # Every text is checked against the languages: with those wrong, each text would add an error that only
+    # follows from them, so a wrong language header is reported with the errors found so far, and alone.
+    try:
         languages = _languages(ctx, top)
+    except InvalidInstrument as exc:
+        ctx.errors.extend(exc.errors)
+        ctx.raise_collected()
+        raise
     # The file is read once per language: each reading picks that language's texts, and the first one checks
     # that every text has them all (and reports the top level's errors with its own). Ids, codes, conditions
     # and the hash are the same in every copy.

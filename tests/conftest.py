@@ -16,7 +16,7 @@ from migrated import migrate
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from surveyapp import create_app
+from surveyapp import create_app, shutdown
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTRUMENTS = ROOT / "instruments"
@@ -73,6 +73,9 @@ def make_instruments_app(database_url: str, tmp_path: Path, files: dict[str, str
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     application = make_test_app(database_url, tmp_path)
     yield application
+    # Background threads first (the assistant, the job thread): a connection they still hold would outlive
+    # the engine's dispose and be closed by the garbage collector, in whatever test runs then.
+    shutdown(application)
     application.extensions["surveykit.engine"].dispose()
 
 

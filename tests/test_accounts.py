@@ -21,7 +21,7 @@ from smtp_server import SmtpServer, body, free_port, smtp  # noqa: F401  (fixtur
 from sqlalchemy import select, text
 from survey_setup import marker_instruments
 
-from surveyapp import db
+from surveyapp import db, shutdown
 from surveyapp.auth import links
 from surveyapp.auth.members import SurveyMember
 from surveyapp.auth.models import User, create_user
@@ -123,6 +123,7 @@ def test_an_invitation_is_e_mailed_and_its_link_works_once(database_url: str, tm
             in (400, 410)
         logged_in(app, "cora@example.org", NEW_PASSWORD)
     finally:
+        shutdown(app)
         app.extensions["surveykit.engine"].dispose()
 
 
@@ -157,6 +158,7 @@ def test_an_expired_link_says_so_and_a_new_one_replaces_it(database_url: str, tm
         assert app.test_client().get("/auth/set-password/" + second.group(0).rsplit("/", 1)[1]).status_code == 200
         assert app.test_client().get("/auth/set-password/not-a-token").status_code == 404
     finally:
+        shutdown(app)
         app.extensions["surveykit.engine"].dispose()
 
 
@@ -250,6 +252,7 @@ def test_the_creator_owns_a_survey_and_adds_its_team(database_url: str, tmp_path
         assert colleague.get("/admin/s/ivans-survey").status_code == 200
         assert "ivans-survey" in colleague.get("/admin/").text
     finally:
+        shutdown(app)
         app.extensions["surveykit.engine"].dispose()
 
 
@@ -295,4 +298,5 @@ def test_a_viewer_sees_the_shared_results_of_their_surveys_only(database_url: st
         assert "Shared results survey" not in otto.get("/").text
         assert otto.get("/admin/s/shared-one/results").status_code == 404
     finally:
+        shutdown(app)
         app.extensions["surveykit.engine"].dispose()

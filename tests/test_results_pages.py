@@ -27,6 +27,7 @@ from test_shared_report import Published, small_departments, tables_of
 
 from exports.svgcharts import PLOT
 from exports.tabular.percent import percent
+from surveyapp import shutdown
 from surveyapp.auth.models import create_user
 from surveyapp.db import new_session
 
@@ -65,6 +66,7 @@ def site(database_url: str, tmp_path: Path) -> Iterator[Flask]:
         create_user(s, LEAD, PASSWORD, "Lead")
         s.commit()
     yield app
+    shutdown(app)
     app.extensions["surveykit.engine"].dispose()
 
 
