@@ -71,7 +71,9 @@ def _texts(node: LineDict, key: str) -> Iterator[str]:
 def check_prose(ctx: Ctx, top: LineDict) -> None:
     """Fail naming file, line and key when an intro, consent, thanks or section intro links to a refused scheme."""
     nodes = [(top, key, key) for key in PROSE_KEYS]
-    for section in top.get("sections") or ():
+    sections = top.get("sections")
+    # Collecting every error, this runs after a broken 'sections' was reported: it reads only a list.
+    for section in sections if isinstance(sections, list) else ():
         if isinstance(section, LineDict):
             nodes.append((section, "intro", f"section '{section.get('id')}' intro"))
     for node, key, what in nodes:

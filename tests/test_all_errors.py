@@ -92,3 +92,10 @@ def test_check_prints_every_error_one_per_line(tmp_path: Path):
     for line, expected in zip(printed, EXPECTED, strict=True):
         assert line.startswith("error: ") and expected.split(":", 1)[1] in line, line
         assert "three.yaml:" in line
+
+
+def test_a_sections_key_that_is_not_a_list_is_an_error_not_a_crash():
+    # Found by the loader fuzz (make harden): the prose check ran after 'sections' was reported and iterated it.
+    for value in ("true", "5", "{a: 1}"):
+        with pytest.raises(InvalidInstrument, match="'sections' must be a non-empty list"):
+            parse_instrument(f"id: x\nversion: 1\ntitle: X\nintro: Hello\nsections: {value}\n", "x.yaml")
