@@ -9,13 +9,13 @@ from __future__ import annotations
 import pytest
 from smtp_server import body, link_in, smtp  # noqa: F401  (fixture)
 from sqlalchemy import func, select
+from test_admin import admin, create, mapp, upload  # noqa: F401  (fixtures)
 
 from surveyapp.db import new_session
 from surveyapp.invitations.wording import SAMPLE_TOKEN
 from surveyapp.models import Invitation, MailTemplate
 
 from conftest import csrf_from
-from test_admin import admin, create, mapp, upload  # noqa: F401  (fixtures)
 
 
 def test_the_preview_shows_the_saved_wording_in_a_sandboxed_frame(mapp, admin):  # noqa: F811
@@ -63,7 +63,7 @@ def test_a_test_message_goes_to_my_own_address_with_every_header(mapp, admin, sm
     form = {"csrf_token": csrf_from(page.text), "action": "test", "subject": "Invitation: {{ survey_title }}",
             "text_body": "Dear colleague, " + "this sentence is long enough to need wrapping at a word " * 3
                          + "\n\n{{ link }}\n",
-            "html_body": "<p><a href=\"{{ link }}\" style=\"padding:10px;background:#00703c;color:#fff\">Answer</a></p>"}
+            "html_body": "<p><a href=\"{{ link }}\" style=\"padding:10px;background:#00703c\">Go</a></p>"}
     sent = admin.post("/admin/s/dept/mail/invitation/test", data=form)
     assert sent.status_code == 200, sent.text
     assert "A test of the invitation was sent to lead@example.org" in sent.text
