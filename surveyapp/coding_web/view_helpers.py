@@ -15,9 +15,9 @@ from coding.store import Project, ProjectError, Unit
 
 from ..auth.models import User, account_names
 from ..auth.routes import current_user
-from .blueprint import bp
 from ..db import get_session
 from ..security import INT_MAX, parse_bounded_int
+from .blueprint import bp
 
 PAGE = 50  # rows per page: the codebook's audit log, the reconciliation queue
 
