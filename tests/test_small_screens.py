@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from page_replay import CHROMIUM, DRIVER, chrome_options
+from page_replay import CHROMIUM, DRIVER
 from paper_data import paper_forms
-from phone_browser import WATCH, WIDE, axe_violations
+from phone_browser import WIDE, axe_violations
 from servers import gunicorn
 from sqlalchemy import select
 from survey_setup import open_survey, store
+from test_results_browser import driver_at
 
 from coding import projects as P
 from coding import rounds as R
@@ -119,19 +120,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[s
         app.extensions["surveykit.engine"].dispose()
 
 
-def _browser(folder: Path, width: int) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = chrome_options(folder / f"w{width}")
-    options.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": width, "height": 900,
-                                                                           "pixelRatio": 1}})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WATCH})
-    return driver
-
-
 def _axe(driver: Any) -> list[str]:
     """axe-core's violations on the page; a sandboxed frame (the e-mail preview, visited on its own) is skipped."""
     if driver.execute_script("return document.querySelector('iframe[sandbox]') !== null"):
@@ -153,7 +141,7 @@ def _log_in(driver: Any, base: str) -> None:
 @pytest.mark.parametrize("width", [320, 1280])
 def test_every_investigators_page_fits_and_passes_axe(site, tmp_path: Path, width: int) -> None:
     base, pages = site
-    driver = _browser(tmp_path, width)
+    driver = driver_at(tmp_path, width)
     problems: list[str] = []
     figures: list[str] = []
     try:
@@ -194,7 +182,7 @@ def test_every_investigators_page_fits_and_passes_axe(site, tmp_path: Path, widt
 
 def test_the_agreement_names_coders_by_display_name(site, tmp_path: Path) -> None:
     base, _pages = site
-    driver = _browser(tmp_path, 1280)
+    driver = driver_at(tmp_path, 1280)
     try:
         _log_in(driver, base)
         driver.get(base + "/coding/post/agreement")

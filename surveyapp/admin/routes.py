@@ -277,12 +277,8 @@ def remind(slug: str) -> Any:
 @allowed("survey_edit")
 def mail_template(slug: str, kind: str) -> Any:
     """Edit the survey's wording of the invitation or the reminder."""
-    if kind not in KINDS:
-        abort(404, "There are two e-mails: invitation and reminder.")
-    s = survey_or_404(slug)
+    s, confidential, form = _mail_editor(slug, kind)
     db = get_session()
-    confidential = confidential_wave(db, slug) is not None
-    form = MailTemplateForm()
     if request.method == "GET":
         form.subject.data, form.text_body.data, form.html_body.data = survey_template(db, slug, kind)
     elif form.validate_on_submit():
@@ -306,6 +302,14 @@ def mail_template(slug: str, kind: str) -> Any:
     return _mail_page(s, kind, form, confidential, 422 if form.is_submitted() else 200)
 
 
+def _mail_editor(slug: str, kind: str) -> tuple[Survey, bool, MailTemplateForm]:
+    """Return the survey, whether it is a confidential study's wave, and the wording form (404 for another kind)."""
+    if kind not in KINDS:
+        abort(404, "There are two e-mails: invitation and reminder.")
+    s = survey_or_404(slug)
+    return s, confidential_wave(get_session(), slug) is not None, MailTemplateForm()
+
+
 def _mail_page(s: Survey, kind: str, form: MailTemplateForm, confidential: bool, status: int) -> Any:
     return render_template("admin/mail.html", survey=s, kind=kind, form=form,
                            default=default_template(kind, confidential)), status
@@ -324,10 +328,7 @@ def _typed_or_saved(slug: str, kind: str, form: MailTemplateForm) -> tuple[str, 
 def mail_preview(slug: str, kind: str) -> Any:
     """Show an e-mail as an invitee gets it (subject, HTML part, text part), with a sample link: the survey's
     wording (GET) or the editor's unsaved text (the editor's Preview button posts into this frame)."""
-    if kind not in KINDS:
-        abort(404, "There are two e-mails: invitation and reminder.")
-    s = survey_or_404(slug)
-    form = MailTemplateForm()
+    s, _confidential, form = _mail_editor(slug, kind)
     if form.is_submitted() and not form.validate():
         problems = [f"{getattr(form, name).label.text}: {' '.join(errors)}" for name, errors in form.errors.items()]
         return render_template("admin/mail_preview.html", survey=s, kind=kind, problems=problems), 422
@@ -344,12 +345,8 @@ def mail_preview(slug: str, kind: str) -> Any:
 @allowed("survey_edit")
 def mail_test(slug: str, kind: str) -> Any:
     """Send the editor's wording (saved or not), filled in with a sample link, to the investigator's own address."""
-    if kind not in KINDS:
-        abort(404, "There are two e-mails: invitation and reminder.")
-    s = survey_or_404(slug)
+    s, confidential, form = _mail_editor(slug, kind)
     db = get_session()
-    confidential = confidential_wave(db, slug) is not None
-    form = MailTemplateForm()
     if not form.validate_on_submit():
         return _mail_page(s, kind, form, confidential, 422)
     subject, text, html = _typed_or_saved(slug, kind, form)
