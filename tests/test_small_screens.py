@@ -162,6 +162,9 @@ def test_every_investigators_page_fits_and_passes_axe(site, tmp_path: Path, widt
             violations = _axe(driver)
             blocked = driver.execute_script("return window.__csp || []")
             figures.append(f"{path}: scrollWidth {scroll}/{inner}, axe {len(violations)}")
+            if os.environ.get("SURVEYKIT_SCREENSHOTS"):
+                driver.save_screenshot(str(Path(os.environ["SURVEYKIT_SCREENSHOTS"]) /
+                                           f"{width}-{path.strip('/').replace('/', '_')[:60] or 'admin'}.png"))
             if scroll > width or inner > width or wide:
                 problems.append(f"{path} at {width}: scrollWidth {scroll}, innerWidth {inner}: {wide[:5]}")
             if violations:
