@@ -80,6 +80,13 @@ def read_sheet(path: str | PathLike[str] | bytes, name: str | None = None) -> tu
 
     Raise TableError for a file that cannot be read, else :class:`SheetErrors` listing every bad cell.
     """
+    header, rows, errors = _read(path, name)
+    _raise_all(errors)
+    return header, rows
+
+
+def _read(path: str | PathLike[str] | bytes, name: str | None) -> tuple[Header, list[SheetRow], list[TableError]]:
+    """Return the header, the good rows and an error per bad cell (a file that cannot be read raises)."""
     header, rows = open_sheet(path, COLUMNS, "unit, text[, coder, codes]", name)
     with closing(rows):
         if "unit" not in header.columns:
@@ -118,8 +125,7 @@ def read_sheet(path: str | PathLike[str] | bytes, name: str | None = None) -> tu
                 typed = ("/".join(level.strip() for level in piece.split("/")) for piece in cell("codes").split(";"))
                 codes = list(dict.fromkeys(code for code in typed if code))
                 out.append(SheetRow(line, unit, cell("text"), coder, codes, cell("respondent")))
-        _raise_all(errors)
-        return header, out
+        return header, out, errors
 
 
 def import_sheet(session: Session, project: Project, path: str | PathLike[str] | bytes, who: str,
@@ -127,10 +133,9 @@ def import_sheet(session: Session, project: Project, path: str | PathLike[str] |
     """Import a spreadsheet (a path, or uploaded bytes called *name*) into *project*: new units, and codings as a
     closed round; all or nothing (every bad cell is listed in one :class:`SheetErrors` before anything is added)."""
     file_name = name or ("upload" if isinstance(path, bytes) else Path(path).name)
-    header, rows = read_sheet(path, name)
-    if not rows:
+    header, rows, errors = _read(path, name)
+    if not rows and not errors:
         raise header.error("no rows below the header", None)
-    errors: list[TableError] = []
     texts: dict[str, tuple[str, int]] = {}
     respondents: dict[str, str] = {}
     for row in rows:
