@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
+import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -26,9 +29,10 @@ from coding.store import Code, Project, ProjectMember, Review, Round, RoundUnit,
 from surveyapp import coding_files, db
 from surveyapp.auth.members import SurveyMember
 from surveyapp.auth.models import create_user
+from surveyapp.coding_sources import create_from_surveys
 from surveyapp.models import Job, Response
 
-from conftest import csrf_from
+from conftest import csrf_from, make_test_app
 
 LEAD, OUTSIDER, CODER_A, CODER_B = "lead@example.org", "out@example.org", "a@example.org", "b@example.org"
 PASSWORD = "correct horse battery"
@@ -421,3 +425,105 @@ def test_big_workbook_and_import_run_as_jobs_for_the_one_who_asked(site: Flask, 
     assert "5 problems in coded.csv; nothing was imported" in listed.text and "coded.csv:7, column B" in listed.text
     assert count(site, Unit) == before
     assert not list(coding_files.folder(site).glob("upload-*"))  # the upload is deleted once read
+
+
+# The new pages in headless Chromium under gunicorn: axe-core finds nothing at 320 and 1280 px, nothing is wider
+# than the viewport, nothing breaks the Content-Security-Policy. JavaScript stays on as the site serves it; every
+# step is a plain form (the two-step new-project form works without it).
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """Serve a survey with answers, and a project made from it, under gunicorn; yield the base URL."""
+    from servers import gunicorn
+
+    url = f"sqlite:///{tmp_path / 'coding.sqlite3'}"
+    app = make_test_app(url, tmp_path)
+    try:
+        result = app.test_cli_runner().invoke(args=["surveys", "create", "department-survey", "--id", SLUG,
+                                                    "--title", "Survey dept"])
+        assert result.exit_code == 0, result.output
+        add_responses(app, SLUG, ANSWERS)
+        with app.app_context(), db.new_session() as s:
+            lead = create_user(s, LEAD, PASSWORD, "Lead", role="investigator")
+            s.add(SurveyMember(user_id=lead.id, survey_slug=SLUG, role="owner"))
+            project, _ = create_from_surveys(s, "post", [(SLUG, "benefits_text")], LEAD)
+            s.add(ProjectMember(project_id=project.id, user_id=lead.id, role="owner"))
+            done = coding_files.new_file(app, "themes", ".xlsx")
+            done.write_bytes(b"PK")
+            s.add_all([
+                Job(name="coding.import", ref=str(project.id), arguments={"project_id": project.id, "who": LEAD,
+                                                                          "filename": "coded.csv", "path": "x"},
+                    state="done", result={"errors": ["coded.csv:3, column A ('unit'): empty"] * 3}),
+                Job(name="coding.workbook", ref="k", arguments={"project_id": project.id, "viewer": LEAD,
+                                                                "rule": "majority", "job_key": "k", "file": str(done)},
+                    state="running", started_at=dt.datetime(2026, 1, 1, 9, 0), result={"step": "writing sheet 'Rest'"}),
+                Job(name="coding.workbook", ref="k", arguments={"project_id": project.id, "viewer": LEAD,
+                                                                "rule": "majority", "job_key": "k", "file": str(done)},
+                    state="done", result={"file": done.name, "sheets": 7}),
+            ])
+            s.commit()
+        env = {**os.environ, "SURVEYKIT_DATABASE_URL": url, "SURVEYKIT_SECRET_KEY": "browser-test"}
+        with gunicorn(env, tmp_path) as server:
+            yield server.base
+    finally:
+        app.extensions["surveykit.engine"].dispose()
+
+
+@pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)),
+                    reason="browser tests need Debian's chromium and chromium-driver")
+@pytest.mark.parametrize("width", [320, 1280])
+def test_the_new_pages_fit_the_screen_and_pass_axe(served: str, tmp_path: Path, width: int) -> None:
+    from phone_browser import WIDE, axe_violations
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    from test_results_browser import driver_at
+
+    base = served
+    driver = driver_at(tmp_path, width)
+    checked: list[str] = []
+
+    def check(what: str) -> None:
+        assert driver.execute_script("return document.documentElement.clientWidth") == width
+        assert driver.execute_script(WIDE) == [], what
+        assert driver.execute_script("return window.__csp") == [], what
+        assert axe_violations(driver) == [], what
+        checked.append(what)
+
+    try:
+        driver.get(f"{base}/auth/login?next=/coding/")
+        driver.find_element(By.NAME, "email").send_keys(LEAD)
+        driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+        WebDriverWait(driver, 20).until(lambda d: d.title.startswith("Coding projects"))
+        check("index")
+        driver.find_element(By.LINK_TEXT, "New project").click()
+        check("new: step 1")
+        driver.find_element(By.ID, "name").send_keys("browser-made")
+        driver.find_element(By.CSS_SELECTOR, "input[name=survey]").click()
+        driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+        WebDriverWait(driver, 20).until(lambda d: "Step 2 of 2" in d.page_source)
+        check("new: step 2")
+        driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()  # no question ticked
+        WebDriverWait(driver, 20).until(lambda d: "Tick at least one" in d.page_source)
+        check("new: refused")
+        driver.find_element(By.CSS_SELECTOR, "input[value=benefits_text]").click()
+        driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+        WebDriverWait(driver, 20).until(lambda d: d.title.startswith("browser-made"))
+        assert "2 answers to code" in driver.page_source
+        check("project page")
+        bad = tmp_path / "bad.csv"
+        bad.write_bytes(BAD)
+        driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(bad))
+        driver.find_element(By.XPATH, "//button[text()='Import a coded spreadsheet']").click()
+        WebDriverWait(driver, 20).until(lambda d: d.title.startswith("Spreadsheet not imported"))
+        check("import refused")
+        for job_id in (1, 2, 3):
+            driver.get(f"{base}/coding/post/jobs/{job_id}")
+            check(f"job {job_id}")
+    finally:
+        driver.quit()
+    assert len(checked) == 9
