@@ -97,7 +97,8 @@ def theme_tables(session: Session, project: Project, *, quotes: int = 3, respond
                 with_code[c].add(unit_id)
     quote_rank = _quote_candidates(session, project, tree, final)
     awaiting = _per_code(tree, final.disputed)
-    rereview_units = _rereviews(session, project)
+    # Only the units counted here: another coder's re-review on a unit not revealed to the viewer says what they coded.
+    rereview_units = {u: c for u, c in _rereviews(session, project).items() if u in final.codes}
     awaiting_rereview = _per_code(tree, rereview_units)
     question = {u: question_of(unit.source) for u, unit in units.items()}
     questions: dict[str, tuple[int, int]] = {}

@@ -384,6 +384,43 @@ def test_a_coder_who_has_not_finished_gets_no_other_codes_from_the_download(site
     assert "Matrix Coder A" in sheets and counts["Secret"].startswith("3 ("), counts
 
 
+def awaiting_rereview(body: bytes) -> dict[str, object]:
+    """Return theme -> its 'Units awaiting re-review' cell, from every theme sheet of a workbook."""
+    book = load_workbook(io.BytesIO(body), read_only=True)
+    try:
+        out = {}
+        for ws in book.worksheets:
+            rows = [list(r) for r in ws.iter_rows(values_only=True)]
+            for i, row in enumerate(rows):
+                if row and row[0] == "Theme":
+                    column = row.index("Units awaiting re-review")
+                    out.update({str(theme[0]).strip(): theme[column] for theme in rows[i + 1:]})
+        return out
+    finally:
+        book.close()
+
+
+def test_another_coders_re_review_is_not_counted_before_the_round_is_finished(site: Flask, coded: FlaskClient) -> None:
+    from coding.store import Rereview
+
+    code_round(site, "post", CODER_B, {"I slept better": ["Rest"]})
+    with site.app_context(), db.new_session() as s:
+        project = P.get_project(s, "post")
+        tree = C.load_tree(s, project.id)
+        unit = s.scalar(select(Unit).where(Unit.text == "Stigma"))
+        # A's "Secret" on a unit waits for A's re-review (as after a split): it names a code A applied.
+        s.add(Rereview(project_id=project.id, unit_id=unit.id, coder=CODER_A, code_id=tree.id_of("Secret"),
+                       targets=[], version=1))
+        s.commit()
+    b = login(site, CODER_B)
+    assert awaiting_rereview(download(b, "/coding/post/themes.xlsx"))["Secret"] == 0
+    assert ">1</td>" not in b.get("/coding/post/results").text
+    # Control: once the round is finished, the same re-review is counted for B, on the page and in the file.
+    finish(b, round_id(site))
+    assert awaiting_rereview(download(b, "/coding/post/themes.xlsx"))["Secret"] == 1
+    assert ">1</td>" in b.get("/coding/post/results").text
+
+
 def wait_for(app: Flask, job_id: int) -> Job:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
