@@ -20,6 +20,8 @@ from flask.testing import FlaskClient
 from lxml import html as lxml_html
 from openpyxl import load_workbook
 from sqlalchemy import func, select
+from test_coding_cli import add_responses
+from test_coding_web import PASSWORD, login
 
 from coding import applying
 from coding import projects as P
@@ -35,7 +37,6 @@ from surveyapp.models import Job, Response
 from conftest import csrf_from, make_test_app
 
 LEAD, OUTSIDER, CODER_A, CODER_B = "lead@example.org", "out@example.org", "a@example.org", "b@example.org"
-PASSWORD = "correct horse battery"
 SLUG, EMPTY = "dept", "quiet"
 ANSWERS = [
     {"department": "surgery", "benefits_text": "Someone listened after the bad night",
@@ -44,14 +45,6 @@ ANSWERS = [
     {"department": "surgery", "benefits_text": "  ", "barriers_text": "Shifts"},  # blank: no unit
     {"department": "icu", "barriers.other": "The parking"},
 ]
-
-
-def add_responses(app: Flask, slug: str, answers: list[dict]) -> None:
-    with app.app_context(), db.new_session() as s:
-        for a in answers:
-            s.add(Response(survey_slug=slug, instrument_id="department-survey", instrument_version=1,
-                           instrument_sha256="0" * 64, submitted_on=dt.date.today(), answers=a))
-        s.commit()
 
 
 @pytest.fixture
@@ -71,15 +64,6 @@ def site(app: Flask) -> Flask:
             s.add(SurveyMember(user_id=lead.id, survey_slug=slug, role="owner"))
         s.commit()
     return app
-
-
-def login(app: Flask, email: str) -> FlaskClient:
-    client = app.test_client()
-    page = client.get("/auth/login")
-    response = client.post("/auth/login", data={"csrf_token": csrf_from(page.text), "email": email,
-                                                "password": PASSWORD})
-    assert response.status_code == 302, response.text
-    return client
 
 
 def token(client: FlaskClient, path: str) -> str:
@@ -339,20 +323,34 @@ def download(client: FlaskClient, path: str) -> bytes:
         response.close()  # the file is streamed from an open handle
 
 
-def workbook_counts(body: bytes) -> tuple[dict[str, str], list[str], list[list]]:
+def theme_column(rows: list[list], header: str) -> dict[str, object]:
+    """Return theme -> its cell under *header*, from every theme table among a workbook's *rows*."""
+    out = {}
+    for i, row in enumerate(rows):
+        if row and row[0] == "Theme":
+            column = row.index(header)
+            for theme in rows[i + 1:]:
+                if not theme:  # the sheet's end
+                    break
+                out[str(theme[0]).strip()] = theme[column]
+    return out
+
+
+def read_book(body: bytes) -> tuple[list[str], list[list]]:
+    """Return a workbook's sheet names and every row of every sheet (one list: a theme table ends its sheet)."""
     book = load_workbook(io.BytesIO(body), read_only=True)
     try:
-        counts = {}
+        rows: list[list] = []
         for ws in book.worksheets:
-            rows = [list(r) for r in ws.iter_rows(values_only=True)]
-            for i, row in enumerate(rows):
-                if row and row[0] == "Theme":
-                    for theme in rows[i + 1:]:
-                        counts[str(theme[0]).strip()] = theme[3]
-        cells = [[c for c in r] for ws in book.worksheets for r in ws.iter_rows(values_only=True)]
-        return counts, list(book.sheetnames), cells
+            rows += [list(r) for r in ws.iter_rows(values_only=True)] + [[]]
+        return list(book.sheetnames), rows
     finally:
         book.close()
+
+
+def workbook_counts(body: bytes) -> tuple[dict[str, object], list[str], list[list]]:
+    sheets, rows = read_book(body)
+    return theme_column(rows, "Units n (%) of coded units"), sheets, rows
 
 
 def test_theme_workbook_counts_equal_the_results_page(site: Flask, coded: FlaskClient) -> None:
@@ -385,19 +383,7 @@ def test_a_coder_who_has_not_finished_gets_no_other_codes_from_the_download(site
 
 
 def awaiting_rereview(body: bytes) -> dict[str, object]:
-    """Return theme -> its 'Units awaiting re-review' cell, from every theme sheet of a workbook."""
-    book = load_workbook(io.BytesIO(body), read_only=True)
-    try:
-        out = {}
-        for ws in book.worksheets:
-            rows = [list(r) for r in ws.iter_rows(values_only=True)]
-            for i, row in enumerate(rows):
-                if row and row[0] == "Theme":
-                    column = row.index("Units awaiting re-review")
-                    out.update({str(theme[0]).strip(): theme[column] for theme in rows[i + 1:]})
-        return out
-    finally:
-        book.close()
+    return theme_column(read_book(body)[1], "Units awaiting re-review")
 
 
 def test_another_coders_re_review_is_not_counted_before_the_round_is_finished(site: Flask, coded: FlaskClient) -> None:

@@ -17,7 +17,6 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from sqlalchemy import select
 from werkzeug.utils import secure_filename
 
-from coding import reconcile
 from coding.projects import project_stats
 from coding.store import Project, ProjectError, ProjectMember
 
@@ -37,7 +36,7 @@ from ..db import get_session
 from ..models import Job, Survey
 from .blueprint import bp
 from .forms import ImportSheetForm, NewProjectForm, RefreshForm
-from .view_helpers import current_coder, project_or_404
+from .view_helpers import consensus_rule, current_coder, project_or_404
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 JOBS = ("coding.import", "coding.workbook")
@@ -160,10 +159,7 @@ def themes_workbook(name: str) -> Any:
     """Send the theme workbook as I may see it (blind as the results page); a big project's is written by a job."""
     db = get_session()
     proj = project_or_404(name)
-    rule = request.args.get("rule", reconcile.DEFAULT_RULE)
-    if rule not in reconcile.CONSENSUS_RULES:
-        abort(400, f"There is no rule '{rule[:40]}' for units without consensus; choose "
-                   f"{', '.join(reconcile.CONSENSUS_RULES)}.")
+    rule = consensus_rule()
     me = current_coder()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     out = new_file(app, "themes", ".xlsx")
