@@ -28,7 +28,7 @@ from coding import projects as P
 from coding import rounds as Rd
 from coding.codebook import stored as C
 from coding.store import Code, Project, ProjectMember, Review, Round, RoundUnit, Unit
-from surveyapp import coding_files, db
+from surveyapp import coding_files, db, shutdown
 from surveyapp.auth.members import SurveyMember
 from surveyapp.auth.models import create_user
 from surveyapp.coding_sources import create_from_surveys
@@ -49,6 +49,11 @@ ANSWERS = [
 
 @pytest.fixture
 def site(app: Flask) -> Flask:
+    return populate(app)
+
+
+def populate(app: Flask) -> Flask:
+    """Open the surveys, store their answers and make the accounts (the lead in both surveys' teams)."""
     runner = app.test_cli_runner()
     for slug in (SLUG, EMPTY):
         result = runner.invoke(args=["surveys", "create", "department-survey", "--id", slug, "--title",
@@ -550,3 +555,40 @@ def test_the_new_pages_fit_the_screen_and_pass_axe(served: str, tmp_path: Path, 
     finally:
         driver.quit()
     assert len(checked) == 9
+
+
+def test_with_a_broker_the_import_and_workbook_jobs_run_in_surveykit_worker(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_scale_out import BROKER, _redis_answers, worker
+
+    from surveyapp.coding_web import setup_routes
+
+    if database_url.startswith("sqlite"):
+        pytest.skip("the worker is another process: it shares the database on PostgreSQL")
+    if not _redis_answers():
+        pytest.skip(f"needs the Redis broker at {BROKER} (set SURVEYKIT_TEST_BROKER_URL)")
+    app = make_test_app(database_url, tmp_path, SURVEYKIT_BROKER_URL=BROKER)
+    try:
+        populate(app)
+        monkeypatch.setattr(setup_routes, "INLINE_UNITS", 1)
+        monkeypatch.setattr(setup_routes, "INLINE_BYTES", 10)
+        lead = login(app, LEAD)
+        create(lead, "post", ["benefits_text", "barriers_text"])
+        env = {**os.environ, "SURVEYKIT_DATABASE_URL": database_url, "SURVEYKIT_SECRET_KEY": "test-secret",
+               "SURVEYKIT_BROKER_URL": BROKER}
+        with worker(env, tmp_path / "worker") as log:
+            sent = upload(lead, "post", b"unit,text,coder,codes\nu1,Imported,a@example.org,Rest\n")
+            import_id = int(sent.headers["Location"].rsplit("/", 1)[1])
+            assert wait_for(app, import_id).state == "done"
+            assert "1 new units, 1 codings by coders" in lead.get(f"/coding/post/jobs/{import_id}").text
+            asked = lead.get("/coding/post/themes.xlsx")
+            book_id = int(asked.headers["Location"].rsplit("/", 1)[1])
+            assert wait_for(app, book_id).state == "done"
+            counts, _, _ = workbook_counts(download(lead, f"/coding/post/jobs/{book_id}/file"))
+            assert counts == results_counts(lead) and counts["Rest"].startswith("1 (")
+            ran = log.read_text(encoding="utf-8", errors="replace")
+        assert ran.count("surveykit.run") >= 2  # both ran in the worker, not in this process
+        assert count(app, Unit) == 6
+    finally:
+        shutdown(app)
+        app.extensions["surveykit.engine"].dispose()
