@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.utils import secure_filename
 
 from coding.projects import project_stats
@@ -61,7 +62,7 @@ def new_project() -> Any:
     form = NewProjectForm(survey=request.args.get("survey", ""), name=request.args.get("name", ""))
     chosen = next((s for s in surveys if s.slug == (form.survey.data or "")), None)
     errors: list[str] = []
-    picked = request.form.getlist("question")
+    picked = list(dict.fromkeys(request.form.getlist("question")))
     if request.method == "POST":
         if not form.validate_on_submit():
             errors += [e for field in form.errors.values() for e in field]
@@ -79,6 +80,9 @@ def new_project() -> Any:
             except ProjectError as exc:
                 db.rollback()
                 errors.append(_sentence(str(exc)))
+            except IntegrityError:  # another request took the name between the check and the commit
+                db.rollback()
+                errors.append(f"Project '{form.name.data}' exists already.")
             else:
                 flash(f"Project '{project.name}' created: {result.added} answers to code in "
                       f"'{result.round.name if result.round else ''}'.", "info")
