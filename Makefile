@@ -53,6 +53,7 @@ bench: install-test
 	$(BIN)/python bench/suggest.py
 	$(BIN)/python bench/assist_web.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/coding_browser.py
 	$(BIN)/python bench/submit.py
 	$(BIN)/python bench/cli_start.py
 	$(BIN)/python bench/respond.py

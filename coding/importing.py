@@ -7,7 +7,8 @@ respondent for the "% of respondents" column; default: each unit is its own resp
 (unit, coder); rows without a coder only bring the text.
 
 Codes not in the codebook are created (recorded in the audit log). Imported codings were made elsewhere,
-so they form a closed round: no blindness to keep. The import is all or nothing.
+so they form a closed round: no blindness to keep. The import is all or nothing: every bad cell is
+listed (:class:`SheetErrors`) before anything is added.
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coding.codebook.stored import ensure_path, load_tree, record
+from coding.codebook.stored import check_name, ensure_path, load_tree, record
 from coding.projects import NewUnit, add_units
 from coding.rounds import create_round, next_round_name
 from coding.spreadsheet import Header, open_sheet, parse_codes
-from coding.store import Application, Project, Review, Round, Unit
+from coding.store import EMAIL_LENGTH, Application, Project, ProjectError, Review, Round, Unit
+from exports.tabular.errors import TableError
 
 COLUMNS = ("unit", "text", "coder", "codes", "respondent")
+MAX_UNIT = 300  # a unit id is its label (400 characters) and, after "import:", its source
+MAX_CODER = EMAIL_LENGTH
 
 
 @dataclass
@@ -51,45 +55,86 @@ class ImportResult:
     round: str | None = None
 
 
-def read_sheet(path: str | PathLike[str]) -> tuple[Header, list[SheetRow]]:
-    """Read an answers/codings spreadsheet (its header and rows); raise TableError naming file, line and column."""
-    header, rows = open_sheet(path, COLUMNS, "unit, text[, coder, codes]")
+class SheetErrors(TableError):
+    """Every bad cell of an imported sheet, each ``file:line, column X ('header'): what``; ``errors`` lists them."""
+
+    def __init__(self, errors: list[TableError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = [str(e) for e in errors]
+
+
+MAX_ERRORS = 200  # a sheet with more bad cells names the first ones and says how many more
+
+
+def _raise_all(errors: list[TableError]) -> None:
+    if not errors:
+        return
+    shown = errors[:MAX_ERRORS]
+    if len(errors) > MAX_ERRORS:
+        shown.append(TableError(f"... and {len(errors) - MAX_ERRORS} more errors"))
+    raise SheetErrors(shown)
+
+
+def read_sheet(path: str | PathLike[str] | bytes, name: str | None = None) -> tuple[Header, list[SheetRow]]:
+    """Read an answers/codings spreadsheet (a path, or uploaded bytes called *name*): its header and rows.
+
+    Raise TableError for a file that cannot be read, else :class:`SheetErrors` listing every bad cell.
+    """
+    header, rows, errors = _read(path, name)
+    _raise_all(errors)
+    return header, rows
+
+
+def _read(path: str | PathLike[str] | bytes, name: str | None) -> tuple[Header, list[SheetRow], list[TableError]]:
+    """Return the header, the good rows and an error per bad cell (a file that cannot be read raises)."""
+    header, rows = open_sheet(path, COLUMNS, "unit, text[, coder, codes]", name)
     with closing(rows):
         if "unit" not in header.columns:
             raise header.error("missing column 'unit'", 1)
         if "codes" in header.columns and "coder" not in header.columns:
             raise header.error("a 'codes' column needs a 'coder' column (who coded)", 1)
         out: list[SheetRow] = []
+        errors: list[TableError] = []
         seen: dict[tuple[str, str], int] = {}
         for line, values in rows:
             def cell(name: str, values: list[str] = values) -> str:
                 return header.cell(values, name)
 
+            bad = len(errors)
             unit, coder = cell("unit"), cell("coder")
             if not unit:
-                raise header.error("empty", line, "unit")
-            if coder:
+                errors.append(header.error("empty", line, "unit"))
+            elif len(unit) > MAX_UNIT:
+                errors.append(header.error(f"a unit id of {len(unit)} characters; at most {MAX_UNIT}", line, "unit"))
+            if len(coder) > MAX_CODER:
+                errors.append(header.error(f"a coder of {len(coder)} characters; at most {MAX_CODER}", line, "coder"))
+            if coder and unit:
                 if (unit, coder) in seen:
                     what = f"unit {unit!r} coded by {coder!r} again (first on line {seen[unit, coder]})"
-                    raise header.error(what, line, "coder")
-                seen[unit, coder] = line
-            elif cell("codes"):
-                raise header.error("codes without a coder", line, "coder")
+                    errors.append(header.error(what, line, "coder"))
+                seen.setdefault((unit, coder), line)
+            elif cell("codes") and not coder:
+                errors.append(header.error("codes without a coder", line, "coder"))
             try:
-                parse_codes(cell("codes"))
-            except ValueError as e:
-                raise header.error(str(e), line, "codes") from e
-            typed = ("/".join(level.strip() for level in piece.split("/")) for piece in cell("codes").split(";"))
-            codes = list(dict.fromkeys(code for code in typed if code))
-            out.append(SheetRow(line, unit, cell("text"), coder, codes, cell("respondent")))
-        return header, out
+                for code in parse_codes(cell("codes")):
+                    for level in code.split("/"):
+                        check_name(level)
+            except (ValueError, ProjectError) as e:
+                errors.append(header.error(str(e), line, "codes"))
+            if len(errors) == bad:
+                typed = ("/".join(level.strip() for level in piece.split("/")) for piece in cell("codes").split(";"))
+                codes = list(dict.fromkeys(code for code in typed if code))
+                out.append(SheetRow(line, unit, cell("text"), coder, codes, cell("respondent")))
+        return header, out, errors
 
 
-def import_sheet(session: Session, project: Project, path: str | PathLike[str], who: str) -> ImportResult:
-    """Import a spreadsheet into *project*: new units, and codings as a closed round; all or nothing."""
-    path = Path(path)
-    header, rows = read_sheet(path)
-    if not rows:
+def import_sheet(session: Session, project: Project, path: str | PathLike[str] | bytes, who: str,
+                 name: str | None = None) -> ImportResult:
+    """Import a spreadsheet (a path, or uploaded bytes called *name*) into *project*: new units, and codings as a
+    closed round; all or nothing (every bad cell is listed in one :class:`SheetErrors` before anything is added)."""
+    file_name = name or ("upload" if isinstance(path, bytes) else Path(path).name)
+    header, rows, errors = _read(path, name)
+    if not rows and not errors:
         raise header.error("no rows below the header", None)
     texts: dict[str, tuple[str, int]] = {}
     respondents: dict[str, str] = {}
@@ -97,7 +142,7 @@ def import_sheet(session: Session, project: Project, path: str | PathLike[str], 
         if row.text:
             if row.unit in texts and texts[row.unit][0] != row.text:
                 what = f"text of unit {row.unit!r} differs from line {texts[row.unit][1]}"
-                raise header.error(what, row.line, "text")
+                errors.append(header.error(what, row.line, "text"))
             texts.setdefault(row.unit, (row.text, row.line))
         if row.respondent:
             respondents.setdefault(row.unit, row.respondent)
@@ -107,11 +152,20 @@ def import_sheet(session: Session, project: Project, path: str | PathLike[str], 
         first_line.setdefault(row.unit, row.line)
     for unit, line in first_line.items():
         if unit not in existing and unit not in texts:
-            raise header.error(f"unit {unit!r} is new and has no text on any row", line, "text")
+            errors.append(header.error(f"unit {unit!r} is new and has no text on any row", line, "text"))
         if unit in existing and unit in texts and existing[unit].text != texts[unit][0]:
-            raise header.error(f"unit {unit!r} is in the project with another text", texts[unit][1], "text")
-    result = ImportResult()
+            errors.append(header.error(f"unit {unit!r} is in the project with another text", texts[unit][1], "text"))
     coded = [r for r in rows if r.coder]
+    known = {(existing[r.unit].id, r.coder) for r in coded if r.unit in existing}
+    if known:
+        already = set(session.execute(select(Review.unit_id, Review.coder).join(Unit, Unit.id == Review.unit_id)
+                                      .where(Unit.project_id == project.id)).tuples())
+        for row in coded:
+            if row.unit in existing and (existing[row.unit].id, row.coder) in already:
+                errors.append(header.error(f"unit {row.unit!r} is already coded by {row.coder!r} in project "
+                                           f"'{project.name}'", row.line, "coder"))
+    _raise_all(sorted(errors, key=lambda e: e.line or 0))
+    result = ImportResult()
     coded_units = {r.unit for r in coded}
     new = [NewUnit(f"import:{u}", t, label=u, respondent=respondents.get(u, u))
            for u, (t, _) in texts.items() if u not in existing]
@@ -125,15 +179,11 @@ def import_sheet(session: Session, project: Project, path: str | PathLike[str], 
         result.round = rnd.name
     if not coded:
         return result
-    units = {u.label: u for u in session.scalars(select(Unit).where(Unit.project_id == project.id,
-                                                                    Unit.label.in_(list(first_line))))}
+    # The units by label from what is at hand: an IN list of every label overflows SQLite's limit at 50k units.
+    units = {**existing, **{u.label: u for u in added.units}}
     tree = load_tree(session, project.id)
     for row in coded:
-        target = units[row.unit]
-        if session.get(Review, (target.id, row.coder)) is not None:
-            raise header.error(f"unit {row.unit!r} is already coded by {row.coder!r} in project '{project.name}'",
-                               row.line, "coder")
-        session.add(Review(unit_id=target.id, coder=row.coder, memo=""))
+        session.add(Review(unit_id=units[row.unit].id, coder=row.coder, memo=""))
         result.reviews += 1
     session.flush()
     for row in coded:
@@ -145,12 +195,13 @@ def import_sheet(session: Session, project: Project, path: str | PathLike[str], 
             result.applications += 1
     session.flush()
     if result.codes_created:
-        record(session, project, who, "import", {"source": path.name, "added": len(result.codes_created),
+        record(session, project, who, "import", {"source": file_name, "added": len(result.codes_created),
                                                  "codes": result.codes_created}, "codes used in an imported sheet")
-    name, n = f"Import {path.name}", 1
-    while session.scalar(select(Round.id).filter_by(project_id=project.id, name=name)) is not None:
+    short = file_name[:80]  # a round's name holds 100 characters
+    round_name, n = f"Import {short}", 1
+    while session.scalar(select(Round.id).filter_by(project_id=project.id, name=round_name)) is not None:
         n += 1
-        name = f"Import {path.name} ({n})"
-    create_round(session, project, name, [units[u].id for u in coded_units], state="closed")
-    result.round = name
+        round_name = f"Import {short} ({n})"
+    create_round(session, project, round_name, [units[u].id for u in coded_units], state="closed")
+    result.round = round_name
     return result

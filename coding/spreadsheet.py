@@ -48,14 +48,15 @@ class Header:
         return self.file.error(what, line, index, self.cells[index] if index is not None else None)
 
 
-def open_sheet(path: str | PathLike[str], known: tuple[str, ...],
-               expected: str) -> tuple[Header, Generator[tuple[int, list[str]], None, None]]:
-    """Open a sheet and read its header (names case-insensitive); return it and the rows below as (line, texts).
+def open_sheet(path: str | PathLike[str] | bytes, known: tuple[str, ...], expected: str,
+               name: str | None = None) -> tuple[Header, Generator[tuple[int, list[str]], None, None]]:
+    """Open a sheet (a path, or uploaded bytes called *name*) and read its header (names case-insensitive);
+    return it and the rows below as (line, texts).
 
     Raise TableError when the header is missing (saying the *expected* columns) or names a known column twice.
     Close the rows when stopping early.
     """
-    file = open_table(path)
+    file = open_table(path, name)
     with closing(file.rows()) as rows:
         first = next(rows, None)
     header = [cell_text(c) for c in first.cells] if first is not None else []

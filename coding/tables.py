@@ -14,6 +14,7 @@ targets).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,7 +97,8 @@ def theme_tables(session: Session, project: Project, *, quotes: int = 3, respond
                 with_code[c].add(unit_id)
     quote_rank = _quote_candidates(session, project, tree, final)
     awaiting = _per_code(tree, final.disputed)
-    rereview_units = _rereviews(session, project)
+    # Only the units counted here: another coder's re-review on a unit not revealed to the viewer says what they coded.
+    rereview_units = {u: c for u, c in _rereviews(session, project).items() if u in final.codes}
     awaiting_rereview = _per_code(tree, rereview_units)
     question = {u: question_of(unit.source) for u, unit in units.items()}
     questions: dict[str, tuple[int, int]] = {}
@@ -195,8 +197,14 @@ def _columns(tree: Tree) -> list[int]:
     return [tree.id_of(path) for path, _, _ in tree.walk()]
 
 
-def coder_matrices(session: Session, project: Project) -> dict[str, Matrix]:
-    """Return, per coder, the matrix of the codes they applied to each unit they reviewed."""
+def coder_matrices(session: Session, project: Project, viewer: str | None = None,
+                   revealed: Collection[int] = ()) -> dict[str, Matrix]:
+    """Return, per coder, the matrix of the codes they applied to each unit they reviewed.
+
+    With a *viewer*, another coder's matrix keeps only the units *revealed* to the viewer (coding.blindness),
+    and a coder with none left is not listed; the viewer's own matrix is whole.
+    """
+    shown = set(revealed)
     tree = load_tree(session, project.id)
     columns = _columns(tree)
     col = {c: i for i, c in enumerate(columns)}
@@ -204,7 +212,8 @@ def coder_matrices(session: Session, project: Project) -> dict[str, Matrix]:
     for coder, unit_id, label in session.execute(
             select(Review.coder, Unit.id, Unit.label).join(Unit, Unit.id == Review.unit_id)
             .where(Unit.project_id == project.id).order_by(Review.coder, Unit.position)):
-        reviewed.setdefault(coder, []).append((unit_id, label))
+        if viewer is None or coder == viewer or unit_id in shown:
+            reviewed.setdefault(coder, []).append((unit_id, label))
     out: dict[str, Matrix] = {}
     for coder, rows in reviewed.items():
         index = {u: i for i, (u, _) in enumerate(rows)}
@@ -212,7 +221,8 @@ def coder_matrices(session: Session, project: Project) -> dict[str, Matrix]:
         for unit_id, code_id in session.execute(
                 select(Application.unit_id, Application.code_id).join(Unit, Unit.id == Application.unit_id)
                 .where(Unit.project_id == project.id, Application.coder == coder)):
-            values[index[unit_id], col[code_id]] = 1
+            if unit_id in index:
+                values[index[unit_id], col[code_id]] = 1
         out[coder] = Matrix([label for _, label in rows], [tree.path(c) for c in columns], values)
     return out
 

@@ -26,6 +26,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.orm import Session
 
 from coding.agreement_report import summarize
+from coding.blindness import revealed_unit_ids
 from coding.codebook.stored import audit_log, current_version, describe
 from coding.coders import display_names
 from coding.codings import project_agreement
@@ -250,20 +251,28 @@ def _audit(ws: WriteOnlyWorksheet, entries: list[dict[str, Any]], name: Callable
 
 def gather(session: Session, project: Project, *, quotes: int = 3, respondents: int | None = None,
            bootstrap: int = 1000, seed: int = 0, rule: str = DEFAULT_RULE, names: Mapping[str, str] | None = None,
-           question_texts: Mapping[str, str] | None = None) -> WorkbookData:
+           question_texts: Mapping[str, str] | None = None, viewer: str | None = None) -> WorkbookData:
     """Collect a project's tables, agreement, matrices and audit log for :func:`write_workbook`.
 
     Units without consensus count by *rule* (coding.reconcile.CONSENSUS_RULES); *names* maps coders'
     addresses to display names; *question_texts* labels the per-question columns ('survey:question' -> text).
+    With a *viewer* (a coder's address), the workbook holds only what coding.blindness lets them see, as the
+    results and agreement pages do: theme tables, final matrix, co-occurrence and agreement over the units
+    revealed to them; the other coders' matrices over those units; their own codes whole. Without one, all.
     """
     final = final_codes(session, project, rule)
+    revealed: list[int] | None = None
+    if viewer is not None:
+        revealed = revealed_unit_ids(session, project, viewer)
+        final = final.only(revealed)
     try:
-        agreement = project_agreement(session, project, bootstrap=bootstrap, seed=seed)
+        agreement = project_agreement(session, project, unit_ids=revealed, bootstrap=bootstrap, seed=seed) \
+            if revealed is None or revealed else None
     except ProjectError:
         agreement = None
     audit = [{"version": e.version, "at": e.at.isoformat(sep=" "), "who": e.who, "action": e.action,
               "detail": e.detail, "why": e.why} for e in audit_log(session, project)]
-    matrices = coder_matrices(session, project)
+    matrices = coder_matrices(session, project, viewer, revealed or ())
     coders = [*matrices, *(e["who"] for e in audit), *((agreement or {}).get("coders") or [])]
     return WorkbookData(project.name, current_version(session, project.id),
                         theme_tables(session, project, quotes=quotes, respondents=respondents, final=final),

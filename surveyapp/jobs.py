@@ -64,9 +64,23 @@ def _reminders_due(app: Flask, session: Session) -> dict[str, Any]:
     return report.as_dict()
 
 
+def _coding_import(app: Flask, session: Session, **arguments: Any) -> dict[str, Any]:
+    from .coding_files import import_job
+
+    return import_job(app, session, **arguments)
+
+
+def _coding_workbook(app: Flask, session: Session, **arguments: Any) -> dict[str, Any]:
+    from .coding_files import workbook_job
+
+    return workbook_job(app, session, **arguments)
+
+
 # Every job, by name: what runs it, given the app, a session and the job's arguments.
 HANDLERS: dict[str, Callable[..., dict[str, Any] | None]] = {
     "assist.fit": _assist_fit,
+    "coding.import": _coding_import,
+    "coding.workbook": _coding_workbook,
     "invitations.send": _send,
     "reminders.due": _reminders_due,
 }

@@ -55,7 +55,9 @@ TABLE: dict[str, str] = {
     "downloads.survey_xlsx": "survey_export", "downloads.survey_csv": "survey_export",
     "admin.users": "accounts", "admin.invite_account": "accounts", "admin.resend_link": "accounts",
     "admin.change_role": "accounts", "admin.change_state": "accounts",
-    "coding.index": "project_list",
+    "coding.index": "project_list", "coding.new_project": "project_create",
+    "coding.refresh": "project_manage", "coding.import_codes": "project_manage",
+    "coding.themes_workbook": "project_code", "coding.job": "project_code", "coding.job_file": "project_code",
     "coding.project": "project_code", "coding.code": "project_code", "coding.save_codes": "project_code",
     "coding.round_action": "project_code", "coding.rereview": "project_code", "coding.agreement": "project_code",
     "coding.reconcile_queue": "project_code", "coding.meeting": "project_code", "coding.codebook": "project_code",
@@ -92,6 +94,7 @@ ALLOWED: dict[str, set[tuple[str, bool]]] = {
     "survey_results": {("admin", False), ("investigator", True), ("viewer", True)},
     "project_list": {("admin", False), ("investigator", True), ("investigator", False), ("coder", True),
                      ("coder", False)},
+    "project_create": {("admin", False), ("investigator", True), ("investigator", False)},
     "project_code": {("admin", False), ("investigator", True), ("coder", True)},
     "project_manage": {("admin", False), ("investigator", True)},
     "project_members": {("admin", False), ("investigator", True)},
@@ -110,6 +113,10 @@ ALLOWED_STATUS: dict[tuple[str, str], int] = {
     ("instruments.preview_current", "POST"): 200,
     # No suggestion named in the empty form: 400 naming it, after the access check passed.
     ("coding.assist_accept", "POST"): 400, ("coding.assist_reject", "POST"): 400,
+    # An empty form: refused naming the name and survey missing, or the file missing; nothing created.
+    ("coding.new_project", "POST"): 422, ("coding.import_codes", "POST"): 422,
+    # No such job (the table's project has none): 404 after the access check passed, for everyone let in.
+    ("coding.job", "GET"): 404, ("coding.job_file", "GET"): 404,
 }
 # Public and log-in routes answer the same to everyone (the respondent's pages are the survey's public face).
 PUBLIC_STATUS: dict[tuple[str, str], int] = {
@@ -168,6 +175,7 @@ def site(database_url: str, tmp_path: Path) -> Iterator[tuple[Flask, dict[str, A
 def url_values(ids: dict[str, Any]) -> dict[str, Any]:
     return {"slug": SLUG, "name": PROJECT, "unit_id": ids["unit_id"], "round_id": ids["round_id"],
             "entry_id": ids["entry_id"], "user_id": ids["target"], "action": "finish", "kind": "invitation",
+            "job_id": 999999,
             "change": "disable", "fmt": "qdc", "token": "no-such-token", "section_id": "first",
             "filename": "style.css", "key": ids["share_key"], "instrument_id": "two-pages",
             # a working share link: the shared results page opens for anyone who holds one

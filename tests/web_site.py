@@ -318,6 +318,14 @@ def capture_pages(site: Site) -> list[Captured]:
         f"{payloads.one('roster address')}@x,{p('roster department')}" for _ in range(2)) + "\n").encode())
     pages.append(capture("admin: roster refused", lead.post("/admin/s/invited/roster", data={
         "csrf_token": token, "roster": (roster, "roster.csv")}, content_type="multipart/form-data")))
+    # A coded sheet refused in the browser lists its bad cells back (unit ids and code names are user text).
+    text = io.StringIO()
+    csv.writer(text).writerows([["unit", "text", "coder", "codes"],
+                                *([payloads.one("imported unit id"), "", "", p("imported code", slash=False)]
+                                  for _ in range(2))])
+    refused = io.BytesIO(text.getvalue().encode())
+    pages.append(capture("coding: import refused", lead.post("/coding/probe-codes/import", data={
+        "csrf_token": token, "file": (refused, "coded.csv")}, content_type="multipart/form-data")))
     # A refused code name comes back in a flash message.
     lead.post("/coding/probe-codes/codebook/add", data={"csrf_token": token, "name": f"a/b {p('refused code name')}",
                                                         "parent": "", "why": "try"})
@@ -326,6 +334,7 @@ def capture_pages(site: Site) -> list[Captured]:
         "home": "/", "admin: surveys": "/admin/", "admin: new survey": "/admin/new",
         "admin: mail wording": "/admin/s/invited/mail/invitation",
         "coding: projects": "/coding/", "coding: codebook (flash)": "/coding/probe-codes/codebook",
+        "coding: new project": "/coding/new", "coding: new project, questions": "/coding/new?survey=probe",
         "login with next": f"/auth/login?next={payloads.one('next parameter')}",
         "admin: studies": "/admin/studies", "admin: study": "/admin/studies/xss-study",
     }

@@ -76,7 +76,24 @@ class ImportCodebookForm(FlaskForm):
     why = StringField("Why", validators=WHY)
 
 
-
 def code_choices(paths: list[str], top: str = "(top level)") -> list[SelectChoice]:
     """Return select options for a code: the top level (value '') and every code path."""
     return [SelectChoice("", top)] + [SelectChoice(p, p) for p in paths]
+
+
+class NewProjectForm(FlaskForm):
+    """A new project from a survey's open-ended answers; the questions are checkboxes read from the request."""
+
+    name = StringField("Project name", validators=[DataRequired(message="Give the project a name."),
+                                                   Length(max=100)])
+    survey = HiddenField(validators=[DataRequired(message="Choose a survey.")])
+
+
+class RefreshForm(FlaskForm):
+    round = StringField("Name of the new round (optional)", validators=[Optional(), Length(max=100)])
+
+
+class ImportSheetForm(FlaskForm):
+    file = FileField("Coded spreadsheet (.csv or .xlsx)", validators=[
+        FileRequired(message="Choose a .csv or .xlsx file."),
+        FileAllowed(["csv", "xlsx", "xlsm", "txt", "tsv"], "a .csv or .xlsx file")])

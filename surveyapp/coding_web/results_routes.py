@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import render_template
 
 from coding import blindness, reconcile
 
@@ -18,7 +18,7 @@ from ..auth.access import allowed
 from ..db import get_session
 from ..exporting import question_texts
 from .blueprint import bp
-from .view_helpers import current_coder, project_or_404
+from .view_helpers import consensus_rule, current_coder, project_or_404
 
 
 @bp.get("/<name>/results")
@@ -29,10 +29,7 @@ def results(name: str) -> Any:
 
     session = get_session()
     project = project_or_404(name)
-    rule = request.args.get("rule", reconcile.DEFAULT_RULE)
-    if rule not in reconcile.CONSENSUS_RULES:
-        abort(400, f"There is no rule '{rule[:40]}' for units without consensus; choose "
-                   f"{', '.join(reconcile.CONSENSUS_RULES)}.")
+    rule = consensus_rule()
     final = reconcile.final_codes(session, project, rule)
     shown = final.only(blindness.revealed_unit_ids(session, project, current_coder()))
     tables = theme_tables(session, project, final=shown)

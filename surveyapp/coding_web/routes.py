@@ -27,6 +27,8 @@ from .forms import (
     ActionForm,
     CodingForm,
     ConsensusForm,
+    ImportSheetForm,
+    RefreshForm,
 )
 from .members import team
 from .view_helpers import (
@@ -52,7 +54,8 @@ def index() -> Any:
     shown = visible_projects(session, require("project_list"))
     rows = [(p, projects.project_stats(session, p)) for p in projects.list_projects(session)
             if shown is None or p.id in shown]
-    return render_template("coding/index.html", rows=rows)
+    return render_template("coding/index.html", rows=rows,
+                           can_create=can(session, current_user(), "project_create"))
 
 
 @bp.get("/<name>/")
@@ -68,7 +71,8 @@ def project(name: str) -> Any:
                            rereviews=len(evolution.rereviews(session, proj, coder=me)),
                            consensus_rereviews=len(evolution.rereviews(session, proj, consensus=True)),
                            disputed=len(reconcile.disputes(session, proj, viewer=me)),
-                           manage=can(session, current_user(), "project_manage", project=proj), **team(proj))
+                           manage=can(session, current_user(), "project_manage", project=proj), **team(proj),
+                           refresh_form=RefreshForm(), import_form=ImportSheetForm())
 
 
 @bp.post("/<name>/rounds/<int:round_id>/<action>")

@@ -67,6 +67,17 @@ def parse_int(value: str | None) -> int | None:
     return number
 
 
+def consensus_rule() -> str:
+    """Return the request's rule for units without consensus (``?rule=``), or answer 400 naming the choices."""
+    from coding import reconcile
+
+    rule = request.args.get("rule", reconcile.DEFAULT_RULE)
+    if rule not in reconcile.CONSENSUS_RULES:
+        abort(400, f"There is no rule '{rule[:40]}' for units without consensus; choose "
+                   f"{', '.join(reconcile.CONSENSUS_RULES)}.")
+    return rule
+
+
 def form_ids(field: str) -> list[int]:
     """Return the ids a form's checkboxes named *field* sent, in form order (empty values skipped)."""
     return [n for n in (parse_int(v) for v in request.form.getlist(field)) if n is not None]

@@ -15,21 +15,22 @@ from coding.errors import InvalidCodingInput, InvalidSpreadsheet
 from coding.importing import import_sheet
 from coding.store import ProjectError
 
+from ...coding_sources import (
+    coded_questions,
+    create_from_surveys,
+    has_question,
+    refresh_units,
+    response_total,
+    units_from_surveys,
+)
 from ...db import get_session
 from .common import by_option, fail, get_project, group
-from .sources import coded_questions, has_question, response_total, survey_units
 
 
 def _units_from_surveys(session: Session, sources: list[tuple[str, str]]) -> list[projects.NewUnit]:
-    by_survey: dict[str, list[str]] = {}
-    for slug, qid in sources:
-        by_survey.setdefault(slug, []).append(qid)
-    total = sum(response_total(session, slug) for slug in by_survey)
-    units: list[projects.NewUnit] = []
+    total = sum(response_total(session, slug) for slug in {slug for slug, _ in sources})
     with click.progressbar(length=total, label="reading answers", file=sys.stderr) as bar:
-        for slug, qids in by_survey.items():
-            units.extend(survey_units(session, slug, qids, tick=lambda: bar.update(1)))
-    return units
+        return units_from_surveys(session, sources, tick=lambda: bar.update(1))
 
 
 @group.command("list")
@@ -71,10 +72,8 @@ def create_command(name: str, surveys: tuple[str, ...], questions: tuple[str, ..
         missing = [q for q in questions if not any(q == s[1] for s in sources)]
         if missing:
             raise ProjectError(f"question '{missing[0]}' is in none of the surveys {', '.join(surveys)}")
-        project = projects.create_project(session, name, created_by=who)
-        for slug, qid in sources:
-            projects.add_source(session, project, slug, qid)
-        result = projects.add_units(session, project, _units_from_surveys(session, sources))
+        project, result = create_from_surveys(session, name, sources, who, _units_from_surveys(session, sources),
+                                              empty_ok=True)
         if codebook_path is not None:
             codebook_db.import_codebook(session, project, load_codebook(codebook_path), who,
                                         "initial codebook", source=codebook_path.name)
@@ -93,12 +92,10 @@ def add_answers_command(name: str, round_name: str | None) -> None:
     """Add answers that arrived since PROJECT was created (or last topped up), as a new round."""
     session = get_session()
     project = get_project(session, name)
-    if not project.sources:
-        raise click.ClickException(f"project '{name}' has no survey questions (it was imported from a file)")
+    total = sum(response_total(session, slug) for slug in {s.survey for s in project.sources})
     try:
-        result = projects.add_units(session, project,
-                                    _units_from_surveys(session, [(s.survey, s.question) for s in project.sources]),
-                                    round_name=round_name)
+        with click.progressbar(length=total, label="reading answers", file=sys.stderr) as bar:
+            result = refresh_units(session, project, round_name, tick=lambda: bar.update(1))
     except ProjectError as exc:
         raise fail(session, exc) from None
     session.commit()
