@@ -303,7 +303,9 @@ def test_coders_code_and_finish_a_round_in_the_browser(site: Flask, coded: Flask
     done = finish(b, round_id(site))
     assert "You finished &#39;Round 1&#39;" in done.text
     page = b.get("/coding/post/")
-    assert "b@example.org (you)" in page.text and "Add new answers" not in page.text  # B codes, does not manage
+    # B codes, does not manage; the progress table names coders by display name, never by address.
+    assert " (you)</td>" in page.text and "b@example.org (you)" not in page.text
+    assert "Add new answers" not in page.text
     with site.app_context(), db.new_session() as s:
         progress = {p["coder"]: (p["reviewed"], p["total"], p["finished"])
                     for p in Rd.round_progress(s, Rd.get_round(s, P.get_project(s, "post"), "Round 1"))}
