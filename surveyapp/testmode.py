@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import re
 import secrets
 from typing import Any
 
@@ -28,11 +27,11 @@ from .db import get_session
 from .invitations.storage import hash_token
 from .models import Response, Survey
 from .published import Published
+from .results.links import TOKEN  # a share link's shape: secrets.token_urlsafe(32)
 from .scrub import scrub_history
 
 bp = Blueprint("test_links", __name__, url_prefix="/s")
 
-TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) gives
 _HELD = "test:{}"  # the respondent's session: the hash of the test link this browser followed
 _MINE = "test_link:{}"  # the investigator's session: the token of the link they made, to show it again
 

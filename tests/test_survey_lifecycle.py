@@ -348,3 +348,41 @@ def test_investigators_see_exact_counts_a_viewer_the_suppressed_ones(mapp, tmp_p
     assert "&lt;5" in anesthesia and ">3<" not in anesthesia
     row = shown.split("Emergency Medicine", 1)[1].split("</tr>", 1)[0]
     assert ">6<" not in row
+
+
+def test_remind_now_with_a_broker_queues_the_sending_for_the_worker(database_url, tmp_path, smtp):  # noqa: F811
+    from test_scale_out import BROKER, _redis_answers
+
+    from surveyapp import jobs, shutdown
+    from surveyapp.models import Job
+
+    if not _redis_answers():
+        pytest.skip(f"needs the Redis broker at {BROKER} (set SURVEYKIT_TEST_BROKER_URL)")
+    app = mail_app(database_url, tmp_path, smtp, SURVEYKIT_BROKER_URL=BROKER)
+    with app.app_context(), new_session() as s:
+        create_user(s, "lead@example.org", PASSWORD, "Lead", role="admin")
+        s.commit()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["surveys", "create", "department-survey", "--id", "dept", "--mode", "invitation",
+                               "--reminder-days", "7"]).exit_code == 0
+    assert invite(app, write_roster(tmp_path, roster_csv({"EM": (3, 0)})), "dept").exit_code == 0
+    smtp.handler.clear()
+    try:
+        lead = log_in(app, "lead@example.org")
+        done = post(lead, "/admin/s/dept/remind-now", confirm="yes")
+        assert "Sending the reminders in the background" in done
+        assert smtp.handler.messages == []  # the web request sent nothing: the worker does
+        with app.app_context(), new_session() as s:
+            job = s.scalars(select(Job).where(Job.name == "invitations.send")).one()
+            pending = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.kind == "reminder",
+                                                                               Delivery.state == "pending"))
+        assert (job.state, job.ref, pending) == ("queued", "dept:reminder", 3)
+        assert jobs.run(app, job.id)  # what `surveykit worker` does with the job's id
+        assert sorted(smtp.handler.to()) == [f"em.{i:03d}@hospital.example" for i in range(3)]
+    finally:
+        import redis
+
+        with redis.Redis.from_url(BROKER) as broker:  # the job's message, which no worker here takes
+            broker.delete(jobs.queue_name(app.config["DATABASE_URL"]))
+        shutdown(app)
+        app.extensions["surveykit.engine"].dispose()
