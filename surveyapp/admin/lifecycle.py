@@ -82,7 +82,7 @@ def remind_now(slug: str) -> Any:
     waiting = pending_count(db, slug, "reminder")
     return render_template("admin/remind_now.html", survey=s, action=ActionForm(), batches=batches,
                            waiting=waiting, total=sum(b.invitees for b in batches) + waiting,
-                           open=s.state(today) == "open")
+                           open=s.state(today) == "open", today=today)
 
 
 @bp.get("/s/<slug>/close")

@@ -131,7 +131,7 @@ def survey(slug: str) -> Any:
         roster_form=RosterForm(), waiting=pending_count(db, slug, "invitation"),
         due=due_reminders(db, s, today), kinds=KINDS, downloads=downloads, editor=editor,
         tests=test_answer_count(db, slug), test_link=my_test_link(s) if editor else None,
-        batches=reminder_batches(db, s, today) if s.state(today) == "open" else [],
+        batches=reminder_batches(db, s, today) if s.state(today) == "open" else [], today=today,
         sending={kind: jobs.latest(db, "invitations.send", f"{slug}:{kind}") for kind in ("invitation", "reminder")},
         custom={k for k in KINDS if db.get(MailTemplate, (slug, k)) is not None},
         base_url=current_app.config["SURVEYKIT_BASE_URL"].rstrip("/"), **_team(slug))
