@@ -210,6 +210,28 @@ def test_test_link_never_touches_an_invitation_and_a_new_link_stops_the_old(tapp
     assert 'id="test-link"' not in page and tapp.test_client().get(second).status_code == 404
 
 
+def test_the_banner_is_in_the_respondents_language(database_url, tmp_path):
+    app = make_test_app(database_url, tmp_path, SURVEYKIT_SMTP_HOST="")
+    with app.app_context(), new_session() as s:
+        create_user(s, "lead@example.org", PASSWORD, "Lead", role="investigator")
+        s.commit()
+    try:
+        lead = log_in(app, "lead@example.org")
+        page = lead.get("/admin/new")
+        lead.post("/admin/new", data={"csrf_token": csrf_from(page.text), "instrument": "department-survey",
+                                      "slug": "bilingual", "title": "Bilingual", "mode": "open",
+                                      "reminder_days": "7"})
+        link = test_link_of(lead.get("/admin/s/bilingual").text)
+        tester = app.test_client()
+        tester.get(link)
+        spanish = tester.get("/s/bilingual?lang=es").text
+        assert "Modo de prueba: esta respuesta quedará marcada como prueba" in spanish and BANNER not in spanish
+        assert BANNER in app.test_client().get(link, follow_redirects=True).text
+        assert "Modo de prueba" not in app.test_client().get("/s/bilingual?lang=es").text  # control: no link
+    finally:
+        app.extensions["surveykit.engine"].dispose()
+
+
 # ------------------------------------------------------------------------------------------------- reminders
 
 
