@@ -54,7 +54,7 @@ def count(app: Flask, *where, model=Response) -> int:
         return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
-def test_link_of(page: str) -> str:
+def link_on_page(page: str) -> str:
     found = re.search(r'<a id="test-link" href="([^"]+)"', page)
     assert found, page
     return found.group(1).replace("&amp;", "&")
@@ -104,7 +104,7 @@ def test_test_link_answers_before_opening_are_marked_apart_and_left_out_unless_a
     lead = log_in(tapp, "lead@example.org")
     tomorrow = dt.date.today() + dt.timedelta(days=1)
     page = new_survey(lead, "pilot", "invitation", opens=tomorrow)
-    link = test_link_of(page)
+    link = link_on_page(page)
     assert link.startswith("/s/pilot/test/")
     # Control: without the link, the survey is not open yet (and by invitation only).
     stranger = tapp.test_client()
@@ -182,7 +182,7 @@ def test_test_link_answers_before_opening_are_marked_apart_and_left_out_unless_a
 def test_test_link_never_touches_an_invitation_and_a_new_link_stops_the_old(tapp):
     lead = log_in(tapp, "lead@example.org")
     page = new_survey(lead, "live", "invitation")
-    first = test_link_of(page)
+    first = link_on_page(page)
     roster = (io.BytesIO(b"email,department\na@x.org,EM\n"), "r.csv")
     upload = lead.post("/admin/s/live/roster", data={"csrf_token": csrf_from(page), "roster": roster},
                        content_type="multipart/form-data")
@@ -200,7 +200,7 @@ def test_test_link_never_touches_an_invitation_and_a_new_link_stops_the_old(tapp
     # tester's session stop working at once, and the new link works.
     assert BANNER in tester.get("/s/live").text
     page = post(lead, "/admin/s/live/test-link", action="new")
-    second = test_link_of(page)
+    second = link_on_page(page)
     assert second != first
     assert tapp.test_client().get(first).status_code == 404
     assert tester.get("/s/live").status_code == 403  # back to the invitation gate, no banner
@@ -221,7 +221,7 @@ def test_the_banner_is_in_the_respondents_language(database_url, tmp_path):
         lead.post("/admin/new", data={"csrf_token": csrf_from(page.text), "instrument": "department-survey",
                                       "slug": "bilingual", "title": "Bilingual", "mode": "open",
                                       "reminder_days": "7"})
-        link = test_link_of(lead.get("/admin/s/bilingual").text)
+        link = link_on_page(lead.get("/admin/s/bilingual").text)
         tester = app.test_client()
         tester.get(link)
         spanish = tester.get("/s/bilingual?lang=es").text
