@@ -123,8 +123,15 @@ def start(slug: str) -> Any:
     draft = _draft(slug)
     if draft is None:
         draft = drafts.start(get_session(), slug, _binding(slug))
-    first = visible_sections(inst, draft.answers)[0]
-    return redirect(url_for("respond.page", slug=slug, section_id=first.id))
+    return redirect(url_for("respond.page", slug=slug, section_id=_resume_at(inst, draft.answers).id))
+
+
+def _resume_at(inst: Instrument, answers: dict[str, Any]) -> Section:
+    """Return the page to open a sheet at: the first shown page with nothing answered yet (the last page when
+    every one has an answer), so a sheet begun on another device continues where it was left."""
+    sections = visible_sections(inst, answers)
+    answered = {key.split(".")[0] for key, value in answers.items() if value not in (None, "", [])}
+    return next((s for s in sections if not {q.id for q in s.questions} & answered), sections[-1])
 
 
 def _section(inst: Instrument, section_id: str) -> Section:
@@ -276,7 +283,7 @@ def submit_page(slug: str, section_id: str) -> Any:
     survey, inst = found
     draft = _draft(slug)
     if draft is None:
-        if session.get(f"done:{slug}") or drafts.finished_elsewhere(get_session(), slug):
+        if session.get(f"done:{slug}") or drafts.finished_elsewhere(get_session(), slug, _binding(slug)):
             return redirect(url_for("respond.thanks", slug=slug))
         return redirect(url_for("respond.intro", slug=slug))
     section = _section(inst, section_id)
@@ -294,9 +301,16 @@ def submit_page(slug: str, section_id: str) -> Any:
         session[_PENDING.format(slug)] = {"section": section.id, "values": values, "errors": {
             qid: message.parts() if isinstance(message, Message) else message for qid, message in errors.items()}}
         return redirect(url_for("respond.page", slug=slug, section_id=section.id), 303)
-    if not errors and not drafts.save(get_session(), draft, prune(inst, {**earlier, **values})):
-        # Gone since this request read it: a concurrent submission of the last page (a double click) finished it.
-        return redirect(url_for("respond.thanks", slug=slug))
+    def merge(stored: dict[str, Any]) -> dict[str, Any]:
+        # This page's answers over the sheet as stored now: another device's pages saved meanwhile are kept.
+        return prune(inst, {**{k: v for k, v in stored.items() if k.split(".")[0] not in own}, **values})
+
+    if not errors and not drafts.save(get_session(), draft, merge):
+        # Gone since this request read it: a concurrent submission of the last page finished it (a double click
+        # here gets thanks; another device holding the same link is told the link was used).
+        if draft.done_id is None or drafts.finished_elsewhere(get_session(), slug, _binding(slug)):
+            return redirect(url_for("respond.thanks", slug=slug))
+        return make_response(render_template("invite/answered.html", survey=survey), 410)
     sections = visible_sections(inst, draft.answers)
     ids = [s.id for s in sections]
     index = ids.index(section.id) if section.id in ids else 0
@@ -327,6 +341,9 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
     # nothing, and a concurrent second request waits on the row and then deletes zero rows.
     if not drafts.discard(db, draft):
         db.rollback()
+        if draft.done_id is not None and not drafts.finished_elsewhere(db, survey.slug, _binding(survey.slug)):
+            # Another device holding the same link sent the last page first.
+            return make_response(render_template("invite/answered.html", survey=survey), 410)
         return redirect(url_for("respond.thanks", slug=survey.slug))
     test = bool(g.get("test_mode"))
     if test:  # a test answer: stored at once, marked; no invitation, no parking, no count touched

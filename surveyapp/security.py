@@ -35,6 +35,17 @@ CONTENT_SECURITY_POLICY = "; ".join((
 ))
 # The instrument preview is shown in a frame beside its editor: its responses (only) may be framed by this site.
 FRAMED_POLICY = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
+# An e-mail's preview, framed in its editor: the investigators' HTML with its inline styles, and nothing else
+# (no script, no form, no remote image; a sandbox of its own, so not even this site's origin).
+MAIL_PREVIEW_POLICY = "; ".join((
+    "default-src 'none'",
+    "style-src 'unsafe-inline'",
+    "img-src data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'self'",
+    "sandbox",
+))
 HSTS = "max-age=31536000"
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -83,9 +94,20 @@ def framable(view: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def mail_preview_frame(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Serve *view* (an e-mail's preview) under :data:`MAIL_PREVIEW_POLICY`, framable by this site only."""
+    @functools.wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        g.surveykit_framable = True
+        g.surveykit_policy = MAIL_PREVIEW_POLICY
+        return view(*args, **kwargs)
+    return run
+
+
 def _headers(response: Response, https: bool) -> Response:
     framed = bool(g.get("surveykit_framable"))
-    response.headers["Content-Security-Policy"] = FRAMED_POLICY if framed else CONTENT_SECURITY_POLICY
+    policy = g.get("surveykit_policy") or (FRAMED_POLICY if framed else CONTENT_SECURITY_POLICY)
+    response.headers["Content-Security-Policy"] = policy
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "SAMEORIGIN" if framed else "DENY"

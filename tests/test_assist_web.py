@@ -262,7 +262,7 @@ def test_blindness_holds_for_suggestions_and_similar_units(app: Flask, accounts:
     # Now A's six coded answers are visible to B and feed the code's profile (too few negatives for a model).
     assert accepts and accepts[0][0].startswith(f"{food}|") and accepts[0][0].endswith("|codebook")
     similar = page.split("Similar units already coded")[1]
-    assert f"{A}: Catering" in similar and "shared words:" in similar
+    assert "Coder A: Catering" in similar and "shared words:" in similar
 
 
 def test_a_project_with_a_codebook_and_no_coding_gets_suggestions(app: Flask, accounts: None,

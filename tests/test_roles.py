@@ -52,6 +52,7 @@ TABLE: dict[str, str] = {
     "admin.invite": "survey_edit", "admin.remind": "survey_edit", "admin.mail_template": "survey_edit",
     "admin.close_confirm": "survey_edit", "admin.remind_now": "survey_edit", "admin.test_link": "survey_edit",
     "admin.delete_tests": "survey_edit",
+    "admin.mail_preview": "survey_edit", "admin.mail_test": "survey_edit",
     "admin.add_survey_member": "survey_members", "admin.remove_survey_member": "survey_members",
     "downloads.survey_xlsx": "survey_export", "downloads.survey_csv": "survey_export",
     "admin.users": "accounts", "admin.invite_account": "accounts", "admin.resend_link": "accounts",
@@ -103,6 +104,8 @@ SUBJECT_RULES = {"study_view", "survey_view", "survey_results", "survey_edit", "
 # What an allowed request answers, when not 200 for GET and 302 for POST (forms posted empty: CSRF is off here).
 ALLOWED_STATUS: dict[tuple[str, str], int] = {
     ("admin.new_survey", "POST"): 422, ("admin.mail_template", "POST"): 422,
+    # An empty wording: the preview says what is missing, the test is not sent.
+    ("admin.mail_preview", "POST"): 422, ("admin.mail_test", "POST"): 422,
     ("admin.invite_account", "POST"): 422, ("admin.resend_link", "POST"): 200,
     # An empty form: refused with every error listed (save, preview of a text), or page 1 shown again.
     ("instruments.save", "POST"): 422, ("instruments.preview_text", "POST"): 422,

@@ -116,8 +116,13 @@ def test_templates_hold_no_inline_script_or_style() -> None:
         if "email" in path.parts:
             continue
         text = path.read_text(encoding="utf-8")
-        for pattern in (r"<style", r"\sstyle=", r"\son[a-z]+=", r"javascript:",
+        # An e-mail's preview is served under its own policy (security.MAIL_PREVIEW_POLICY): inline styles, as
+        # the e-mail itself has them, and still no script at all.
+        styles = () if path.name == "mail_preview.html" else (r"<style", r"\sstyle=")
+        for pattern in (*styles, r"\son[a-z]+=", r"javascript:", r"<script",
                         r"<script(?![^>]*\ssrc=)(?![^>]*type=\"application/json\")"):
+            if pattern == r"<script" and path.name != "mail_preview.html":
+                continue
             offending += [f"{path.name}: {m.group(0)!r}" for m in re.finditer(pattern, text)]
     assert offending == []
 

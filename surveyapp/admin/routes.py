@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from .. import jobs
 from ..auth.access import allowed, can, require, visible_surveys
 from ..auth.members import SURVEY_ACCOUNTS, SURVEY_ROLES, SurveyMember, team_form
 from ..auth.models import User
+from ..auth.routes import current_user
 from ..db import get_session
 from ..instrument_list import offered
 from ..invitations.parking import ParkingError
@@ -34,12 +36,15 @@ from ..invitations.wording import (
     KINDS,
     confidential_wave,
     default_template,
+    sample_email,
+    sample_link,
     save_template,
     survey_template,
     survey_wording_problems,
 )
-from ..mail import MailError, SmtpSettings
+from ..mail import Mailer, MailError, MaybeSent, SmtpSettings, wrap_text
 from ..models import MailTemplate, Survey
+from ..security import mail_preview_frame
 from ..surveys import SurveyError, close_survey, create_survey
 from ..testmode import my_test_link, new_test_link, test_answer_count
 from .forms import ActionForm, CreateSurveyForm, MailTemplateForm, RosterForm
@@ -288,12 +293,8 @@ def remind(slug: str) -> Any:
 @allowed("survey_edit")
 def mail_template(slug: str, kind: str) -> Any:
     """Edit the survey's wording of the invitation or the reminder."""
-    if kind not in KINDS:
-        abort(404, "There are two e-mails: invitation and reminder.")
-    s = survey_or_404(slug)
+    s, confidential, form = _mail_editor(slug, kind)
     db = get_session()
-    confidential = confidential_wave(db, slug) is not None
-    form = MailTemplateForm()
     if request.method == "GET":
         form.subject.data, form.text_body.data, form.html_body.data = survey_template(db, slug, kind)
     elif form.validate_on_submit():
@@ -313,8 +314,79 @@ def mail_template(slug: str, kind: str) -> Any:
             return redirect(url_for("admin.survey", slug=slug))
         for p in problems:
             flash(p, "error")
-        return render_template("admin/mail.html", survey=s, kind=kind, form=form,
-                               default=default_template(kind, confidential)), 422
-    status = 422 if form.is_submitted() else 200
+        return _mail_page(s, kind, form, confidential, 422)
+    return _mail_page(s, kind, form, confidential, 422 if form.is_submitted() else 200)
+
+
+def _mail_editor(slug: str, kind: str) -> tuple[Survey, bool, MailTemplateForm]:
+    """Return the survey, whether it is a confidential study's wave, and the wording form (404 for another kind)."""
+    if kind not in KINDS:
+        abort(404, "There are two e-mails: invitation and reminder.")
+    s = survey_or_404(slug)
+    return s, confidential_wave(get_session(), slug) is not None, MailTemplateForm()
+
+
+def _mail_page(s: Survey, kind: str, form: MailTemplateForm, confidential: bool, status: int) -> Any:
     return render_template("admin/mail.html", survey=s, kind=kind, form=form,
                            default=default_template(kind, confidential)), status
+
+
+def _typed_or_saved(slug: str, kind: str, form: MailTemplateForm) -> tuple[str, str, str]:
+    """Return the wording sent with *form* (the editor's fields, saved or not), else the survey's wording."""
+    if form.is_submitted():
+        return form.subject.data or "", form.text_body.data or "", form.html_body.data or ""
+    return survey_template(get_session(), slug, kind)
+
+
+@bp.route("/s/<slug>/mail/<kind>/preview", methods=["GET", "POST"])
+@allowed("survey_edit")
+@mail_preview_frame
+def mail_preview(slug: str, kind: str) -> Any:
+    """Show an e-mail as an invitee gets it (subject, HTML part, text part), with a sample link: the survey's
+    wording (GET) or the editor's unsaved text (the editor's Preview button posts into this frame)."""
+    s, _confidential, form = _mail_editor(slug, kind)
+    if form.is_submitted() and not form.validate():
+        problems = [f"{getattr(form, name).label.text}: {' '.join(errors)}" for name, errors in form.errors.items()]
+        return render_template("admin/mail_preview.html", survey=s, kind=kind, problems=problems), 422
+    subject, text, html = _typed_or_saved(slug, kind, form)
+    problems = survey_wording_problems(get_session(), slug, subject, text, html)
+    if problems:
+        return render_template("admin/mail_preview.html", survey=s, kind=kind, problems=problems), 422
+    email = sample_email(s, subject, text, html, "invitee@example.org", current_app.config["SURVEYKIT_BASE_URL"])
+    return render_template("admin/mail_preview.html", survey=s, kind=kind, problems=[], email=email,
+                           text=wrap_text(email.text), link=sample_link(s, current_app.config["SURVEYKIT_BASE_URL"]))
+
+
+@bp.post("/s/<slug>/mail/<kind>/test")
+@allowed("survey_edit")
+def mail_test(slug: str, kind: str) -> Any:
+    """Send the editor's wording (saved or not), filled in with a sample link, to the investigator's own address."""
+    s, confidential, form = _mail_editor(slug, kind)
+    db = get_session()
+    if not form.validate_on_submit():
+        return _mail_page(s, kind, form, confidential, 422)
+    subject, text, html = _typed_or_saved(slug, kind, form)
+    problems = survey_wording_problems(db, slug, subject, text, html)
+    if problems:
+        for p in problems:
+            flash(p, "error")
+        return _mail_page(s, kind, form, confidential, 422)
+    user = current_user()
+    assert user is not None  # @allowed let the request in
+    if not str(current_app.config["SURVEYKIT_SMTP_HOST"]).strip():
+        flash("No test was sent: no mail server is set (SURVEYKIT_SMTP_HOST is empty).", "error")
+        return _mail_page(s, kind, form, confidential, 503)
+    settings = _smtp()
+    if settings is None:
+        return _mail_page(s, kind, form, confidential, 503)
+    email = sample_email(s, subject, text, html, user.email, current_app.config["SURVEYKIT_BASE_URL"])
+    email = dataclasses.replace(email, subject=f"[Test] {email.subject}")
+    try:
+        with Mailer(settings) as mailer:
+            mailer.send(email)
+    except (MailError, MaybeSent) as exc:
+        flash(f"The test was not sent to {user.email}: {exc}", "error")
+        return _mail_page(s, kind, form, confidential, 502)
+    flash(f"A test of the {kind} was sent to {user.email}, as this page's text (not saved yet). Its link is a "
+          "sample that opens no invitation.", "info")
+    return _mail_page(s, kind, form, confidential, 200)

@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, request
+from flask import abort, flash, g, request
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 
 from coding import projects
+from coding.coders import display_names
 from coding.store import Project, ProjectError, Unit
 
+from ..auth.models import User, account_names
 from ..auth.routes import current_user
 from ..db import get_session
 from ..security import INT_MAX, parse_bounded_int
+from .blueprint import bp
 
 PAGE = 50  # rows per page: the codebook's audit log, the reconciliation queue
 
@@ -23,6 +27,18 @@ def current_coder() -> str:
     user = current_user()
     assert user is not None  # login_required ran first
     return user.email
+
+
+@bp.app_template_filter("coder")
+def coder_name(address: str | None) -> str:
+    """Show a coder (stored by address) by display name (:func:`coding.coders.display_names`), once per request."""
+    if not address:
+        return ""
+    names = g.get("surveykit_coder_names")
+    if names is None:
+        db = get_session()
+        names = g.surveykit_coder_names = display_names(db.scalars(select(User.email)), account_names(db))
+    return names.get(address) or display_names([address])[address]
 
 
 def project_or_404(name: str) -> Project:

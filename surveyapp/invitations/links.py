@@ -1,7 +1,9 @@
 """Invitation links: /i/<token> binds the invitation to the browser session and leaves the address bar at once.
 
 The token travels only in that first request; every later page is /s/<slug>, and the session (a signed cookie of
-the respondent's own browser) holds the invitation's random key until the answer is stored.
+the respondent's own browser) holds the invitation's random key until the answer is stored, and the seed of the
+draft the link opens (:func:`surveyapp.drafts.link_seed`), so that the same link opens the same answer sheet in any
+browser. The token itself is kept nowhere.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ..db import get_session
 from ..models import Invitation, Survey
 from ..published import Published
 from ..surveys import instrument_of
+from .parking import ParkingError, parking_key
 from .storage import find_invitation
 
 bp = Blueprint("invite_links", __name__)
@@ -51,7 +54,14 @@ def follow(token: str) -> Any:
     state = survey.state()
     if state != "open":
         return make_response(render_template("respond/closed.html", survey=survey, state=state), 410)
+    same_invitation = session.get(_binding_name(survey.slug)) == inv.key
     session[_binding_name(survey.slug)] = inv.key
+    try:
+        key = parking_key(survey.slug, create=True)
+    except ParkingError:
+        key = None  # a broken key file: parking will say so; meanwhile the draft stays in this browser
+    if key is not None:
+        drafts.bind_link(db, survey.slug, drafts.link_seed(token, key, survey.slug), same_invitation)
     return redirect(url_for("respond.intro", slug=survey.slug))
 
 
@@ -62,10 +72,11 @@ def gate(survey: Survey | Published) -> WebResponse | None:
     if inv is None or inv.survey_slug != survey.slug:
         return make_response(render_template("invite/need_link.html", survey=survey), 403)
     if inv.answered:
-        if request.method == "POST" and drafts.finished_elsewhere(get_session(), survey.slug):
+        if request.method == "POST" and drafts.finished_elsewhere(get_session(), survey.slug, key):
             # Answered while this browser's form was in flight, and its draft is gone: the first click of a
             # double-clicked last page finished it. It gets the thank-you page like that first click did.
-            # (Another browser with the same link still holds its own draft: it is told the link was used.)
+            # (Another device with the same link finds the draft's finished mark names another browser: it is
+            # told the link was used.)
             return redirect(url_for("respond.thanks", slug=survey.slug))
         return make_response(render_template("invite/answered.html", survey=survey), 410)
     return None

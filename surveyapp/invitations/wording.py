@@ -84,6 +84,25 @@ def _sample_context() -> dict[str, Any]:
             "closes_on": dt.date.today(), "open_mode": False}
 
 
+# The link in a preview or a test message: the shape of an invitee's link, opening no invitation (tokens are random
+# URL-safe text; this one holds no token's hash, so /i/ answers "not a valid link").
+SAMPLE_TOKEN = "sample-link-opens-no-invitation"
+
+
+def sample_link(survey: Any, base_url: str) -> str:
+    """Return the link a preview shows: an open survey's own address, else a link that opens no invitation."""
+    base = base_url.rstrip("/")
+    return f"{base}/s/{survey.slug}" if survey.mode == "open" else f"{base}/i/{SAMPLE_TOKEN}"
+
+
+def sample_email(survey: Any, subject: str, text: str, html: str, to: str, base_url: str) -> Email:
+    """Fill in a wording for *survey* as an invitee would get it, with a sample link and department (the preview
+    and the test message to the investigator)."""
+    return render_email(subject, text, html, to, {"survey_title": survey.title, "link": sample_link(survey, base_url),
+                                                  "department": "(the invitee's department)",
+                                                  "closes_on": survey.closes_on, "open_mode": survey.mode == "open"})
+
+
 def render_email(subject: str, text: str, html: str, to: str, context: dict[str, Any]) -> Email:
     """Fill in a template triple in the sandbox (investigators edit them: no access to Python objects)."""
     subject_text = " ".join(_sandbox.from_string(subject).render(context).split())
