@@ -52,8 +52,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     assets.init_app(app)
     languages.init_app(app)
 
-    from . import commands, errors, filters, jobs, pages, respond
-    from .admin import accounts, downloads
+    from . import commands, errors, filters, jobs, pages, respond, testmode
+    from .admin import accounts, downloads, lifecycle
     from .admin import instruments as instrument_pages
     from .admin import routes as admin
     from .auth import link_routes
@@ -64,7 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .results import routes as results
     from .studies import routes as studies
 
-    del accounts, link_routes  # imported for their views, registered on the admin and auth blueprints
+    del accounts, lifecycle, link_routes  # imported for their views, registered on the admin and auth blueprints
     filters.init_app(app)
     commands.init_app(app)
 
@@ -72,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(links.bp)
+    app.register_blueprint(testmode.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(coding_bp)
     # The assistant first: its running update may still hand a fit to the job thread.

@@ -15,7 +15,7 @@ from coding.projects import AddResult, NewUnit, add_source, add_units, create_pr
 from coding.store import Project, ProjectError
 from instrument import question_type
 
-from .models import Response, Survey
+from .models import Response, Survey, answers_of
 from .surveys import instrument_of
 
 
@@ -75,7 +75,7 @@ def has_question(session: Session, slug: str, qid: str) -> bool:
 
 def response_total(session: Session, slug: str) -> int:
     """Return how many responses survey *slug* has."""
-    return session.scalar(select(func.count()).select_from(Response).where(Response.survey_slug == slug)) or 0
+    return session.scalar(select(func.count()).select_from(Response).where(answers_of(slug))) or 0
 
 
 def survey_units(session: Session, slug: str, questions: Sequence[str],
@@ -85,7 +85,7 @@ def survey_units(session: Session, slug: str, questions: Sequence[str],
     The respondent of a unit is the response key, so "% of respondents" counts people, not answers; nothing
     else about the response (day, version) goes into the coding tables.
     """
-    rows = session.execute(select(Response.key, Response.answers).where(Response.survey_slug == slug)
+    rows = session.execute(select(Response.key, Response.answers).where(answers_of(slug))
                            .order_by(Response.key).execution_options(yield_per=500))
     for key, answers in rows:
         for qid in questions:

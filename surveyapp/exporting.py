@@ -20,7 +20,7 @@ from instrument.reportfile import ReportFile, load_report
 
 from .invitations.parking import ParkingError, mix_for_reading
 from .invitations.rates import survey_status
-from .models import Response, Survey
+from .models import Response, Survey, answers_of
 from .surveys import instrument_of
 
 logger = logging.getLogger(__name__)
@@ -34,10 +34,14 @@ def mix_waiting(session: Session, survey: Survey) -> None:
         logger.error("%s", exc)
 
 
-def stream_answers(session: Session, slug: str, step: Callable[[int], None] | None = None
-                   ) -> Iterator[dict[str, Any]]:
-    """Yield a survey's answer dicts, 1,000 rows fetched at a time, in random-key order (never arrival order)."""
-    query = (select(Response.answers).where(Response.survey_slug == slug).order_by(Response.key)
+def stream_answers(session: Session, slug: str, step: Callable[[int], None] | None = None,
+                   include_test: bool = False) -> Iterator[dict[str, Any]]:
+    """Yield a survey's answer dicts, 1,000 rows fetched at a time, in random-key order (never arrival order).
+
+    Answers given through the test link come only with *include_test* (the team's downloads ``?test=include``,
+    ``export --include-test``): every table, rate, results page and coding project leaves them out.
+    """
+    query = (select(Response.answers).where(answers_of(slug, include_test)).order_by(Response.key)
              .execution_options(yield_per=1000))
     for (answers,) in session.execute(query):
         if step is not None:

@@ -94,6 +94,8 @@ class Survey(Base):
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
     reminder_days: Mapped[int] = mapped_column(Integer, default=7)
     created_on: Mapped[dt.date] = mapped_column(Date, default=dt.date.today)
+    # The SHA-256 of the survey's test link's token (``/s/<slug>/test/<token>``), never the token; None: no link.
+    test_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     instrument_version: Mapped[InstrumentVersion] = relationship(lazy="joined")
 
@@ -127,6 +129,14 @@ class Response(Base):
     instrument_sha256: Mapped[str] = mapped_column(String(64))
     submitted_on: Mapped[dt.date] = mapped_column(Date)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Given through the survey's test link (surveyapp/testmode.py): counted nowhere unless asked for.
+    test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+def answers_of(slug: str, include_test: bool = False) -> Any:
+    """Return the WHERE clause of survey *slug*'s responses: the real ones, test answers too when *include_test*."""
+    clause = Response.survey_slug == slug
+    return clause if include_test else clause & Response.test.is_(False)
 
 
 class Draft(Base):

@@ -36,6 +36,7 @@ class Published:
     closes_on: dt.date | None
     closed: bool
     instrument_version: VersionRef
+    test_token_hash: str | None = None  # the test link's (surveyapp/testmode.py)
 
     def state(self, today: dt.date | None = None) -> str:
         """Return 'open', 'not_yet_open' or 'closed' on *today*."""
@@ -45,7 +46,8 @@ class Published:
 # Built once: building a statement costs more than running it (SQLAlchemy derives its cache key on each build).
 _PUBLISHED = (
     select(Survey.slug, Survey.title, Survey.mode, Survey.opens_on, Survey.closes_on, Survey.closed,
-           InstrumentVersion.id, InstrumentVersion.instrument_id, InstrumentVersion.version, InstrumentVersion.sha256)
+           InstrumentVersion.id, InstrumentVersion.instrument_id, InstrumentVersion.version, InstrumentVersion.sha256,
+           Survey.test_token_hash)
     .join(InstrumentVersion, Survey.instrument_version_id == InstrumentVersion.id)
     .where(Survey.slug == bindparam("slug")))
 
@@ -55,4 +57,5 @@ def published(db: Session, slug: str) -> Published | None:
     row = db.connection().execute(_PUBLISHED, {"slug": slug}).first()
     if row is None:
         return None
-    return Published(row[0], row[1], row[2], row[3], row[4], bool(row[5]), VersionRef(row[6], row[7], row[8], row[9]))
+    return Published(row[0], row[1], row[2], row[3], row[4], bool(row[5]), VersionRef(row[6], row[7], row[8], row[9]),
+                     row[10])

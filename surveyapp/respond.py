@@ -9,6 +9,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    g,
     make_response,
     redirect,
     render_template,
@@ -35,6 +36,7 @@ from .models import Response
 from .published import Published, published
 from .studies.linking import new_panel_code, random_code_question, study_id_of_invitation
 from .surveys import instrument_of
+from .testmode import store_test_answer, testing
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
 
@@ -43,6 +45,7 @@ bp = Blueprint("respond", __name__, url_prefix="/s")
 _PENDING = "refused:{}"
 OTHER_NEEDS_TEXT = N_("Say what 'Other' is.")
 PENDING_LIMIT = 2500
+TEST_BINDING = "test"  # a test link's draft: sealed under this context, never an invitation's
 
 
 @bp.app_template_filter("only_if")
@@ -71,9 +74,11 @@ def _survey_or_page(slug: str) -> tuple[Published, Instrument] | WebResponse | s
     survey = _survey(slug)
     inst = languages.choose(instrument_of(survey, get_session()), slug, survey.title)
     state = survey.state()
-    if state != "open":
+    # The team's test link opens the pages before the survey does and without an invitation (never once closed).
+    test = testing(survey)
+    if state != "open" and not (test and state == "not_yet_open"):
         return make_response(render_template("respond/closed.html", survey=survey, state=state), 410)
-    if survey.mode == "invitation":
+    if survey.mode == "invitation" and not test:
         blocked = invite_links.gate(survey)
         if blocked is not None:
             return blocked
@@ -88,8 +93,13 @@ def _survey(slug: str) -> Published:
     return survey
 
 
+def _binding(slug: str) -> str | None:
+    """Return what this browser's draft is bound to: its invitation's key, or "test" through the test link."""
+    return TEST_BINDING if g.get("test_mode") else invite_links.bound_key(slug)
+
+
 def _draft(slug: str) -> OpenDraft | None:
-    return drafts.current(get_session(), slug, invite_links.bound_key(slug))
+    return drafts.current(get_session(), slug, _binding(slug))
 
 
 @bp.get("/<slug>")
@@ -112,7 +122,7 @@ def start(slug: str) -> Any:
     survey, inst = found
     draft = _draft(slug)
     if draft is None:
-        draft = drafts.start(get_session(), slug, invite_links.bound_key(slug))
+        draft = drafts.start(get_session(), slug, _binding(slug))
     return redirect(url_for("respond.page", slug=slug, section_id=_resume_at(inst, draft.answers).id))
 
 
@@ -273,8 +283,7 @@ def submit_page(slug: str, section_id: str) -> Any:
     survey, inst = found
     draft = _draft(slug)
     if draft is None:
-        if session.get(f"done:{slug}") or drafts.finished_elsewhere(get_session(), slug,
-                                                                     invite_links.bound_key(slug)):
+        if session.get(f"done:{slug}") or drafts.finished_elsewhere(get_session(), slug, _binding(slug)):
             return redirect(url_for("respond.thanks", slug=slug))
         return redirect(url_for("respond.intro", slug=slug))
     section = _section(inst, section_id)
@@ -299,7 +308,7 @@ def submit_page(slug: str, section_id: str) -> Any:
     if not errors and not drafts.save(get_session(), draft, merge):
         # Gone since this request read it: a concurrent submission of the last page finished it (a double click
         # here gets thanks; another device holding the same link is told the link was used).
-        if draft.done_id is None or drafts.finished_elsewhere(get_session(), slug, invite_links.bound_key(slug)):
+        if draft.done_id is None or drafts.finished_elsewhere(get_session(), slug, _binding(slug)):
             return redirect(url_for("respond.thanks", slug=slug))
         return make_response(render_template("invite/answered.html", survey=survey), 410)
     sections = visible_sections(inst, draft.answers)
@@ -332,12 +341,14 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
     # nothing, and a concurrent second request waits on the row and then deletes zero rows.
     if not drafts.discard(db, draft):
         db.rollback()
-        if draft.done_id is not None and not drafts.finished_elsewhere(db, survey.slug,
-                                                                        invite_links.bound_key(survey.slug)):
+        if draft.done_id is not None and not drafts.finished_elsewhere(db, survey.slug, _binding(survey.slug)):
             # Another device holding the same link sent the last page first.
             return make_response(render_template("invite/answered.html", survey=survey), 410)
         return redirect(url_for("respond.thanks", slug=survey.slug))
-    if survey.mode == "invitation":
+    test = bool(g.get("test_mode"))
+    if test:  # a test answer: stored at once, marked; no invitation, no parking, no count touched
+        store_test_answer(db, survey, answers)
+    elif survey.mode == "invitation":
         # The invitation is burnt and the answers parked, sealed, in this one transaction; the mixer stores them
         # later in a shuffled batch (invitations/parking.py), so no transaction pairs the two readably.
         if not still_open(db, survey.slug):
@@ -355,7 +366,7 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
                         instrument_version=version.version, instrument_sha256=version.sha256,
                         submitted_on=dt.date.today(), answers=answers))
     db.commit()
-    if survey.mode == "invitation":
+    if survey.mode == "invitation" and not test:
         invite_links.forget(survey.slug)
         mix_after_answer(db, survey)
     drafts.forget(survey.slug)
@@ -371,5 +382,6 @@ def thanks(slug: str) -> Any:
     """Thank the respondent."""
     survey = _survey(slug)
     inst = languages.choose(instrument_of(survey, get_session()), slug, survey.title)
+    testing(survey)
     return render_template("respond/thanks.html", survey=survey, inst=inst,
                            panel_code=session.get(f"panel_code:{slug}"))

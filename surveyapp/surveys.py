@@ -18,7 +18,7 @@ from instrument import Instrument, InvalidInstrument, parse_instrument
 
 from .instrument_list import offered
 from .invitations.parking import mix, retire_key
-from .models import Delivery, Draft, InstrumentVersion, Invitation, Response, Survey
+from .models import Delivery, Draft, InstrumentVersion, Invitation, Response, Survey, answers_of
 from .published import Published
 from .scrub import scrub_history
 
@@ -134,9 +134,9 @@ def instrument_of(survey: Survey | Published, db: Session | None = None) -> Inst
     return found
 
 
-def response_count(session: Session, slug: str) -> int:
-    """Return how many responses a survey has."""
-    return session.scalar(select(func.count()).select_from(Response).where(Response.survey_slug == slug)) or 0
+def response_count(session: Session, slug: str, include_test: bool = False) -> int:
+    """Return how many responses a survey has (test answers only when *include_test*)."""
+    return session.scalar(select(func.count()).select_from(Response).where(answers_of(slug, include_test))) or 0
 
 
 @dataclass

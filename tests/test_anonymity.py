@@ -35,8 +35,10 @@ from surveyapp.models import Invitation, ParkedAnswer, Response
 TODAY = dt.date.today()
 INVITATION_COLUMNS = {"key", "survey_slug", "email", "department", "token_hash", "reminder_token_hash", "answered",
                       "invited_on"}
+# "test": false on every real answer (true only on the team's own answers through the test link): says nothing
+# about who answered.
 RESPONSE_COLUMNS = {"key", "survey_slug", "instrument_id", "instrument_version", "instrument_sha256",
-                    "submitted_on", "answers"}
+                    "submitted_on", "answers", "test"}
 BATCH = 10
 
 

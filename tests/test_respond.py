@@ -218,8 +218,10 @@ def test_privacy_headers_and_no_identifying_columns(app, client, runner):
     r.answer({"nominee_1": "Dr A"})
     [resp] = stored(app)
     columns = set(Response.__table__.columns.keys())
+    # "test": false on every real answer (the team's test link sets it), nothing about the respondent.
     assert columns == {"key", "survey_slug", "instrument_id", "instrument_version", "instrument_sha256",
-                       "submitted_on", "answers"}
+                       "submitted_on", "answers", "test"}
+    assert resp.test is False
     assert len(resp.key) >= 22 and not resp.key.isdigit()
     assert isinstance(resp.submitted_on, dt.date) and not isinstance(resp.submitted_on, dt.datetime)
 

@@ -102,6 +102,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[s
     unit = _code_round(app)
     pages = ["/admin/", "/admin/new", "/admin/s/paper", "/admin/s/paper/mail/invitation",
              "/admin/s/paper/mail/reminder", "/admin/s/paper/mail/invitation/preview", "/admin/s/paper/results",
+             "/admin/s/paper/close", "/admin/s/paper/remind-now",
              "/admin/users", "/admin/instruments/", "/admin/instruments/new",
              "/admin/instruments/department-survey", "/admin/instruments/department-survey/preview",
              "/admin/studies",

@@ -3,7 +3,8 @@
 The file is written to a temporary file while the answers stream from the database (memory stays flat),
 then sent and deleted. Counts are exact (investigators hold the raw answers); ``?shared=1`` sends the report to
 share outside the team instead: small counts hidden with every cell that could give one back, no raw data, no
-free text, and the summary sheet says so.
+free text, and the summary sheet says so. Answers given through the survey's test link are left out unless
+``?test=include`` asks for them (never in a shared report).
 """
 
 from __future__ import annotations
@@ -64,8 +65,9 @@ def survey_xlsx(slug: str) -> Any:
     survey = _survey(slug)
     db = get_session()
     shared = request.args.get("shared") == "1"
+    test = _include_test() and not shared
     rule = audience_rule(shared)
-    info = survey_info(db, survey, response_count(db, slug), rule)
+    info = survey_info(db, survey, response_count(db, slug, test), rule)
     instrument = instrument_of(survey)
     report = None
     if not shared:
@@ -75,9 +77,10 @@ def survey_xlsx(slug: str) -> Any:
             abort(422, f"The report file cannot be used, so no workbook was written: {exc}")
 
     def write(path: Path) -> None:
-        write_workbook(path, instrument, info, stream_answers(db, slug), rule, raw=not shared, report=report)
+        write_workbook(path, instrument, info, stream_answers(db, slug, include_test=test), rule, raw=not shared,
+                       report=report)
 
-    return _send(slug, ".xlsx", XLSX, write, "-shared" if shared else "")
+    return _send(slug, ".xlsx", XLSX, write, "-shared" if shared else "-with-test" if test else "")
 
 
 @bp.get("/<slug>/export.csv")
@@ -87,5 +90,16 @@ def survey_csv(slug: str) -> Any:
     survey = _survey(slug)
     db = get_session()
     instrument = instrument_of(survey)
+    test = _include_test()
     return _send(slug, ".csv", "text/csv; charset=utf-8",
-                 lambda path: write_csv(path, instrument, stream_answers(db, slug)))
+                 lambda path: write_csv(path, instrument, stream_answers(db, slug, include_test=test)),
+                 "-with-test" if test else "")
+
+
+def _include_test() -> bool:
+    """Say whether the download asks for the test answers too (``?test=include``); any other value is refused."""
+    value = request.args.get("test")
+    if value not in (None, "include"):
+        abort(400, f"test={value}: the only choice is test=include (the test answers too); without it they are "
+                   "left out")
+    return value == "include"

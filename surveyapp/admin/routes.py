@@ -28,6 +28,7 @@ from ..invitations.sending import (
     SendReport,
     due_reminders,
     pending_count,
+    reminder_batches,
     send_invitations,
     send_reminders,
 )
@@ -45,6 +46,7 @@ from ..mail import Mailer, MailError, MaybeSent, SmtpSettings, wrap_text
 from ..models import MailTemplate, Survey
 from ..security import mail_preview_frame
 from ..surveys import SurveyError, close_survey, create_survey
+from ..testmode import my_test_link, new_test_link, test_answer_count
 from .forms import ActionForm, CreateSurveyForm, MailTemplateForm, RosterForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -63,6 +65,12 @@ def _min_cell() -> int:
     return int(current_app.config["SURVEYKIT_MIN_CELL"])
 
 
+def _status(s: Survey, user: User) -> dict[str, Any]:
+    """Return the survey's rates as *user* may see them: exact for admins and investigators (the survey's team,
+    who hold the raw answers), suppressed by the one rule for anyone else (a viewer sees shared results only)."""
+    return survey_status(get_session(), s, _min_cell(), exact=user.role in ("admin", "investigator"))
+
+
 @bp.get("/")
 @allowed("survey_list")
 def surveys() -> Any:
@@ -74,7 +82,7 @@ def surveys() -> Any:
     if shown is not None:
         query = query.where(Survey.slug.in_(shown))
     rows = db.scalars(query).all()
-    return render_template("admin/surveys.html", rows=[(s, survey_status(db, s, _min_cell())) for s in rows])
+    return render_template("admin/surveys.html", rows=[(s, _status(s, user)) for s in rows])
 
 
 def _instrument_choices() -> tuple[list[SelectChoice], list[Broken]]:
@@ -103,6 +111,7 @@ def new_survey() -> Any:
             return render_template("admin/new.html", form=form, broken=broken), 422
         # The creator owns the survey (an admin sees every survey anyway, but is named its owner all the same).
         db.add(SurveyMember(user_id=require("survey_create").id, survey_slug=survey.slug, role="owner"))
+        new_test_link(db, survey)  # shown on the survey's page to its creator, to try it before it opens
         db.commit()
         flash(f"Survey '{survey.slug}' created.", "info")
         return redirect(url_for("admin.survey", slug=survey.slug))
@@ -115,15 +124,19 @@ def survey(slug: str) -> Any:
     """Show a survey: response rates, roster, sending, e-mail wording, downloads."""
     db = get_session()
     s = survey_or_404(slug)
+    user = require("survey_view", survey=slug)
     today = dt.date.today()
     downloads = None
     if "downloads" in current_app.blueprints:
         downloads = {"xlsx": url_for("downloads.survey_xlsx", slug=slug),
                      "csv": url_for("downloads.survey_csv", slug=slug)}
+    editor = can(db, user, "survey_edit", survey=slug)
     return render_template(
-        "admin/survey.html", survey=s, status=survey_status(db, s, _min_cell()), action=ActionForm(),
+        "admin/survey.html", survey=s, status=_status(s, user), action=ActionForm(),
         roster_form=RosterForm(), waiting=pending_count(db, slug, "invitation"),
-        due=due_reminders(db, s, today), kinds=KINDS, downloads=downloads,
+        due=due_reminders(db, s, today), kinds=KINDS, downloads=downloads, editor=editor,
+        tests=test_answer_count(db, slug), test_link=my_test_link(s) if editor else None,
+        batches=reminder_batches(db, s, today) if s.state(today) == "open" else [], today=today,
         sending={kind: jobs.latest(db, "invitations.send", f"{slug}:{kind}") for kind in ("invitation", "reminder")},
         custom={k for k in KINDS if db.get(MailTemplate, (slug, k)) is not None},
         base_url=current_app.config["SURVEYKIT_BASE_URL"].rstrip("/"), **_team(slug))
@@ -143,7 +156,10 @@ def _team(slug: str) -> dict[str, Any]:
 @bp.post("/s/<slug>/close")
 @allowed("survey_edit")
 def close(slug: str) -> Any:
-    """Close the survey and erase its invitees' addresses."""
+    """Close the survey and erase its invitees' addresses (only from the confirm page: confirm=yes)."""
+    if ActionForm().validate_on_submit() and request.form.get("confirm") != "yes":
+        flash("Nothing was closed: confirm on this page.", "error")
+        return redirect(url_for("admin.close_confirm", slug=slug))
     if ActionForm().validate_on_submit():
         try:
             closed = close_survey(get_session(), survey_or_404(slug))

@@ -82,9 +82,11 @@ def _bar(total: int, label: str) -> AbstractContextManager[Any]:
               help="Also compare every question across the answers to this single-choice question (repeatable).")
 @click.option("--no-raw", is_flag=True, help="Leave out the raw data and data dictionary sheets (tables only, still "
               "exact: to share outside the team, use --shared).")
+@click.option("--include-test", is_flag=True,
+              help="Also the answers given through the survey's test link (left out by default; not with --shared).")
 @with_appcontext
 def export_command(slug: str, out: Path, fmt: str | None, shared: bool, no_suppression: bool, by: tuple[str, ...],
-                   no_raw: bool) -> None:
+                   no_raw: bool, include_test: bool) -> None:
     """Write survey SLUG's tables, charts and raw data to an Excel workbook (or raw data to CSV, SPSS, Stata).
 
     Exact counts, for the research team; --shared writes the report to share outside it.
@@ -96,6 +98,9 @@ def export_command(slug: str, out: Path, fmt: str | None, shared: bool, no_suppr
     fmt = output_format(out, fmt)
     if not out.parent.is_dir():
         raise click.ClickException(f"{out.parent}: no such folder")
+    if shared and include_test:
+        raise click.UsageError("--shared is the report for outside the team and never holds test answers: drop "
+                               "--include-test")
     if shared and no_suppression:
         raise click.UsageError("--shared hides small counts and --no-suppression shows them: choose one")
     if shared and fmt != "xlsx":
@@ -118,9 +123,9 @@ def export_command(slug: str, out: Path, fmt: str | None, shared: bool, no_suppr
             report = report_file(instrument)
         except InvalidReport as exc:
             raise click.ClickException(f"nothing written: {exc}") from None
-    total = response_count(session, slug)
+    total = response_count(session, slug, include_test)
     with _bar(total, f"exporting {total} responses") as bar:
-        answers = stream_answers(session, slug, bar.update if bar is not None else None)
+        answers = stream_answers(session, slug, bar.update if bar is not None else None, include_test)
         if fmt == "csv":
             written = write_csv(out, instrument, answers)
             click.echo(f"wrote {written} responses to {out}")

@@ -306,7 +306,8 @@ def status(slug: str, as_json: bool, exact: bool) -> None:
         return
     click.echo(f"{survey.slug}: {survey.title} ({survey.mode}, {data['state'].replace('_', ' ')})")
     elsewhere = f" ({data['invited_elsewhere']} by another channel)" if data["invited_elsewhere"] else ""
-    click.echo(f"invited {data['invited']}{elsewhere}, answered {_show(data['answered'])} "
+    invited = data["invited"] if data["invited_tracked"] else "not tracked"
+    click.echo(f"invited {invited}{elsewhere}, answered {_show(data['answered'])} "
                f"({_pct(data['response_rate'])}), reminders sent {data['reminders_sent']}")
     waiting = [f"{data['invitations_waiting']} invitations waiting" if data["invitations_waiting"] else "",
                f"{data['reminders_waiting']} reminders waiting" if data["reminders_waiting"] else "",

@@ -27,7 +27,7 @@ from exports.tabular.errors import TableError
 from exports.tabular.reading import open_table
 from instrument import Instrument, Question
 
-from ..models import ImportedCount, InvitedCount, Response, Survey
+from ..models import ImportedCount, InvitedCount, Response, Survey, answers_of
 
 DEPARTMENT_QUESTION = "department"
 NO_DEPARTMENT = "(department not known)"
@@ -165,7 +165,7 @@ def answered_without_invitation(db: Session, survey: Survey, instrument: Instrum
                                   .where(ImportedCount.survey_slug == survey.slug)).all():
             by_code[code] += n
     else:
-        query = select(Response.answers).where(Response.survey_slug == survey.slug) \
+        query = select(Response.answers).where(answers_of(survey.slug)) \
             .execution_options(yield_per=1000)
         for (answers,) in db.execute(query):
             value = answers.get(DEPARTMENT_QUESTION) if question is not None else None

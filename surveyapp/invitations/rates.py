@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from exports.suppress import SECONDARY_MARK, TOTAL, Suppression, table_hidden
 from exports.tabular.percent import percent
 
-from ..models import Delivery, Invitation, MailCount, ParkedAnswer, Response, Survey
+from ..models import Delivery, Invitation, MailCount, ParkedAnswer, Response, Survey, answers_of
 from ..surveys import instrument_of
 from .counted import NO_DEPARTMENT, answered_without_invitation, recorded
 
@@ -44,7 +44,7 @@ def survey_status(db: Session, survey: Survey, min_cell: int, exact: bool = Fals
     counts = db.get(MailCount, slug)
     roster = db.scalar(select(func.count()).select_from(Invitation).where(Invitation.survey_slug == slug)) or 0
     total_invited = sum(invited.values())
-    total_answered = db.scalar(select(func.count()).select_from(Response).where(Response.survey_slug == slug)) or 0
+    total_answered = db.scalar(select(func.count()).select_from(Response).where(answers_of(slug))) or 0
     # Finished answers still parked (waiting for their batch to be mixed) are answers too.
     total_answered += db.scalar(select(func.count()).select_from(ParkedAnswer)
                                 .where(ParkedAnswer.survey_slug == slug)) or 0
@@ -66,6 +66,8 @@ def survey_status(db: Session, survey: Survey, min_cell: int, exact: bool = Fals
     status: dict[str, Any] = {
         "survey": slug, "title": survey.title, "mode": survey.mode, "state": survey.state(),
         "roster": roster, "invited": total_invited, "answered": total_answered,
+        # An open survey nobody was invited to (here or by another channel) has no invited count: not 0, not "<k".
+        "invited_tracked": survey.mode == "invitation" or total_invited > 0,
         "invited_elsewhere": other_channel.total,
         "response_rate": percent(total_answered, total_invited) if total_invited else None,
         "reminders_sent": counts.reminders_sent if counts else 0,

@@ -98,6 +98,25 @@ def due_reminders(db: Session, survey: Survey, today: dt.date) -> int:
     return due + pending_count(db, survey.slug, "reminder")
 
 
+@dataclass(frozen=True)
+class ReminderBatch:
+    """The invitees invited on one day and not reminded yet: when their reminder is due, and how many they are."""
+
+    invited_on: dt.date
+    due_on: dt.date
+    invitees: int
+
+
+def reminder_batches(db: Session, survey: Survey, today: dt.date) -> list[ReminderBatch]:
+    """Return, per day invitations went out, the invitees a reminder sent now would reach (none answered in
+    invitation mode, none reminded already) and the day their reminder would otherwise be due."""
+    waiting = _due(survey, today, False).subquery()
+    rows = db.execute(select(Invitation.invited_on, func.count()).where(Invitation.key.in_(select(waiting.c.key)))
+                      .group_by(Invitation.invited_on).order_by(Invitation.invited_on)).all()
+    step = dt.timedelta(days=survey.reminder_days)
+    return [ReminderBatch(day, day + step, n) for day, n in rows]
+
+
 def _due(survey: Survey, today: dt.date, due_only: bool) -> Any:
     q = select(Invitation.key).where(Invitation.survey_slug == survey.slug, Invitation.email.is_not(None),
                                      Invitation.invited_on.is_not(None))

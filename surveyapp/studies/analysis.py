@@ -23,7 +23,7 @@ from instrument import Instrument
 from instrument.scores import score_value
 
 from ..exporting import mix_waiting, stream_answers
-from ..models import Response, Survey
+from ..models import Response, Survey, answers_of
 from ..surveys import instrument_of
 from .models import Study, StudyError, StudyLink, StudyParticipant, StudyRandomization, StudyWave
 
@@ -159,7 +159,6 @@ def wave_counts(db: Session, study: Study) -> tuple[dict[str, int], list[WaveCou
     found = []
     for wave in db.scalars(select(StudyWave).where(StudyWave.study_slug == study.slug).order_by(StudyWave.number)):
         survey = _survey(db, wave)
-        responses = db.scalar(select(func.count()).select_from(Response)
-                              .where(Response.survey_slug == survey.slug)) or 0
+        responses = db.scalar(select(func.count()).select_from(Response).where(answers_of(survey.slug))) or 0
         found.append(WaveCount(wave, responses, {arm: linked.get(wave.number, {}).get(arm, 0) for arm in enrolled}))
     return enrolled, found
