@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, session
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from .models import Draft, random_key
@@ -24,6 +24,13 @@ from .sealing import Unsealable, key_from_text, key_text, new_key, seal, unseal
 _READ = select(Draft.survey_slug, Draft.sealed, Draft.expires_on).where(Draft.key == bindparam("id"))
 _WRITE = update(Draft).where(Draft.key == bindparam("id")).values(sealed=bindparam("new_sealed"))
 _DISCARD = delete(Draft).where(Draft.key == bindparam("id"))
+_INSERT = insert(Draft)
+UNREAD = object()  # current's *row* when the caller did not read the draft's row
+_SWEEP = delete(Draft).where(Draft.expires_on < bindparam("today"))
+# app.extensions key: the day this process last deleted expired drafts. A draft expires at the end of a day, so the
+# set of expired drafts changes only when the day does: one sweep a day per process deletes what a sweep at each
+# start would (and a draft past its day is refused on read anyway, see current).
+_SWEPT = "surveykit.drafts_swept"
 
 
 @dataclass
@@ -45,13 +52,24 @@ def _context(slug: str, draft_id: str, invitation_key: str | None) -> str:
     return f"draft|{slug}|{draft_id}|{invitation_key or ''}"
 
 
-def current(db: Session, slug: str, invitation_key: str | None) -> OpenDraft | None:
-    """Return this browser's draft of survey *slug*, or None (none, expired, or not for this invitation)."""
+def held_id(slug: str) -> str | None:
+    """Return the id of the draft of *slug* this browser holds (to be read with the survey, in one statement)."""
+    held = _held(slug)
+    return held[0] if held is not None else None
+
+
+def current(db: Session, slug: str, invitation_key: str | None, row: Any = UNREAD) -> OpenDraft | None:
+    """Return this browser's draft of survey *slug*, or None (none, expired, or not for this invitation).
+
+    *row*: the draft's row (survey_slug, sealed, expires_on) when the caller read it already for
+    :func:`held_id` (None: no such row); by default it is read here.
+    """
     held = _held(slug)
     if held is None:
         return None
     draft_id, key, _expires = held
-    row = db.connection().execute(_READ, {"id": draft_id}).first()
+    if row is UNREAD:
+        row = db.connection().execute(_READ, {"id": draft_id}).first()
     if row is None or row.survey_slug != slug or row.expires_on < dt.date.today():
         return None
     context = _context(slug, draft_id, invitation_key)
@@ -91,13 +109,17 @@ def start(db: Session, slug: str, invitation_key: str | None) -> OpenDraft:
     """Store a fresh, empty sealed draft, its key in the browser's session; drop expired drafts on the way."""
     db.commit()  # end the read snapshot: on SQLite a write after a stale read fails instead of waiting
     today = dt.date.today()
-    db.execute(delete(Draft).where(Draft.expires_on < today))
+    conn = db.connection()
+    if current_app.extensions.get(_SWEPT) != today:
+        conn.execute(_SWEEP, {"today": today})
     draft_id, key = random_key(), new_key()
     draft = OpenDraft(draft_id, slug, key, _context(slug, draft_id, invitation_key))
     days = current_app.config["SURVEYKIT_DRAFT_DAYS"]
     expires = today + dt.timedelta(days=days)
-    db.add(Draft(key=draft_id, survey_slug=slug, sealed=seal(key, {}, draft.context), expires_on=expires))
+    conn.execute(_INSERT, {"key": draft_id, "survey_slug": slug, "sealed": seal(key, {}, draft.context),
+                           "expires_on": expires})
     db.commit()
+    current_app.extensions[_SWEPT] = today
     session[_cookie_name(slug)] = f"{draft_id}.{key_text(key)}.{expires.isoformat()}"
     return draft
 

@@ -9,6 +9,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    g,
     make_response,
     redirect,
     render_template,
@@ -17,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from sqlalchemy import insert
 from werkzeug.wrappers import Response as WebResponse
 
 from instrument import Condition, Instrument, Section, parse_section, settle, visible_sections
@@ -32,7 +34,7 @@ from .invitations import links as invite_links
 from .invitations.parking import mix_after_answer, park, still_open
 from .invitations.storage import mark_answered
 from .models import Response
-from .published import Published, published
+from .published import Published, published_with_draft
 from .studies.linking import new_panel_code, random_code_question, study_id_of_invitation
 from .surveys import instrument_of
 
@@ -43,6 +45,8 @@ bp = Blueprint("respond", __name__, url_prefix="/s")
 _PENDING = "refused:{}"
 OTHER_NEEDS_TEXT = N_("Say what 'Other' is.")
 PENDING_LIMIT = 2500
+# An open survey's final submission stores its row with this (built once; the key is Response.key's default).
+_STORE = insert(Response)
 
 
 @bp.app_template_filter("only_if")
@@ -81,7 +85,9 @@ def _survey_or_page(slug: str) -> tuple[Published, Instrument] | WebResponse | s
 
 
 def _survey(slug: str) -> Published:
-    survey = published(get_session(), slug)
+    # The browser's draft is read with the survey (one statement); _draft uses that row.
+    survey, row = published_with_draft(get_session(), slug, drafts.held_id(slug))
+    g.surveykit_draft_row = (slug, row)
     if survey is None:
         languages.use_browser_language()
         abort(404, _("There is no survey at this address (%(slug)s). Check the link you were sent.", slug=slug))
@@ -89,7 +95,10 @@ def _survey(slug: str) -> Published:
 
 
 def _draft(slug: str) -> OpenDraft | None:
-    return drafts.current(get_session(), slug, invite_links.bound_key(slug))
+    """Return this browser's draft of *slug*, from the row read with the survey (see _survey)."""
+    read_slug, row = g.get("surveykit_draft_row", (None, drafts.UNREAD))
+    return drafts.current(get_session(), slug, invite_links.bound_key(slug),
+                          row if read_slug == slug else drafts.UNREAD)
 
 
 @bp.get("/<slug>")
@@ -332,9 +341,10 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
         park(db, survey, answers, study_id_of_invitation(db, survey.slug, invitation_key))
     else:
         version = survey.instrument_version
-        db.add(Response(survey_slug=survey.slug, instrument_id=version.instrument_id,
-                        instrument_version=version.version, instrument_sha256=version.sha256,
-                        submitted_on=dt.date.today(), answers=answers))
+        db.connection().execute(_STORE, {
+            "survey_slug": survey.slug, "instrument_id": version.instrument_id,
+            "instrument_version": version.version, "instrument_sha256": version.sha256,
+            "submitted_on": dt.date.today(), "answers": answers})
     db.commit()
     if survey.mode == "invitation":
         invite_links.forget(survey.slug)
