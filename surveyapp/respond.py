@@ -321,7 +321,7 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
     code = new_panel_code() if code_question else None
     if code_question:  # an anonymous panel's wave 1: a random code stored with the answers, shown to keep
         answers = {**answers, code_question: code}
-    db.commit()
+    drafts.end_read(db)
     # Deleting the draft and storing the answers commit together: a resent form finds no draft and stores
     # nothing, and a concurrent second request waits on the row and then deletes zero rows.
     if not drafts.discard(db, draft):
