@@ -15,7 +15,9 @@ gunicorn settings (2 sync workers, no access log, loopback only):
 Rounds alternate floor and surveykit, so a change in the machine's load touches both alike. Printed per case:
 requests per second, p50 and p99 latency, and the ratio of surveykit's requests per second to the floor's (the
 goal is 0.6 or more). The clients are Python threads in this process; they cost both contenders the same CPU per
-request. After the run, the number of stored responses is checked against the surveys the clients completed.
+request. After each case, the gunicorn workers' CPU time per request (median of the rounds: the server's own cost,
+without the clients'; still moved by a busy machine) and the resident memory (RSS) of each worker of both are
+printed. After the run, the number of stored responses is checked against the surveys the clients completed.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import urllib.parse
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -239,6 +242,36 @@ def _stored(url: str) -> int:
     return int(count or 0)
 
 
+def _rss_mib(pid: int) -> float:
+    """Return the resident memory of process *pid* in MiB (Linux /proc), or 0 when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _workers_cpu(servers: list[Any]) -> float:
+    """Return the CPU seconds (user + system) the gunicorn workers of *servers* have used so far (Linux /proc)."""
+    total = 0
+    for served in servers:
+        for pid in served.workers():
+            try:
+                with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                    fields = stat.read().rpartition(")")[2].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _workers_rss(served: Any) -> str:
+    return ", ".join(f"{_rss_mib(pid):.0f}" for pid in sorted(served.workers())) or "?"
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:7.1f}"
 
@@ -285,11 +318,18 @@ def main() -> None:
                     contenders["2 apps"] = [project.base, second.base]
                 for clients in clients_list:
                     results: dict[str, list[tuple[int, list[float]]]] = {"floor": [], **{c: [] for c in contenders}}
+                    # The workers' CPU time per request: the server's own cost, without the clients' share of the cores.
+                    cpu: dict[str, list[float]] = {who: [] for who in results}
                     for _ in range(args.rounds):
+                        used = _workers_cpu([floor])
                         requests, latencies, _ = load([floor.base], clients, args.seconds, floor=True)
+                        cpu["floor"].append((_workers_cpu([floor]) - used) / max(requests, 1))
                         results["floor"].append((requests, latencies))
                         for who, bases in contenders.items():
+                            served = [project] if who == "surveykit" else [project, second]
+                            used = _workers_cpu(served)
                             requests, latencies, surveys = load(bases, clients, args.seconds, floor=False)
+                            cpu[who].append((_workers_cpu(served) - used) / max(requests, 1))
                             results[who].append((requests, latencies))
                             completed += surveys
                     rates = {}
@@ -300,6 +340,12 @@ def main() -> None:
                         ratio = rates[who] / rates["floor"]
                         print(f"{name:11} {clients:7d} {who:10} {rates[who]:8.1f} {_ms(p50)} {_ms(p99)} "
                               f"{ratio:7.2f}x", flush=True)
+                    floor_ms, project_ms = (statistics.median(cpu[w]) * 1000 for w in ("floor", "surveykit"))
+                    print(f"{name:11} {clients:7d} worker CPU ms/request: surveykit {project_ms:.2f}, floor "
+                          f"{floor_ms:.2f} (floor/surveykit {floor_ms / project_ms:.2f}x)", flush=True)
+                    # What a web worker holds once it has served the whole respondent path (the floor's beside it).
+                    print(f"{name:11} {clients:7d} worker RSS MiB after the load: surveykit "
+                          f"{_workers_rss(project)}; floor {_workers_rss(floor)}", flush=True)
                     if "2 apps" in rates:
                         print(f"{name:11} {clients:7d} 2 apps / 1 app: {rates['2 apps'] / rates['surveykit']:.2f}x "
                               f"(on {os.cpu_count()} cores)", flush=True)

@@ -5,17 +5,32 @@ from __future__ import annotations
 import logging
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
-from flask_wtf.csrf import CSRFProtect
 
-from . import assets, db, languages, security
 from .settings import from_environment
 
-csrf = CSRFProtect()
+if TYPE_CHECKING:
+    from flask_wtf.csrf import CSRFProtect
+
 # app.extensions key: what create_app registered to stop the app's background work (see shutdown).
 SHUTDOWN_HOOKS = "surveykit.shutdown"
+
+
+_CSRF: list[CSRFProtect] = []
+
+
+def __getattr__(name: str) -> Any:
+    # ``surveyapp.csrf``: made on first use, so `surveykit --help` imports neither Flask-WTF nor SQLAlchemy, Babel and
+    # the instrument library (create_app imports them; tests/test_cli_lazy.py checks what --help loads).
+    if name == "csrf":
+        if not _CSRF:
+            from flask_wtf.csrf import CSRFProtect
+
+            _CSRF.append(CSRFProtect())
+        return _CSRF[0]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _secret_key(app: Flask) -> str:
@@ -46,8 +61,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # invitation token): respondents' anonymity forbids that, so request logging is off.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
+    from . import assets, db, languages, security
+
     db.init_app(app)
-    csrf.init_app(app)
+    __getattr__("csrf").init_app(app)
     security.init_app(app)
     assets.init_app(app)
     languages.init_app(app)

@@ -36,10 +36,14 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("COMPRESS_MIN_SIZE", 500)
     Compress(app)
 
+    @lru_cache(maxsize=256)
+    def version_of(filename: str) -> str:
+        return _version(folder / filename)
+
     @app.url_defaults
     def versioned(endpoint: str, values: dict[str, Any]) -> None:
         if endpoint == "static" and "filename" in values and "v" not in values:
-            values["v"] = _version(folder / values["filename"])
+            values["v"] = version_of(values["filename"])
 
     @app.after_request
     def cached(response: Response) -> Response:

@@ -11,7 +11,6 @@ from typing import Any
 
 import click
 from flask.cli import FlaskGroup, ScriptInfo
-from sqlalchemy.exc import SQLAlchemyError
 
 from . import create_app
 from .commands import COMMANDS, load
@@ -43,6 +42,8 @@ class SurveykitGroup(FlaskGroup):
 
 def _announce_setup() -> None:
     """On a database with no account, print the one-time link that creates the first admin."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .auth.commands import print_setup_link
 
     app = click.get_current_context().ensure_object(ScriptInfo).load_app()

@@ -38,7 +38,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, g, session
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -51,6 +51,13 @@ _WRITE = update(Draft).where(Draft.key == bindparam("id")).values(sealed=bindpar
 _SWAP = (update(Draft).where(Draft.key == bindparam("id"), Draft.sealed == bindparam("old_sealed"))
          .values(sealed=bindparam("new_sealed")))
 _DISCARD = delete(Draft).where(Draft.key == bindparam("id"))
+_INSERT = insert(Draft)
+UNREAD = object()  # current's *row* when the caller did not read the draft's row
+_SWEEP = delete(Draft).where(Draft.expires_on < bindparam("today"))
+# app.extensions key: the day this process last deleted expired drafts. A draft expires at the end of a day, so the
+# set of expired drafts changes only when the day does: one sweep a day per process deletes what a sweep at each
+# start would (and a draft past its day is refused on read anyway, see current).
+_SWEPT = "surveykit.drafts_swept"
 
 # How often a save retries when another device's save slipped in between its read and its write.
 SAVE_TRIES = 8
@@ -143,8 +150,21 @@ def bind_link(db: Session, slug: str, seed: bytes, same_invitation: bool) -> Non
     session[_linked_name(slug)] = f"{key_text(seed)}.{device}"
 
 
-def current(db: Session, slug: str, invitation_key: str | None) -> OpenDraft | None:
-    """Return this browser's draft of survey *slug*, or None (none, expired, or not for this invitation)."""
+def held_id(slug: str) -> str | None:
+    """Return the id of the draft of *slug* this browser holds (to be read with the survey, in one statement)."""
+    linked = _linked(slug)
+    if linked is not None:
+        return linked.draft_id
+    held = _held(slug)
+    return held[0] if held is not None else None
+
+
+def current(db: Session, slug: str, invitation_key: str | None, row: Any = UNREAD) -> OpenDraft | None:
+    """Return this browser's draft of survey *slug*, or None (none, expired, or not for this invitation).
+
+    *row*: the draft's row (survey_slug, sealed, expires_on) when the caller read it already for
+    :func:`held_id` (None: no such row); by default it is read here.
+    """
     linked = _linked(slug)
     if linked is not None:
         draft_id, key = linked.draft_id, linked.key
@@ -153,7 +173,8 @@ def current(db: Session, slug: str, invitation_key: str | None) -> OpenDraft | N
         if held is None:
             return None
         draft_id, key, _expires = held
-    row = db.connection().execute(_READ, {"id": draft_id}).first()
+    if row is UNREAD:
+        row = db.connection().execute(_READ, {"id": draft_id}).first()
     if row is None or row.survey_slug != slug or row.expires_on < dt.date.today():
         return None
     context = _context(slug, draft_id, invitation_key)
@@ -209,14 +230,24 @@ def _expiry() -> dt.date:
     return dt.date.today() + dt.timedelta(days=current_app.config["SURVEYKIT_DRAFT_DAYS"])
 
 
+def end_read(db: Session) -> None:
+    """End the request's reads before it writes, where that matters: on SQLite a write after a stale read fails
+    instead of waiting. PostgreSQL (read committed) needs no such step: a write waits for the row and sees its latest
+    version, and the COMMIT and BEGIN a commit here would cost are two round trips of each respondent's request.
+    """
+    if db.get_bind().dialect.name == "sqlite":
+        db.commit()
+
+
 def start(db: Session, slug: str, invitation_key: str | None) -> OpenDraft:
     """Store a fresh, empty sealed draft (linked, or with its key in the browser's session); drop expired drafts.
 
     When another device holding the same link started the linked draft first, that one is returned.
     """
-    db.commit()  # end the read snapshot: on SQLite a write after a stale read fails instead of waiting
-    db.execute(delete(Draft).where(Draft.expires_on < dt.date.today()))
-    db.commit()
+    end_read(db)
+    today = dt.date.today()
+    if current_app.extensions.get(_SWEPT) != today:
+        db.connection().execute(_SWEEP, {"today": today})
     linked = _linked(slug)
     if linked is not None:
         draft_id, key = linked.draft_id, linked.key
@@ -226,7 +257,8 @@ def start(db: Session, slug: str, invitation_key: str | None) -> OpenDraft:
                       done_id=linked.done_id if linked else None, device=linked.device if linked else None)
     expires = _expiry()
     try:
-        db.add(Draft(key=draft_id, survey_slug=slug, sealed=seal(key, {}, draft.context), expires_on=expires))
+        db.connection().execute(_INSERT, {"key": draft_id, "survey_slug": slug,
+                                          "sealed": seal(key, {}, draft.context), "expires_on": expires})
         db.commit()
     except IntegrityError:
         db.rollback()
@@ -234,6 +266,7 @@ def start(db: Session, slug: str, invitation_key: str | None) -> OpenDraft:
         if found is not None:
             return found
         raise
+    current_app.extensions[_SWEPT] = today
     if linked is None:
         session[_cookie_name(slug)] = f"{draft_id}.{key_text(key)}.{expires.isoformat()}"
     return draft
@@ -247,7 +280,7 @@ def save(db: Session, draft: OpenDraft, merge: Callable[[dict[str, Any]], dict[s
     """
     connection = db.connection
     for _ in range(SAVE_TRIES):
-        db.commit()
+        end_read(db)
         row = connection().execute(_READ, {"id": draft.id}).first()
         if row is None:
             db.commit()

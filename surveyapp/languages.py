@@ -21,7 +21,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
 from flask import Flask, Response, g, request, session
-from flask_babel import Babel, format_date, format_decimal, gettext, refresh
+from flask_babel import Babel, format_date, format_decimal, get_translations, gettext, refresh
 
 from instrument import Instrument
 from instrument.messages import N_, Message
@@ -55,6 +55,14 @@ def init_app(app: Flask) -> None:
     """Set up Flask-Babel and the template helpers of the respondent's language."""
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=_locale)
+    # The templates' _() and ngettext() with the request's catalogue looked up once, not at each call (Flask-Babel
+    # finds the locale, its name and its catalogue anew for every string); use() drops it when the language changes.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _catalogue().ugettext(s),
+        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
+        pgettext=lambda c, s: _catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
+        newstyle=True)
     app.add_template_filter(number)
     app.add_template_filter(day)
     app.add_template_filter(rank_choice)
@@ -72,9 +80,17 @@ def init_app(app: Flask) -> None:
                 "survey_title": g.get("survey_title", "")}
 
 
+def _catalogue() -> NullTranslations:
+    found = g.get("surveykit_catalogue")
+    if found is None:
+        found = g.surveykit_catalogue = get_translations()
+    return found  # type: ignore[no-any-return]
+
+
 def use(tag: str) -> None:
     """Serve the rest of this request in the language *tag*."""
     g.language = tag
+    g.pop("surveykit_catalogue", None)
     refresh()
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from .models import InstrumentVersion, Survey, survey_state
+from .models import Draft, InstrumentVersion, Survey, survey_state
 
 
 @dataclass(frozen=True)
@@ -44,18 +44,36 @@ class Published:
 
 
 # Built once: building a statement costs more than running it (SQLAlchemy derives its cache key on each build).
+# The browser's draft of the survey (drafts.py) is read in the same statement: one round trip, not two.
 _PUBLISHED = (
     select(Survey.slug, Survey.title, Survey.mode, Survey.opens_on, Survey.closes_on, Survey.closed,
            InstrumentVersion.id, InstrumentVersion.instrument_id, InstrumentVersion.version, InstrumentVersion.sha256,
-           Survey.test_token_hash)
+           Survey.test_token_hash, Draft.survey_slug, Draft.sealed, Draft.expires_on)
     .join(InstrumentVersion, Survey.instrument_version_id == InstrumentVersion.id)
+    .outerjoin(Draft, (Draft.key == bindparam("draft", type_=Draft.key.type)) & (Draft.survey_slug == Survey.slug))
     .where(Survey.slug == bindparam("slug")))
+
+
+@dataclass(frozen=True)
+class DraftRow:
+    """A draft's row as :func:`surveyapp.drafts.current` reads it."""
+
+    survey_slug: str
+    sealed: bytes
+    expires_on: dt.date
+
+
+def published_with_draft(db: Session, slug: str, draft_id: str | None) -> tuple[Published | None, DraftRow | None]:
+    """Return survey *slug* as its respondents' pages see it (None when there is no such survey) and the row of
+    draft *draft_id* of that survey (None when there is none), read in one statement."""
+    row = db.connection().execute(_PUBLISHED, {"slug": slug, "draft": draft_id}).first()
+    if row is None:
+        return None, None
+    survey = Published(row[0], row[1], row[2], row[3], row[4], bool(row[5]),
+                       VersionRef(row[6], row[7], row[8], row[9]), row[10])
+    return survey, (DraftRow(row[11], row[12], row[13]) if row[11] is not None else None)
 
 
 def published(db: Session, slug: str) -> Published | None:
     """Return survey *slug* as its respondents' pages see it, or None when there is no such survey."""
-    row = db.connection().execute(_PUBLISHED, {"slug": slug}).first()
-    if row is None:
-        return None
-    return Published(row[0], row[1], row[2], row[3], row[4], bool(row[5]), VersionRef(row[6], row[7], row[8], row[9]),
-                     row[10])
+    return published_with_draft(db, slug, None)[0]

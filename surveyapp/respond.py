@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from sqlalchemy import insert
 from werkzeug.wrappers import Response as WebResponse
 
 from instrument import Condition, Instrument, Section, parse_section, settle, visible_sections
@@ -33,7 +34,7 @@ from .invitations import links as invite_links
 from .invitations.parking import mix_after_answer, park, still_open
 from .invitations.storage import mark_answered
 from .models import Response
-from .published import Published, published
+from .published import Published, published_with_draft
 from .studies.linking import new_panel_code, random_code_question, study_id_of_invitation
 from .surveys import instrument_of
 from .testmode import store_test_answer, testing
@@ -46,6 +47,8 @@ _PENDING = "refused:{}"
 OTHER_NEEDS_TEXT = N_("Say what 'Other' is.")
 PENDING_LIMIT = 2500
 TEST_BINDING = "test"  # a test link's draft: sealed under this context, never an invitation's
+# An open survey's final submission stores its row with this (built once; the key is Response.key's default).
+_STORE = insert(Response)
 
 
 @bp.app_template_filter("only_if")
@@ -86,7 +89,10 @@ def _survey_or_page(slug: str) -> tuple[Published, Instrument] | WebResponse | s
 
 
 def _survey(slug: str) -> Published:
-    survey = published(get_session(), slug)
+    # The browser's draft is read with the survey (one statement); _draft uses that row.
+    draft_id = drafts.held_id(slug)
+    survey, row = published_with_draft(get_session(), slug, draft_id)
+    g.surveykit_draft_row = (slug, draft_id, row)
     if survey is None:
         languages.use_browser_language()
         abort(404, _("There is no survey at this address (%(slug)s). Check the link you were sent.", slug=slug))
@@ -99,7 +105,12 @@ def _binding(slug: str) -> str | None:
 
 
 def _draft(slug: str) -> OpenDraft | None:
-    return drafts.current(get_session(), slug, _binding(slug))
+    """Return this browser's draft of *slug*, from the row read with the survey (see _survey)."""
+    read_slug, read_id, row = g.get("surveykit_draft_row", (None, None, drafts.UNREAD))
+    # The row read with the survey serves only if it is still the draft this browser holds (the test link, followed
+    # after that read, switches to the browser's own draft).
+    fresh = read_slug == slug and read_id is not None and read_id == drafts.held_id(slug)
+    return drafts.current(get_session(), slug, _binding(slug), row if fresh else drafts.UNREAD)
 
 
 @bp.get("/<slug>")
@@ -336,7 +347,7 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
     code = new_panel_code() if code_question else None
     if code_question:  # an anonymous panel's wave 1: a random code stored with the answers, shown to keep
         answers = {**answers, code_question: code}
-    db.commit()
+    drafts.end_read(db)
     # Deleting the draft and storing the answers commit together: a resent form finds no draft and stores
     # nothing, and a concurrent second request waits on the row and then deletes zero rows.
     if not drafts.discard(db, draft):
@@ -362,9 +373,10 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
         park(db, survey, answers, study_id_of_invitation(db, survey.slug, invitation_key))
     else:
         version = survey.instrument_version
-        db.add(Response(survey_slug=survey.slug, instrument_id=version.instrument_id,
-                        instrument_version=version.version, instrument_sha256=version.sha256,
-                        submitted_on=dt.date.today(), answers=answers))
+        db.connection().execute(_STORE, {
+            "survey_slug": survey.slug, "instrument_id": version.instrument_id,
+            "instrument_version": version.version, "instrument_sha256": version.sha256,
+            "submitted_on": dt.date.today(), "answers": answers})
     db.commit()
     if survey.mode == "invitation" and not test:
         invite_links.forget(survey.slug)

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, abort, g, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
@@ -85,6 +87,27 @@ def _check_request() -> None:
                            "nothing was saved.")
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, its serializer built once per secret rather than twice per request.
+
+    The cookie is the same (same keys, salt, key derivation and digest): only the serializer object is reused
+    (itsdangerous builds a signer per use, so it holds no per-request state).
+    """
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        found = self._built.get(key)
+        if found is None:
+            found = super().get_signing_serializer(app)
+            if found is None:
+                return None
+            self._built = {key: found}  # one secret at a time: a changed key replaces the old serializer
+        return found
+
+
 def framable(view: Callable[..., Any]) -> Callable[..., Any]:
     """Let this site's own pages show *view* in a frame (the instrument preview); no other site may."""
     @functools.wraps(view)
@@ -129,6 +152,7 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = https
+    app.session_interface = SessionCookies()
     app.before_request(_check_request)
     app.after_request(lambda response: _headers(response, https))
 

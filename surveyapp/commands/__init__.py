@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask
 from flask.cli import AppGroup, ScriptInfo
-from sqlalchemy import inspect
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+if TYPE_CHECKING:  # SQLAlchemy loads with the app, when a command runs: `surveykit --help` needs none of it
+    from sqlalchemy.exc import DBAPIError
 
 UPGRADE_HINT = "run `surveykit db upgrade`"
 _MISSING = ("no such table", "no such column", "undefinedtable", "undefinedcolumn")
@@ -19,6 +20,9 @@ _MISSING = ("no such table", "no such column", "undefinedtable", "undefinedcolum
 
 def _schema_message(exc: DBAPIError) -> str | None:
     """Say what to run when *exc* comes from a database without surveykit's tables (None for other errors)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
     text = f"{type(exc.orig).__name__} {exc.orig}".lower()
     if not any(word in text for word in _MISSING):
         return None
@@ -36,6 +40,8 @@ def _schema_message(exc: DBAPIError) -> str | None:
 def _guarded(callback: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.exc import DBAPIError
+
         try:
             return callback(*args, **kwargs)
         except DBAPIError as exc:

@@ -136,13 +136,29 @@ def export_command(slug: str, out: Path, fmt: str | None, shared: bool, no_suppr
                        f"{MISSING_NOTE[fmt]})")
             return
         rule = audience_rule(shared)
-        from exports.workbook import write_workbook  # openpyxl loads for a workbook only, not with every command
-
-        result = write_workbook(out, instrument, survey_info(session, survey, total, rule), answers, rule, by,
+        result = _workbook_writer()(out, instrument, survey_info(session, survey, total, rule), answers, rule, by,
                                 raw=not (no_raw or shared), report=report)
     note = (f" (shared report: {result.hidden} counts hidden, no raw data, no free text; stated on the summary "
             "sheet)" if rule.enabled else " (exact counts, for the research team)")
     click.echo(f"wrote {result.respondents} responses to {out}: sheets {', '.join(result.sheets)}{note}")
+
+
+def _workbook_writer() -> Any:
+    """Import the workbook writer (openpyxl loads for a workbook only, not with every command).
+
+    openpyxl imports numpy, when it is installed, only to accept numpy numbers in cells: 15 MB of a 100 MB budget
+    (bench/export.py). The workbook holds Python values only (exports/ computes without numpy), so in a process
+    that has not loaded numpy or openpyxl yet, numpy is hidden from that one import; numpy imports normally after.
+    """
+    if "openpyxl" in sys.modules or "numpy" in sys.modules:
+        from exports.workbook import write_workbook
+    else:
+        sys.modules["numpy"] = None  # type: ignore[assignment]  # `import numpy` raises ImportError meanwhile
+        try:
+            from exports.workbook import write_workbook
+        finally:
+            del sys.modules["numpy"]
+    return write_workbook
 
 
 @click.command("import")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from exports.readers import InvalidImport, SourceRow, Tabular
@@ -35,12 +35,16 @@ def _arms(db: Session, study_slug: str) -> dict[str, str | None]:
     return {sid: arm for sid, arm in rows}
 
 
+# Every final submission asks this: built once, and reading one column, not an ORM object.
+_RANDOM_CODE_QUESTIONS = (select(Study.code_questions).join(StudyWave, StudyWave.study_slug == Study.slug)
+                          .where(StudyWave.survey_slug == bindparam("slug"), StudyWave.number == 1, Study.random_code))
+
+
 def random_code_question(db: Session, survey_slug: str) -> str | None:
     """Return the question a random code is stored under when survey *survey_slug* is wave 1 of a random-code
     panel (the code is drawn at the end and shown to the respondent to keep), else None."""
-    study = db.scalar(select(Study).join(StudyWave, StudyWave.study_slug == Study.slug)
-                      .where(StudyWave.survey_slug == survey_slug, StudyWave.number == 1, Study.random_code))
-    return study.code_questions[0] if study is not None else None
+    questions = db.connection().execute(_RANDOM_CODE_QUESTIONS, {"slug": survey_slug}).scalar()
+    return questions[0] if questions else None
 
 
 def new_panel_code() -> str:
