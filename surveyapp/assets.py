@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_compress import Compress
 from werkzeug.wrappers import Response
 
@@ -39,6 +39,24 @@ def init_app(app: Flask) -> None:
     @lru_cache(maxsize=256)
     def version_of(filename: str) -> str:
         return _version(folder / filename)
+
+    build = app.url_for  # what templates call url_for
+    static_urls: dict[tuple[str, str], str] = {}
+
+    def url_for(endpoint: str, **values: Any) -> str:
+        # A static file's address is the same on every page of a process (its hash is read once): each page names
+        # two or three, so the templates build each once rather than through the URL map at every page.
+        if endpoint != "static" or values.keys() != {"filename"} or not has_request_context():
+            return build(endpoint, **values)
+        key = (request.script_root, values["filename"])
+        found = static_urls.get(key)
+        if found is None:
+            if len(static_urls) >= 256:
+                static_urls.clear()
+            found = static_urls[key] = build(endpoint, **values)
+        return found
+
+    app.jinja_env.globals["url_for"] = url_for
 
     @app.url_defaults
     def versioned(endpoint: str, values: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
 from flask import Flask, Response, g, request, session
 from flask_babel import Babel, format_date, format_decimal, get_translations, gettext, refresh
+from jinja2.runtime import Context
+from jinja2.utils import pass_context
 
 from instrument import Instrument
 from instrument.messages import N_, Message
@@ -37,6 +40,7 @@ HTTP_NAMES = (N_("Bad Request"), N_("Forbidden"), N_("Not Found"), N_("Method No
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _COPIES: dict[tuple[str, str, str], Instrument] = {}
 _COPIES_KEPT = 128
+_TEXTS_KEPT = 4096  # the templates' translated texts kept per process (see _template_gettext)
 
 
 def _locale() -> str:
@@ -63,6 +67,10 @@ def init_app(app: Flask) -> None:
         pgettext=lambda c, s: _catalogue().upgettext(c, s),
         npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
         newstyle=True)
+    # A page's _("...") without figures: the same text every time for one catalogue, so each is worked out once per
+    # process (Jinja's newstyle gettext looks the text up, marks it safe and formats it anew at each call).
+    newstyle: Callable[..., str] = app.jinja_env.globals["gettext"]  # type: ignore[assignment]
+    app.jinja_env.globals["_"] = app.jinja_env.globals["gettext"] = _template_gettext(newstyle)
     app.add_template_filter(number)
     app.add_template_filter(day)
     app.add_template_filter(rank_choice)
@@ -78,6 +86,31 @@ def init_app(app: Flask) -> None:
     def page_language() -> dict[str, Any]:
         return {"page_language": g.get("language", "en"), "language_name": language_name,
                 "survey_title": g.get("survey_title", "")}
+
+
+def _template_gettext(newstyle: Callable[..., str]) -> Callable[..., str]:
+    """Return the templates' gettext: Jinja's *newstyle* one, its result kept per catalogue when no figure is given."""
+    kept: dict[tuple[int, str, bool], str] = {}
+    # The catalogues this process has used (Flask-Babel keeps each for the life of the process): keeping them here
+    # too means an id in *kept* can never name another catalogue.
+    catalogues: dict[int, NullTranslations] = {}
+
+    @pass_context
+    def gettext(context: Context, string: str, **variables: Any) -> str:
+        if variables:
+            return newstyle(context, string, **variables)
+        catalogue = _catalogue()
+        key = (id(catalogue), string, context.eval_ctx.autoescape)
+        found = kept.get(key)
+        if found is None:
+            if len(kept) >= _TEXTS_KEPT:
+                kept.clear()
+                catalogues.clear()
+            catalogues[id(catalogue)] = catalogue
+            found = kept[key] = newstyle(context, string)
+        return found
+
+    return gettext
 
 
 def _catalogue() -> NullTranslations:
