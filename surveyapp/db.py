@@ -42,6 +42,11 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["surveykit.engine"] = engine
     app.extensions["surveykit.sessions"] = sessionmaker(engine, expire_on_commit=False)
+    # Pages that only read (a respondent's GETs) need no transaction: on PostgreSQL each statement of a transaction in
+    # READ COMMITTED sees the rows committed when it starts, as it does without one, so dropping the BEGIN and the
+    # ROLLBACK changes nothing they read and saves two round trips. SQLite's driver opens no transaction for reads.
+    readers = engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
+    app.extensions["surveykit.read_sessions"] = sessionmaker(readers, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
 
 
@@ -60,6 +65,13 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = new_session()
     return g.db_session  # type: ignore[no-any-return]
+
+
+def read_only() -> None:
+    """Serve the rest of this request's reads without a transaction (see init_app): call it first in a view that
+    only reads, before anything opens the request's session."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["surveykit.read_sessions"]()
 
 
 def _close_session(_exc: BaseException | None) -> None:

@@ -28,7 +28,7 @@ from instrument.model import LANGUAGE_QUESTION
 from instrument.types import question_type
 
 from . import drafts, languages
-from .db import get_session
+from .db import get_session, read_only
 from .drafts import OpenDraft
 from .invitations import links as invite_links
 from .invitations.parking import mix_after_answer, park, still_open
@@ -116,6 +116,7 @@ def _draft(slug: str) -> OpenDraft | None:
 @bp.get("/<slug>")
 def intro(slug: str) -> Any:
     """Show the survey's introduction and consent, with a button to begin."""
+    read_only()
     found = _survey_or_page(slug)
     if not isinstance(found, tuple):
         return found
@@ -250,6 +251,7 @@ def render_page(inst: Instrument, survey: object, section: Section, answers: dic
 @bp.get("/<slug>/p/<section_id>")
 def page(slug: str, section_id: str) -> Any:
     """Show one section with the answers given so far."""
+    read_only()
     found = _survey_or_page(slug)
     if not isinstance(found, tuple):
         return found
@@ -392,6 +394,7 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
 @bp.get("/<slug>/thanks")
 def thanks(slug: str) -> Any:
     """Thank the respondent."""
+    read_only()
     survey = _survey(slug)
     inst = languages.choose(instrument_of(survey, get_session()), slug, survey.title)
     testing(survey)
