@@ -11,13 +11,16 @@ stores, so an absurd number is a 404 and not an overflow.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import re
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, abort, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer, want_bytes
+from itsdangerous.signer import HMACAlgorithm
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
@@ -87,23 +90,62 @@ def _check_request() -> None:
                            "nothing was saved.")
 
 
+class _OneShotHmac(HMACAlgorithm):
+    """itsdangerous' HMAC through OpenSSL's one-shot ``hmac.digest``: the same bytes, but ``hmac.new`` given
+    itsdangerous' own sha1 function (not a hashlib name) takes Python's slow path, twice per request."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        return hmac.digest(key, value, self.name)
+
+
+class _KeptKeySigner(TimestampSigner):
+    """itsdangerous' timestamp signer with its derived keys worked out once per process rather than at each
+    signature and check (a derived key depends only on the secret, the salt and the method)."""
+
+    _derived: dict[tuple[Any, ...], bytes] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        name = self.digest_method().name
+        if isinstance(self.algorithm, HMACAlgorithm) and name in hashlib.algorithms_guaranteed:
+            self.algorithm = _OneShotHmac(name)
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        secret = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        key = (secret, self.salt, self.key_derivation, self.digest_method)
+        found = self._derived.get(key)
+        if found is None:
+            if len(self._derived) >= 16:
+                self._derived.clear()
+            found = self._derived[key] = super().derive_key(secret)
+        return found
+
+
 class SessionCookies(SecureCookieSessionInterface):
     """Flask's signed session cookie, its serializer built once per secret rather than twice per request.
 
     The cookie is the same (same keys, salt, key derivation and digest): only the serializer object is reused
-    (itsdangerous builds a signer per use, so it holds no per-request state).
+    (itsdangerous builds a signer per use, so it holds no per-request state), and its signer keeps the derived keys.
     """
 
     def __init__(self) -> None:
         self._built: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if not app.secret_key:
+            return None
+        fallbacks = tuple(app.config["SECRET_KEY_FALLBACKS"] or ())
+        key = (app.secret_key, fallbacks)
         found = self._built.get(key)
         if found is None:
-            found = super().get_signing_serializer(app)
-            if found is None:
-                return None
+            # As Flask builds it (the current key last), with the signer above.
+            found = URLSafeTimedSerializer(
+                [*fallbacks, app.secret_key], salt=self.salt, serializer=self.serializer, signer=_KeptKeySigner,
+                signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method})
             self._built = {key: found}  # one secret at a time: a changed key replaces the old serializer
         return found
 
