@@ -26,9 +26,9 @@ def __getattr__(name: str) -> Any:
     # the instrument library (create_app imports them; tests/test_cli_lazy.py checks what --help loads).
     if name == "csrf":
         if not _CSRF:
-            from flask_wtf.csrf import CSRFProtect
+            from .security import csrf_protection
 
-            _CSRF.append(CSRFProtect())
+            _CSRF.append(csrf_protection())
         return _CSRF[0]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

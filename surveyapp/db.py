@@ -67,10 +67,10 @@ def get_session() -> Session:
     return g.db_session  # type: ignore[no-any-return]
 
 
-def read_only() -> None:
-    """Serve the rest of this request's reads without a transaction (see init_app): call it first in a view that
-    only reads, before anything opens the request's session."""
-    if "db_session" not in g:
+def read_only(reads_only: bool = True) -> None:
+    """Serve the rest of this request's reads without a transaction (see init_app) when *reads_only* (a view that
+    only reads); call it before anything opens the request's session."""
+    if reads_only and "db_session" not in g:
         g.db_session = current_app.extensions["surveykit.read_sessions"]()
 
 

@@ -89,6 +89,7 @@ def _survey_or_page(slug: str) -> tuple[Published, Instrument] | WebResponse | s
 
 
 def _survey(slug: str) -> Published:
+    read_only(request.method == "GET")  # a respondent's GET only reads: it needs no transaction
     # The browser's draft is read with the survey (one statement); _draft uses that row.
     draft_id = drafts.held_id(slug)
     survey, row = published_with_draft(get_session(), slug, draft_id)
@@ -116,7 +117,6 @@ def _draft(slug: str) -> OpenDraft | None:
 @bp.get("/<slug>")
 def intro(slug: str) -> Any:
     """Show the survey's introduction and consent, with a button to begin."""
-    read_only()
     found = _survey_or_page(slug)
     if not isinstance(found, tuple):
         return found
@@ -251,7 +251,6 @@ def render_page(inst: Instrument, survey: object, section: Section, answers: dic
 @bp.get("/<slug>/p/<section_id>")
 def page(slug: str, section_id: str) -> Any:
     """Show one section with the answers given so far."""
-    read_only()
     found = _survey_or_page(slug)
     if not isinstance(found, tuple):
         return found
@@ -394,7 +393,6 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
 @bp.get("/<slug>/thanks")
 def thanks(slug: str) -> Any:
     """Thank the respondent."""
-    read_only()
     survey = _survey(slug)
     inst = languages.choose(instrument_of(survey, get_session()), slug, survey.title)
     testing(survey)

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, abort, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
@@ -24,6 +24,9 @@ from itsdangerous.signer import HMACAlgorithm
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
+
+if TYPE_CHECKING:  # Flask-WTF loads with the app (csrf_protection), not with the CLI's --help
+    from flask_wtf.csrf import CSRFProtect
 
 # The largest value of an SQL INTEGER column (PostgreSQL's int4): every id and position we store fits.
 INT_MAX = 2**31 - 1
@@ -204,3 +207,92 @@ def init_app(app: Flask) -> None:
             f"What you sent is larger than the {limit_mb:g} MB this site accepts, so nothing of it was saved. "
             "A file this large must be split into smaller ones.")
         return render_template("errors/http.html", error=friendly), 413
+
+
+def csrf_protection() -> CSRFProtect:
+    """Return Flask-WTF's CSRF protection with its signing serializer built once per secret (see below)."""
+    import logging
+    import os
+
+    from flask import current_app, session
+    from flask_wtf.csrf import CSRFProtect, ValidationError, same_origin
+    from itsdangerous import BadData, SignatureExpired
+
+    logger = logging.getLogger("flask_wtf.csrf")
+    salt = "wtf-csrf-token"  # Flask-WTF's
+
+    class CsrfTokens(CSRFProtect):
+        """Flask-WTF's CSRFProtect: the same tokens (``URLSafeTimedSerializer(secret, salt="wtf-csrf-token")``), the
+        same checks and errors, with the serializer built once per secret and :class:`_KeptKeySigner` (Flask-WTF
+        builds a serializer, two signers and their derived keys for each token made and each token checked).
+        Forms' own CSRF fields (``FlaskForm``) still use Flask-WTF's functions: the tokens are interchangeable."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._built: dict[str | bytes, URLSafeTimedSerializer] = {}
+
+        def init_app(self, app: Flask) -> None:
+            super().init_app(app)
+            app.jinja_env.globals["csrf_token"] = self.token
+            app.context_processor(lambda: {"csrf_token": self.token})  # after Flask-WTF's: this one wins
+
+        def _serializer(self) -> URLSafeTimedSerializer:
+            secret = current_app.config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key)
+            if secret is None:
+                raise RuntimeError("A secret key is required to use CSRF.")
+            found = self._built.get(secret)
+            if found is None:
+                found = URLSafeTimedSerializer(secret, salt=salt, signer=_KeptKeySigner)
+                self._built = {secret: found}  # one secret at a time
+            return found
+
+        def token(self) -> str:
+            """Return this request's signed CSRF token (``csrf_token()`` in templates), as ``generate_csrf`` does."""
+            field = current_app.config["WTF_CSRF_FIELD_NAME"]
+            if field not in g:
+                serializer = self._serializer()
+                if field not in session:
+                    session[field] = hashlib.sha1(os.urandom(64)).hexdigest()
+                try:
+                    token = serializer.dumps(session[field])
+                except TypeError:
+                    session[field] = hashlib.sha1(os.urandom(64)).hexdigest()
+                    token = serializer.dumps(session[field])
+                setattr(g, field, token)
+            return g.get(field)  # type: ignore[no-any-return]
+
+        def _validate(self, data: str | None) -> None:
+            # flask_wtf.csrf.validate_csrf, with the kept serializer.
+            field = current_app.config["WTF_CSRF_FIELD_NAME"]
+            if not data:
+                raise ValidationError("The CSRF token is missing.")
+            if field not in session:
+                raise ValidationError("The CSRF session token is missing.")
+            try:
+                token = self._serializer().loads(data, max_age=current_app.config.get("WTF_CSRF_TIME_LIMIT", 3600))
+            except SignatureExpired as e:
+                raise ValidationError("The CSRF token has expired.") from e
+            except BadData as e:
+                raise ValidationError("The CSRF token is invalid.") from e
+            if not hmac.compare_digest(session[field], token):
+                raise ValidationError("The CSRF tokens do not match.")
+
+        def protect(self, apply_exemptions: bool = False) -> None:
+            # CSRFProtect.protect, calling _validate.
+            if apply_exemptions and (not request.endpoint or self._is_exempt()):
+                return
+            if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+                return
+            try:
+                self._validate(self._get_csrf_token())
+            except ValidationError as e:
+                logger.info(e.args[0])
+                self._error_response(e.args[0])
+            if request.is_secure and current_app.config["WTF_CSRF_SSL_STRICT"]:
+                if not request.referrer:
+                    self._error_response("The referrer header is missing.")
+                if not same_origin(request.referrer, f"https://{request.host}/"):
+                    self._error_response("The referrer does not match the host.")
+            g.csrf_valid = True
+
+    return CsrfTokens()
