@@ -278,10 +278,10 @@ def csrf_protection() -> CSRFProtect:
                 raise ValidationError("The CSRF tokens do not match.")
 
         def protect(self, apply_exemptions: bool = False) -> None:
-            # CSRFProtect.protect, calling _validate.
-            if apply_exemptions and (not request.endpoint or self._is_exempt()):
-                return
+            # CSRFProtect.protect, calling _validate (the method first: a GET needs no look at the exemptions).
             if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+                return
+            if apply_exemptions and (not request.endpoint or self._is_exempt()):
                 return
             try:
                 self._validate(self._get_csrf_token())
