@@ -75,6 +75,8 @@ class OpenDraft:
     # A linked draft's "finished" mark id and this browser's nonce (None for a browser draft).
     done_id: str | None = None
     device: str | None = None
+    # The sealed bytes *answers* were read from (None: not read): save's first compare-and-swap starts from them.
+    sealed: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -183,8 +185,8 @@ def current(db: Session, slug: str, invitation_key: str | None, row: Any = UNREA
     except Unsealable:
         return None
     if linked is not None:
-        return OpenDraft(draft_id, slug, key, context, answers, linked.done_id, linked.device)
-    return OpenDraft(draft_id, slug, key, context, answers)
+        return OpenDraft(draft_id, slug, key, context, answers, linked.done_id, linked.device, row.sealed)
+    return OpenDraft(draft_id, slug, key, context, answers, sealed=row.sealed)
 
 
 def _held(slug: str) -> tuple[str, bytes, dt.date] | None:
@@ -279,30 +281,36 @@ def save(db: Session, draft: OpenDraft, merge: Callable[[dict[str, Any]], dict[s
     draft each keep their own pages: the write is conditional on the sealed bytes read, and retried on a change.
     """
     connection = db.connection
-    for _ in range(SAVE_TRIES):
+    for attempt in range(SAVE_TRIES):
         end_read(db)
-        row = connection().execute(_READ, {"id": draft.id}).first()
-        if row is None:
-            db.commit()
-            return False
-        try:
-            stored = unseal(draft.key, row.sealed, draft.context)
-        except Unsealable:
-            stored = draft.answers
+        if attempt == 0 and draft.sealed is not None:
+            # The sheet as this request read it: when it changed since, the swap below fails and the next try reads.
+            old_sealed, stored = draft.sealed, draft.answers
+        else:
+            row = connection().execute(_READ, {"id": draft.id}).first()
+            if row is None:
+                db.commit()
+                return False
+            old_sealed = row.sealed
+            try:
+                stored = unseal(draft.key, row.sealed, draft.context)
+            except Unsealable:
+                stored = draft.answers
         answers = merge(stored)
-        done = connection().execute(_SWAP, {"id": draft.id, "old_sealed": row.sealed,
-                                            "new_sealed": seal(draft.key, answers, draft.context)})
+        new_sealed = seal(draft.key, answers, draft.context)
+        done = connection().execute(_SWAP, {"id": draft.id, "old_sealed": old_sealed, "new_sealed": new_sealed})
         db.commit()
         if done.rowcount == 1:  # type: ignore[attr-defined]
-            draft.answers = answers
+            draft.answers, draft.sealed = answers, new_sealed
             return True
     # Still changing under us after every try: the last write wins.
     answers = merge(draft.answers)
-    done = connection().execute(_WRITE, {"id": draft.id, "new_sealed": seal(draft.key, answers, draft.context)})
+    new_sealed = seal(draft.key, answers, draft.context)
+    done = connection().execute(_WRITE, {"id": draft.id, "new_sealed": new_sealed})
     db.commit()
     if done.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    draft.answers = answers
+    draft.answers, draft.sealed = answers, new_sealed
     return True
 
 
