@@ -52,7 +52,6 @@ _SWAP = (update(Draft).where(Draft.key == bindparam("id"), Draft.sealed == bindp
          .values(sealed=bindparam("new_sealed")))
 _DISCARD = delete(Draft).where(Draft.key == bindparam("id"))
 _INSERT = insert(Draft)
-UNREAD = object()  # current's *row* when the caller did not read the draft's row
 _SWEEP = delete(Draft).where(Draft.expires_on < bindparam("today"))
 # app.extensions key: the day this process last deleted expired drafts. A draft expires at the end of a day, so the
 # set of expired drafts changes only when the day does: one sweep a day per process deletes what a sweep at each
@@ -161,11 +160,13 @@ def held_id(slug: str) -> str | None:
     return held[0] if held is not None else None
 
 
-def current(db: Session, slug: str, invitation_key: str | None, row: Any = UNREAD) -> OpenDraft | None:
+def current(db: Session, slug: str, invitation_key: str | None,
+            read: tuple[str | None, Any] | None = None) -> OpenDraft | None:
     """Return this browser's draft of survey *slug*, or None (none, expired, or not for this invitation).
 
-    *row*: the draft's row (survey_slug, sealed, expires_on) when the caller read it already for
-    :func:`held_id` (None: no such row); by default it is read here.
+    *read*: (draft id, its row or None) as the caller read them with :func:`held_id`; the row serves only while it
+    is still the draft this browser holds (the test link, followed after that read, switches to the browser's own
+    draft), else the row is read here.
     """
     linked = _linked(slug)
     if linked is not None:
@@ -175,7 +176,9 @@ def current(db: Session, slug: str, invitation_key: str | None, row: Any = UNREA
         if held is None:
             return None
         draft_id, key, _expires = held
-    if row is UNREAD:
+    if read is not None and read[0] == draft_id:
+        row = read[1]
+    else:
         row = db.connection().execute(_READ, {"id": draft_id}).first()
     if row is None or row.survey_slug != slug or row.expires_on < dt.date.today():
         return None

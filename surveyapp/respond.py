@@ -107,11 +107,8 @@ def _binding(slug: str) -> str | None:
 
 def _draft(slug: str) -> OpenDraft | None:
     """Return this browser's draft of *slug*, from the row read with the survey (see _survey)."""
-    read_slug, read_id, row = g.get("surveykit_draft_row", (None, None, drafts.UNREAD))
-    # The row read with the survey serves only if it is still the draft this browser holds (the test link, followed
-    # after that read, switches to the browser's own draft).
-    fresh = read_slug == slug and read_id is not None and read_id == drafts.held_id(slug)
-    return drafts.current(get_session(), slug, _binding(slug), row if fresh else drafts.UNREAD)
+    read_slug, read_id, row = g.get("surveykit_draft_row", (None, None, None))
+    return drafts.current(get_session(), slug, _binding(slug), (read_id, row) if read_slug == slug else None)
 
 
 @bp.get("/<slug>")
