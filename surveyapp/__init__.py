@@ -43,8 +43,9 @@ def _secret_key(app: Flask) -> str:
     return key
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: defaults, then SURVEYKIT_* environment and instance config, then *test_config*."""
+def configured_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Return the app with its settings only (defaults, then SURVEYKIT_* environment and instance config, then
+    *test_config*): no database, no blueprints. Commands that only need a setting use it; create_app builds on it."""
     instance = (test_config or {}).get("INSTANCE_PATH")
     app = Flask(__name__, instance_relative_config=True, instance_path=instance)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -56,6 +57,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                                   or f"sqlite:///{Path(app.instance_path) / 'surveykit.sqlite3'}")
     app.config["SECRET_KEY"] = app.config["SURVEYKIT_SECRET_KEY"] or _secret_key(app)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a physician may leave a page open for a whole shift
+    return app
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: :func:`configured_app`, then the database, the pages and the commands."""
+    app = configured_app(test_config)
 
     # The development server logs each request with the client's address and the path (which may hold an
     # invitation token): respondents' anonymity forbids that, so request logging is off.

@@ -75,3 +75,21 @@ def test_the_test_runner_and_the_command_see_the_same_commands(app):
     context = click.Context(cli)
     for name in COMMANDS:
         assert app.cli.get_command(context, name) is cli.get_command(context, name)
+
+
+
+# What checking instrument files needs: the instrument library and YAML, not the database layer, forms or the app.
+APP_ONLY = ("sqlalchemy", "flask_wtf", "wtforms", "flask_babel", "flask_compress", "alembic", "openpyxl")
+SHIPPED = Path(__file__).resolve().parent.parent / "instruments"
+
+
+def test_instruments_check_loads_neither_the_database_layer_nor_the_app(tmp_path, monkeypatch):
+    # The default folder (no path given) comes from the settings, which are read without building the app.
+    monkeypatch.setenv("SURVEYKIT_INSTRUMENTS_DIR", str(SHIPPED))
+    for args in (["instruments", "check", str(SHIPPED)], ["instruments", "check"]):
+        output, modules = _loaded(tmp_path, *args)
+        assert "instrument(s) valid" in output, (args, output)
+        assert "instrument" in _top_level(modules)
+        assert not _top_level(modules) & set(APP_ONLY), (args, sorted(_top_level(modules) & set(APP_ONLY)))
+        assert "surveyapp.respond" not in modules
+    assert not (tmp_path / "lazy.sqlite3").exists()

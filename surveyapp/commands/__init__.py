@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -40,11 +41,14 @@ def _schema_message(exc: DBAPIError) -> str | None:
 def _guarded(callback: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
-        from sqlalchemy.exc import DBAPIError
-
         try:
             return callback(*args, **kwargs)
-        except DBAPIError as exc:
+        except Exception as exc:
+            # A command that never loaded SQLAlchemy (checking instrument files) cannot have raised its error, and
+            # importing it here to find out would double that command's start-up time.
+            exc_module = sys.modules.get("sqlalchemy.exc")
+            if exc_module is None or not isinstance(exc, exc_module.DBAPIError):
+                raise
             message = _schema_message(exc)
             if message is None:
                 raise

@@ -5,14 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import current_app
+from flask import Config, current_app
 from flask.cli import AppGroup, ScriptInfo
 
 from instrument import Instrument, read_instruments
 from instrument.reportfile import InvalidReport, load_report
-
-from ..db import get_session
-from ..instrument_list import offered
 
 group = AppGroup("instruments", help="Check and list survey instruments.")
 
@@ -33,7 +30,7 @@ def check(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     if paths:
         targets = list(paths)
     else:
-        targets = [Path(ctx.ensure_object(ScriptInfo).load_app().config["SURVEYKIT_INSTRUMENTS_DIR"])]
+        targets = [Path(_settings(ctx.ensure_object(ScriptInfo))["SURVEYKIT_INSTRUMENTS_DIR"])]
     shelf = read_instruments(targets, _relative)
     if not shelf.files:
         raise click.ClickException("no .yaml instrument files found in " + ", ".join(map(str, targets)))
@@ -61,6 +58,16 @@ def check(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     click.echo(f"{shelf.files} instrument(s) valid")
 
 
+def _settings(info: ScriptInfo) -> Config:
+    """Return the settings of the app the command runs for, without building it when it is surveykit's own (the
+    whole app would triple a file check's start-up time)."""
+    from .. import configured_app, create_app
+
+    if info.create_app is create_app and info._loaded_app is None:
+        return configured_app().config
+    return info.load_app().config
+
+
 def _asked(inst: Instrument) -> int:
     # The questions the file asks (inst.questions also holds the built-in language question).
     return sum(len(section.questions) for section in inst.sections)
@@ -73,6 +80,10 @@ def _in_languages(inst: Instrument) -> str:
 @group.command("list")
 def list_() -> None:
     """List the instruments (the folder's and those saved in the browser); name the files that cannot be served."""
+    # Imported here: `check` reads files only, and the database layer would double its start-up time.
+    from ..db import get_session
+    from ..instrument_list import offered
+
     offer = offered(get_session(), Path(current_app.config["SURVEYKIT_INSTRUMENTS_DIR"]), _relative)
     shelf = offer.shelf
     for inst in shelf.instruments:
