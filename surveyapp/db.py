@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:  # Alembic (~10 MB with its dialects and Mako) loads only when migrations run
@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
     # ROLLBACK changes nothing they read and saves two round trips. SQLite's driver opens no transaction for reads.
     readers = engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
     app.extensions["surveykit.read_sessions"] = sessionmaker(readers, expire_on_commit=False)
+    app.extensions["surveykit.engines"] = (engine, readers)
     app.teardown_appcontext(_close_session)
 
 
@@ -74,7 +75,76 @@ def read_only(reads_only: bool = True) -> None:
         g.db_session = current_app.extensions["surveykit.read_sessions"]()
 
 
+class Handle(Protocol):
+    """What the respondent's pages ask of the database: an ORM :class:`Session` or a :class:`Plain` connection."""
+
+    def connection(self) -> Connection: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def scalar(self, statement: Executable, params: Any = None) -> Any: ...
+
+    def get_bind(self) -> Any: ...
+
+
+class Plain:
+    """A request's database connection without the ORM: :class:`Handle`'s methods on one pooled connection.
+
+    An open survey's pages run a few prebuilt statements and never load an ORM object; a Session's transaction
+    bookkeeping costs them more than the statements (see bench/respond.py), so they use this instead.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    def connection(self) -> Connection:
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        return self._connection
+
+    def commit(self) -> None:
+        if self._connection is not None:
+            self._connection.commit()
+
+    def rollback(self) -> None:
+        if self._connection is not None:
+            self._connection.rollback()
+
+    def scalar(self, statement: Executable, params: Any = None) -> Any:
+        return self.connection().scalar(statement, params)
+
+    def get_bind(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        """Roll back what was not committed and give the connection back to the pool."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def plain(reads_only: bool = False) -> Plain:
+    """Return the request's :class:`Plain` connection, opened on first use and closed at teardown (*reads_only*: a
+    view that only reads, served without a transaction as :func:`read_only` serves it; chosen at the first call)."""
+    found = g.get("db_plain")
+    if found is None:
+        found = g.db_plain = Plain(current_app.extensions["surveykit.engines"][1 if reads_only else 0])
+    return found  # type: ignore[no-any-return]
+
+
+def drop_plain() -> None:
+    """Close the request's :class:`Plain` connection, if any (a view moving on to the ORM session: on SQLite two
+    connections of one request must not both hold the database)."""
+    found = g.pop("db_plain", None)
+    if found is not None:
+        found.close()
+
+
 def _close_session(_exc: BaseException | None) -> None:
+    drop_plain()
     session = g.pop("db_session", None)
     if session is not None:
         session.close()

@@ -42,6 +42,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .db import Handle
 from .models import Draft, random_key
 from .sealing import Unsealable, key_from_text, key_text, new_key, seal, unseal
 
@@ -132,7 +133,7 @@ def _linked(slug: str) -> _Linked | None:
     return _derive(seed, device) if seed is not None and device else None
 
 
-def _exists(db: Session, draft_id: str) -> bool:
+def _exists(db: Handle, draft_id: str) -> bool:
     return db.scalar(select(Draft.key).where(Draft.key == draft_id)) is not None
 
 
@@ -160,7 +161,7 @@ def held_id(slug: str) -> str | None:
     return held[0] if held is not None else None
 
 
-def current(db: Session, slug: str, invitation_key: str | None,
+def current(db: Handle, slug: str, invitation_key: str | None,
             read: tuple[str | None, Any] | None = None) -> OpenDraft | None:
     """Return this browser's draft of survey *slug*, or None (none, expired, or not for this invitation).
 
@@ -206,7 +207,7 @@ def _held(slug: str) -> tuple[str, bytes, dt.date] | None:
     return (draft_id, key, expires) if key is not None else None
 
 
-def finished_elsewhere(db: Session, slug: str, invitation_key: str | None = None) -> bool:
+def finished_elsewhere(db: Handle, slug: str, invitation_key: str | None = None) -> bool:
     """Say whether this browser's draft is gone because a concurrent request *from this browser* (a double click)
     finished it.
 
@@ -235,7 +236,7 @@ def _expiry() -> dt.date:
     return dt.date.today() + dt.timedelta(days=current_app.config["SURVEYKIT_DRAFT_DAYS"])
 
 
-def end_read(db: Session) -> None:
+def end_read(db: Handle) -> None:
     """End the request's reads before it writes, where that matters: on SQLite a write after a stale read fails
     instead of waiting. PostgreSQL (read committed) needs no such step: a write waits for the row and sees its latest
     version, and the COMMIT and BEGIN a commit here would cost are two round trips of each respondent's request.
@@ -244,7 +245,7 @@ def end_read(db: Session) -> None:
         db.commit()
 
 
-def start(db: Session, slug: str, invitation_key: str | None) -> OpenDraft:
+def start(db: Handle, slug: str, invitation_key: str | None) -> OpenDraft:
     """Store a fresh, empty sealed draft (linked, or with its key in the browser's session); drop expired drafts.
 
     When another device holding the same link started the linked draft first, that one is returned.
@@ -277,7 +278,7 @@ def start(db: Session, slug: str, invitation_key: str | None) -> OpenDraft:
     return draft
 
 
-def save(db: Session, draft: OpenDraft, merge: Callable[[dict[str, Any]], dict[str, Any]]) -> bool:
+def save(db: Handle, draft: OpenDraft, merge: Callable[[dict[str, Any]], dict[str, Any]]) -> bool:
     """Store ``merge(answers now stored)`` in the draft; False when the draft is gone (finished meanwhile).
 
     *merge* puts one page's answers over the sheet as stored at this moment, so two devices editing one linked
@@ -317,7 +318,7 @@ def save(db: Session, draft: OpenDraft, merge: Callable[[dict[str, Any]], dict[s
     return True
 
 
-def discard(db: Session, draft: OpenDraft) -> bool:
+def discard(db: Handle, draft: OpenDraft) -> bool:
     """Delete the draft inside the caller's transaction; False when another request deleted it first.
 
     A linked draft leaves its sealed finished mark naming this browser (see :func:`finished_elsewhere`).
@@ -328,9 +329,9 @@ def discard(db: Session, draft: OpenDraft) -> bool:
     if draft.done_id is not None:
         context = _context(draft.slug, draft.done_id, draft.context.rsplit("|", 1)[1] or None)
         # Kept only for a double click's second request: gone with the first purge after tomorrow, and at close.
-        db.add(Draft(key=draft.done_id, survey_slug=draft.slug, expires_on=dt.date.today() + dt.timedelta(days=1),
-                     sealed=seal(draft.key, {"device": draft.device}, context)))
-        db.flush()
+        db.connection().execute(_INSERT, {"key": draft.done_id, "survey_slug": draft.slug,
+                                          "expires_on": dt.date.today() + dt.timedelta(days=1),
+                                          "sealed": seal(draft.key, {"device": draft.device}, context)})
     return True
 
 

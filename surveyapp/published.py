@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
 
+from .db import Handle
 from .models import Draft, InstrumentVersion, Survey, survey_state
 
 
@@ -63,7 +63,7 @@ class DraftRow:
     expires_on: dt.date
 
 
-def published_with_draft(db: Session, slug: str, draft_id: str | None) -> tuple[Published | None, DraftRow | None]:
+def published_with_draft(db: Handle, slug: str, draft_id: str | None) -> tuple[Published | None, DraftRow | None]:
     """Return survey *slug* as its respondents' pages see it (None when there is no such survey) and the row of
     draft *draft_id* of that survey (None when there is none), read in one statement."""
     row = db.connection().execute(_PUBLISHED, {"slug": slug, "draft": draft_id}).first()
@@ -74,6 +74,6 @@ def published_with_draft(db: Session, slug: str, draft_id: str | None) -> tuple[
     return survey, (DraftRow(row[11], row[12], row[13]) if row[11] is not None else None)
 
 
-def published(db: Session, slug: str) -> Published | None:
+def published(db: Handle, slug: str) -> Published | None:
     """Return survey *slug* as its respondents' pages see it, or None when there is no such survey."""
     return published_with_draft(db, slug, None)[0]

@@ -28,7 +28,7 @@ from instrument.model import LANGUAGE_QUESTION
 from instrument.types import question_type
 
 from . import drafts, languages
-from .db import get_session, read_only
+from .db import Handle, drop_plain, get_session, plain, read_only
 from .drafts import OpenDraft
 from .invitations import links as invite_links
 from .invitations.parking import mix_after_answer, park, still_open
@@ -73,12 +73,30 @@ def only_if(cond: Condition, inst: Instrument) -> str:
     return _("you answered %(answers)s to %(question)s", answers=_(" or ").join(labels), question=question)
 
 
+def _db() -> Handle:
+    """Return the request's database: a plain connection for an open survey's pages; the ORM session once the
+    request involves an invitation or a test answer (their steps load and add ORM objects, see _use_orm)."""
+    if g.get("surveykit_orm"):
+        return get_session()
+    return plain(request.method == "GET")  # a respondent's GET only reads: it needs no transaction
+
+
+def _use_orm() -> None:
+    """Serve the rest of the request through the ORM session (the plain connection read only the survey)."""
+    if not g.get("surveykit_orm"):
+        drop_plain()
+        read_only(request.method == "GET")
+        g.surveykit_orm = True
+
+
 def _survey_or_page(slug: str) -> tuple[Published, Instrument] | WebResponse | str:
     survey = _survey(slug)
-    inst = languages.choose(instrument_of(survey, get_session()), slug, survey.title)
+    inst = languages.choose(instrument_of(survey, _db()), slug, survey.title)
     state = survey.state()
     # The team's test link opens the pages before the survey does and without an invitation (never once closed).
     test = testing(survey)
+    if test or survey.mode == "invitation":
+        _use_orm()
     if state != "open" and not (test and state == "not_yet_open"):
         return make_response(render_template("respond/closed.html", survey=survey, state=state), 410)
     if survey.mode == "invitation" and not test:
@@ -89,10 +107,9 @@ def _survey_or_page(slug: str) -> tuple[Published, Instrument] | WebResponse | s
 
 
 def _survey(slug: str) -> Published:
-    read_only(request.method == "GET")  # a respondent's GET only reads: it needs no transaction
     # The browser's draft is read with the survey (one statement); _draft uses that row.
     draft_id = drafts.held_id(slug)
-    survey, row = published_with_draft(get_session(), slug, draft_id)
+    survey, row = published_with_draft(_db(), slug, draft_id)
     g.surveykit_draft_row = (slug, draft_id, row)
     if survey is None:
         languages.use_browser_language()
@@ -108,7 +125,7 @@ def _binding(slug: str) -> str | None:
 def _draft(slug: str) -> OpenDraft | None:
     """Return this browser's draft of *slug*, from the row read with the survey (see _survey)."""
     read_slug, read_id, row = g.get("surveykit_draft_row", (None, None, None))
-    return drafts.current(get_session(), slug, _binding(slug), (read_id, row) if read_slug == slug else None)
+    return drafts.current(_db(), slug, _binding(slug), (read_id, row) if read_slug == slug else None)
 
 
 @bp.get("/<slug>")
@@ -131,7 +148,7 @@ def start(slug: str) -> Any:
     survey, inst = found
     draft = _draft(slug)
     if draft is None:
-        draft = drafts.start(get_session(), slug, _binding(slug))
+        draft = drafts.start(_db(), slug, _binding(slug))
     return redirect(url_for("respond.page", slug=slug, section_id=_resume_at(inst, draft.answers).id))
 
 
@@ -292,7 +309,7 @@ def submit_page(slug: str, section_id: str) -> Any:
     survey, inst = found
     draft = _draft(slug)
     if draft is None:
-        if session.get(f"done:{slug}") or drafts.finished_elsewhere(get_session(), slug, _binding(slug)):
+        if session.get(f"done:{slug}") or drafts.finished_elsewhere(_db(), slug, _binding(slug)):
             return redirect(url_for("respond.thanks", slug=slug))
         return redirect(url_for("respond.intro", slug=slug))
     section = _section(inst, section_id)
@@ -314,10 +331,10 @@ def submit_page(slug: str, section_id: str) -> Any:
         # This page's answers over the sheet as stored now: another device's pages saved meanwhile are kept.
         return prune(inst, {**{k: v for k, v in stored.items() if k.split(".")[0] not in own}, **values})
 
-    if not errors and not drafts.save(get_session(), draft, merge):
+    if not errors and not drafts.save(_db(), draft, merge):
         # Gone since this request read it: a concurrent submission of the last page finished it (a double click
         # here gets thanks; another device holding the same link is told the link was used).
-        if draft.done_id is None or drafts.finished_elsewhere(get_session(), slug, _binding(slug)):
+        if draft.done_id is None or drafts.finished_elsewhere(_db(), slug, _binding(slug)):
             return redirect(url_for("respond.thanks", slug=slug))
         return make_response(render_template("invite/answered.html", survey=survey), 410)
     sections = visible_sections(inst, draft.answers)
@@ -340,7 +357,7 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
     if errors:
         first = next(q for q in inst.questions if q.id in errors)
         return redirect(url_for("respond.page", slug=survey.slug, section_id=first.section))
-    db = get_session()
+    db = _db()
     code_question = random_code_question(db, survey.slug)
     code = new_panel_code() if code_question else None
     if code_question:  # an anonymous panel's wave 1: a random code stored with the answers, shown to keep
@@ -356,19 +373,20 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
         return redirect(url_for("respond.thanks", slug=survey.slug))
     test = bool(g.get("test_mode"))
     if test:  # a test answer: stored at once, marked; no invitation, no parking, no count touched
-        store_test_answer(db, survey, answers)
+        store_test_answer(get_session(), survey, answers)  # the request's db (see _use_orm)
     elif survey.mode == "invitation":
         # The invitation is burnt and the answers parked, sealed, in this one transaction; the mixer stores them
         # later in a shuffled batch (invitations/parking.py), so no transaction pairs the two readably.
-        if not still_open(db, survey.slug):
+        orm = get_session()  # the request's db here (see _use_orm), with the ORM's methods
+        if not still_open(orm, survey.slug):
             db.rollback()
             return make_response(render_template("respond/closed.html", survey=survey, state="closed"), 410)
         invitation_key = invite_links.bound_key(survey.slug) or ""
-        if not mark_answered(db, invitation_key):
+        if not mark_answered(orm, invitation_key):
             db.rollback()
             drafts.forget(survey.slug)
             return make_response(render_template("invite/answered.html", survey=survey), 410)
-        park(db, survey, answers, study_id_of_invitation(db, survey.slug, invitation_key))
+        park(orm, survey, answers, study_id_of_invitation(orm, survey.slug, invitation_key))
     else:
         version = survey.instrument_version
         db.connection().execute(_STORE, {
@@ -378,7 +396,7 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
     db.commit()
     if survey.mode == "invitation" and not test:
         invite_links.forget(survey.slug)
-        mix_after_answer(db, survey)
+        mix_after_answer(get_session(), survey)
     drafts.forget(survey.slug)
     session.pop(_PENDING.format(survey.slug), None)
     session[f"done:{survey.slug}"] = True
@@ -391,7 +409,7 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
 def thanks(slug: str) -> Any:
     """Thank the respondent."""
     survey = _survey(slug)
-    inst = languages.choose(instrument_of(survey, get_session()), slug, survey.title)
+    inst = languages.choose(instrument_of(survey, _db()), slug, survey.title)
     testing(survey)
     return render_template("respond/thanks.html", survey=survey, inst=inst,
                            panel_code=session.get(f"panel_code:{slug}"))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from instrument import Instrument, InvalidInstrument, parse_instrument
 
+from .db import Handle
 from .instrument_list import offered
 from .invitations.parking import mix, retire_key
 from .models import Delivery, Draft, InstrumentVersion, Invitation, Response, Survey, answers_of
@@ -112,7 +113,7 @@ _parsed: dict[tuple[int, str], Instrument] = {}
 PARSED_KEPT = 64
 
 
-def instrument_of(survey: Survey | Published, db: Session | None = None) -> Instrument:
+def instrument_of(survey: Survey | Published, db: Handle | None = None) -> Instrument:
     """Return the parsed instrument version a survey serves, parsed (and its text read) once per process.
 
     A :class:`Published` survey carries no text: on the first call for its version, *db* reads it.

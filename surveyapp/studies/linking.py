@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from exports.readers import InvalidImport, SourceRow, Tabular
 from exports.tabular.reading import cell_text
 
+from ..db import Handle
 from ..models import Invitation, Response
 from .models import Study, StudyKey, StudyLink, StudyParticipant, StudyWave
 
@@ -40,7 +41,7 @@ _RANDOM_CODE_QUESTIONS = (select(Study.code_questions).join(StudyWave, StudyWave
                           .where(StudyWave.survey_slug == bindparam("slug"), StudyWave.number == 1, Study.random_code))
 
 
-def random_code_question(db: Session, survey_slug: str) -> str | None:
+def random_code_question(db: Handle, survey_slug: str) -> str | None:
     """Return the question a random code is stored under when survey *survey_slug* is wave 1 of a random-code
     panel (the code is drawn at the end and shown to the respondent to keep), else None."""
     questions = db.connection().execute(_RANDOM_CODE_QUESTIONS, {"slug": survey_slug}).scalar()
