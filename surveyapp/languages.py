@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +42,15 @@ _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _COPIES: dict[tuple[str, str, str], Instrument] = {}
 _COPIES_KEPT = 128
 _TEXTS_KEPT = 4096  # the templates' translated texts kept per process (see _template_gettext)
+_NUMBERS: dict[tuple[str, int], str] = {}  # small whole numbers formatted per language (see number)
+_SMALL = 1000
 
 
 def _locale() -> str:
     return babel_locale(g.get("language", "en"))
 
 
+@lru_cache(maxsize=256)
 def babel_locale(tag: str) -> str:
     """Return Babel's name for the BCP 47 *tag* (pt-BR -> pt_BR); English for one CLDR does not know."""
     try:
@@ -219,7 +223,16 @@ def _figure(value: Any) -> Any:
 
 def number(value: Any) -> str:
     """Format a number for the page's language (1,000 in English, 1.000 in Spanish)."""
-    return str(format_decimal(value))
+    if type(value) is not int or not 0 <= value < _SMALL:
+        return str(format_decimal(value))
+    # Every page shows "Page 2 of 5": small whole numbers are formatted once per language and process.
+    key = (g.get("language", "en"), value)
+    found = _NUMBERS.get(key)
+    if found is None:
+        if len(_NUMBERS) >= _TEXTS_KEPT:
+            _NUMBERS.clear()
+        found = _NUMBERS[key] = str(format_decimal(value))
+    return found
 
 
 def day(value: dt.date) -> str:

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from sqlalchemy import insert
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WebResponse
 
 from instrument import Condition, Instrument, Section, parse_section, settle, visible_sections
@@ -76,17 +77,18 @@ def only_if(cond: Condition, inst: Instrument) -> str:
 def _db() -> Handle:
     """Return the request's database: a plain connection for an open survey's pages; the ORM session once the
     request involves an invitation or a test answer (their steps load and add ORM objects, see _use_orm)."""
-    if g.get("surveykit_orm"):
-        return get_session()
-    return plain(request.method == "GET")  # a respondent's GET only reads: it needs no transaction
+    found: Handle | None = g.get("surveykit_db")
+    if found is None:
+        found = g.surveykit_db = plain(request.method == "GET")  # a respondent's GET only reads: no transaction
+    return found
 
 
 def _use_orm() -> None:
     """Serve the rest of the request through the ORM session (the plain connection read only the survey)."""
-    if not g.get("surveykit_orm"):
+    if not isinstance(g.get("surveykit_db"), Session):
         drop_plain()
         read_only(request.method == "GET")
-        g.surveykit_orm = True
+        g.surveykit_db = get_session()
 
 
 def _survey_or_page(slug: str) -> tuple[Published, Instrument] | WebResponse | str:
