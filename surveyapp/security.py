@@ -14,12 +14,14 @@ import functools
 import hashlib
 import hmac
 import re
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, abort, g, render_template, request
-from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer, want_bytes
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.wrappers import Request
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer, want_bytes
 from itsdangerous.signer import HMACAlgorithm
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
@@ -30,6 +32,10 @@ if TYPE_CHECKING:  # Flask-WTF loads with the app (csrf_protection), not with th
 
 # The largest value of an SQL INTEGER column (PostgreSQL's int4): every id and position we store fits.
 INT_MAX = 2**31 - 1
+# How many verified cookies and CSRF tokens a process remembers (see SessionCookies and csrf_protection).
+KEPT_SIGNED = 4096
+# How long a CSRF token made for a session is given again to the same session's next pages (see CsrfTokens.token).
+TOKEN_REUSE_SECONDS = 60
 
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'self'",
@@ -137,6 +143,33 @@ class SessionCookies(SecureCookieSessionInterface):
 
     def __init__(self) -> None:
         self._built: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
+        # Cookies whose signature this process has checked: cookie -> (serializer, signed at, the data's JSON).
+        self._opened: dict[str, tuple[URLSafeTimedSerializer, float, str]] = {}
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """Flask's, remembering each cookie it has verified: a respondent's browser sends the same cookie with
+        every page until something changes it, and checking its signature again costs more than the page's
+        queries. A remembered cookie is only ever one this process verified with the current key, and its age is
+        checked again at each use, as at the first."""
+        s = self.get_signing_serializer(app)
+        if s is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        held = self._opened.get(value)
+        if held is not None and held[0] is s and time.time() - held[1] <= max_age:
+            return self.session_class(self.serializer.loads(held[2]))
+        try:
+            data, signed_at = s.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if len(self._opened) >= KEPT_SIGNED:
+            self._opened.clear()
+        # Kept as JSON text, not as the dict: each request gets its own copy to change.
+        self._opened[value] = (s, signed_at.timestamp(), self.serializer.dumps(data))
+        return self.session_class(data)
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         if not app.secret_key:
@@ -230,6 +263,10 @@ def csrf_protection() -> CSRFProtect:
         def __init__(self) -> None:
             super().__init__()
             self._built: dict[str | bytes, URLSafeTimedSerializer] = {}
+            # Tokens made lately, by session secret: (serializer, made at, token); and tokens verified, by token:
+            # (serializer, signed at, the session secret they sign). Both as Flask-WTF would make and check them.
+            self._made: dict[str, tuple[URLSafeTimedSerializer, float, str]] = {}
+            self._checked: dict[str, tuple[URLSafeTimedSerializer, float, str]] = {}
 
         def init_app(self, app: Flask) -> None:
             super().init_app(app)
@@ -253,11 +290,22 @@ def csrf_protection() -> CSRFProtect:
                 serializer = self._serializer()
                 if field not in session:
                     session[field] = hashlib.sha1(os.urandom(64)).hexdigest()
-                try:
-                    token = serializer.dumps(session[field])
-                except TypeError:
-                    session[field] = hashlib.sha1(os.urandom(64)).hexdigest()
-                    token = serializer.dumps(session[field])
+                secret = session[field]
+                # The token made for this session's previous page, if made within the last minute: the same token
+                # Flask-WTF would make now but for its time stamp (so, with a time limit set, it expires up to a
+                # minute sooner), and signing one costs a page more than its queries.
+                made = self._made.get(secret) if isinstance(secret, str) else None
+                if made is not None and made[0] is serializer and 0 <= time.time() - made[1] < TOKEN_REUSE_SECONDS:
+                    token = made[2]
+                else:
+                    try:
+                        token = serializer.dumps(secret)
+                    except TypeError:
+                        session[field] = secret = hashlib.sha1(os.urandom(64)).hexdigest()
+                        token = serializer.dumps(secret)
+                    if len(self._made) >= KEPT_SIGNED:
+                        self._made.clear()
+                    self._made[secret] = (serializer, time.time(), token)
                 setattr(g, field, token)
             return g.get(field)  # type: ignore[no-any-return]
 
@@ -268,13 +316,26 @@ def csrf_protection() -> CSRFProtect:
                 raise ValidationError("The CSRF token is missing.")
             if field not in session:
                 raise ValidationError("The CSRF session token is missing.")
-            try:
-                token = self._serializer().loads(data, max_age=current_app.config.get("WTF_CSRF_TIME_LIMIT", 3600))
-            except SignatureExpired as e:
-                raise ValidationError("The CSRF token has expired.") from e
-            except BadData as e:
-                raise ValidationError("The CSRF token is invalid.") from e
-            if not hmac.compare_digest(session[field], token):
+            serializer = self._serializer()
+            max_age = current_app.config.get("WTF_CSRF_TIME_LIMIT", 3600)
+            # A token this process verified before (a form sent twice, or a token given to several pages, see
+            # token): its signature holds; only its age is checked again.
+            checked = self._checked.get(data)
+            if checked is not None and checked[0] is serializer and (
+                    max_age is None or time.time() - checked[1] <= max_age):
+                token = checked[2]
+            else:
+                try:
+                    token, signed_at = serializer.loads(data, max_age=max_age, return_timestamp=True)
+                except SignatureExpired as e:
+                    raise ValidationError("The CSRF token has expired.") from e
+                except BadData as e:
+                    raise ValidationError("The CSRF token is invalid.") from e
+                if isinstance(token, str):
+                    if len(self._checked) >= KEPT_SIGNED:
+                        self._checked.clear()
+                    self._checked[data] = (serializer, signed_at.timestamp(), token)
+            if not isinstance(token, str) or not hmac.compare_digest(session[field], token):
                 raise ValidationError("The CSRF tokens do not match.")
 
         def protect(self, apply_exemptions: bool = False) -> None:
