@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from .db import Handle
+from .db import Handle, Plain, Prepared
 from .models import Draft, InstrumentVersion, Survey, survey_state
 
 
@@ -52,6 +53,7 @@ _PUBLISHED = (
     .join(InstrumentVersion, Survey.instrument_version_id == InstrumentVersion.id)
     .outerjoin(Draft, (Draft.key == bindparam("draft", type_=Draft.key.type)) & (Draft.survey_slug == Survey.slug))
     .where(Survey.slug == bindparam("slug")))
+_PREPARED = Prepared(_PUBLISHED)
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,12 @@ class DraftRow:
 def published_with_draft(db: Handle, slug: str, draft_id: str | None) -> tuple[Published | None, DraftRow | None]:
     """Return survey *slug* as its respondents' pages see it (None when there is no such survey) and the row of
     draft *draft_id* of that survey (None when there is none), read in one statement."""
-    row = db.connection().execute(_PUBLISHED, {"slug": slug, "draft": draft_id}).first()
+    connection = db.connection()
+    row: Any
+    if isinstance(db, Plain):  # a respondent's page: straight to the driver (see Prepared)
+        row = _PREPARED.first(connection, {"slug": slug, "draft": draft_id})
+    else:
+        row = connection.execute(_PUBLISHED, {"slug": slug, "draft": draft_id}).first()
     if row is None:
         return None, None
     survey = Published(row[0], row[1], row[2], row[3], row[4], bool(row[5]),
