@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy import Connection, Engine, Executable, Select, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -181,6 +181,23 @@ def drop_plain() -> None:
     found = g.pop("db_plain", None)
     if found is not None:
         found.close()
+
+
+def request_db() -> Handle:
+    """Return the request's database: its :class:`Plain` connection (a GET's without a transaction), or its ORM
+    session once :func:`use_orm` was called."""
+    found: Handle | None = g.get("db_handle")
+    if found is None:
+        found = g.db_handle = plain(request.method == "GET")
+    return found
+
+
+def use_orm() -> None:
+    """Serve the rest of the request (see :func:`request_db`) through the ORM session, the plain connection closed."""
+    if not isinstance(g.get("db_handle"), Session):
+        drop_plain()
+        read_only(request.method == "GET")
+        g.db_handle = get_session()
 
 
 def _close_session(_exc: BaseException | None) -> None:

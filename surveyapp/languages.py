@@ -22,7 +22,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
-from flask import Flask, Response, g, request, session
+from flask import Flask, Response, g, has_app_context, request, session
 from flask_babel import Babel, format_date, format_decimal, get_translations, gettext, refresh
 from jinja2.runtime import Context
 from jinja2.utils import pass_context
@@ -223,7 +223,7 @@ def _figure(value: Any) -> Any:
 
 def number(value: Any) -> str:
     """Format a number for the page's language (1,000 in English, 1.000 in Spanish)."""
-    if type(value) is not int or not 0 <= value < _SMALL:
+    if type(value) is not int or not 0 <= value < _SMALL or not has_app_context():
         return str(format_decimal(value))
     # Every page shows "Page 2 of 5": small whole numbers are formatted once per language and process.
     key = (g.get("language", "en"), value)

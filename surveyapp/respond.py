@@ -19,7 +19,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from sqlalchemy import insert
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WebResponse
 
 from instrument import Condition, Instrument, Section, parse_section, settle, visible_sections
@@ -29,7 +28,8 @@ from instrument.model import LANGUAGE_QUESTION
 from instrument.types import question_type
 
 from . import drafts, languages
-from .db import Handle, drop_plain, get_session, plain, read_only
+from .db import get_session, use_orm
+from .db import request_db as _db
 from .drafts import OpenDraft
 from .invitations import links as invite_links
 from .invitations.parking import mix_after_answer, park, still_open
@@ -74,31 +74,14 @@ def only_if(cond: Condition, inst: Instrument) -> str:
     return _("you answered %(answers)s to %(question)s", answers=_(" or ").join(labels), question=question)
 
 
-def _db() -> Handle:
-    """Return the request's database: a plain connection for an open survey's pages; the ORM session once the
-    request involves an invitation or a test answer (their steps load and add ORM objects, see _use_orm)."""
-    found: Handle | None = g.get("surveykit_db")
-    if found is None:
-        found = g.surveykit_db = plain(request.method == "GET")  # a respondent's GET only reads: no transaction
-    return found
-
-
-def _use_orm() -> None:
-    """Serve the rest of the request through the ORM session (the plain connection read only the survey)."""
-    if not isinstance(g.get("surveykit_db"), Session):
-        drop_plain()
-        read_only(request.method == "GET")
-        g.surveykit_db = get_session()
-
-
 def _survey_or_page(slug: str) -> tuple[Published, Instrument] | WebResponse | str:
     survey = _survey(slug)
     inst = languages.choose(instrument_of(survey, _db()), slug, survey.title)
     state = survey.state()
     # The team's test link opens the pages before the survey does and without an invitation (never once closed).
     test = testing(survey)
-    if test or survey.mode == "invitation":
-        _use_orm()
+    if test or survey.mode == "invitation":  # their steps load and add ORM objects
+        use_orm()
     if state != "open" and not (test and state == "not_yet_open"):
         return make_response(render_template("respond/closed.html", survey=survey, state=state), 410)
     if survey.mode == "invitation" and not test:
@@ -375,11 +358,11 @@ def _finish(survey: Published, inst: Instrument, draft: OpenDraft) -> Any:
         return redirect(url_for("respond.thanks", slug=survey.slug))
     test = bool(g.get("test_mode"))
     if test:  # a test answer: stored at once, marked; no invitation, no parking, no count touched
-        store_test_answer(get_session(), survey, answers)  # the request's db (see _use_orm)
+        store_test_answer(get_session(), survey, answers)  # the request's db (see use_orm)
     elif survey.mode == "invitation":
         # The invitation is burnt and the answers parked, sealed, in this one transaction; the mixer stores them
         # later in a shuffled batch (invitations/parking.py), so no transaction pairs the two readably.
-        orm = get_session()  # the request's db here (see _use_orm), with the ORM's methods
+        orm = get_session()  # the request's db here (see use_orm), with the ORM's methods
         if not still_open(orm, survey.slug):
             db.rollback()
             return make_response(render_template("respond/closed.html", survey=survey, state="closed"), 410)
