@@ -34,7 +34,10 @@ def init_app(app: Flask) -> None:
     folder = Path(app.static_folder or "static")
     app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED)
     app.config.setdefault("COMPRESS_MIN_SIZE", 500)
-    Compress(app)
+    # Only static files are ever compressed, so Flask-Compress runs for them only (from `cached` below), not on
+    # every page, where it would only add "Vary: Accept-Encoding" to a response it never compresses.
+    app.config.setdefault("COMPRESS_REGISTER", False)
+    compress = Compress(app)
 
     @lru_cache(maxsize=256)
     def version_of(filename: str) -> str:
@@ -65,7 +68,6 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def cached(response: Response) -> Response:
-        # Registered after Compress, so it runs before it (Flask runs these last-registered first).
         if request.endpoint == "static" and response.status_code in (200, 304):
             fresh = request.args.get("v") == _version(folder / (request.view_args or {}).get("filename", ""))
             response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable" if fresh \
@@ -76,6 +78,7 @@ def init_app(app: Flask) -> None:
             response.make_sequence()
             if hasattr(body, "close"):
                 body.close()
+            return compress.after_request(response)
         return response
 
     @app.get("/favicon.ico")
