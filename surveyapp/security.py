@@ -303,9 +303,10 @@ def csrf_protection() -> CSRFProtect:
                     except TypeError:
                         session[field] = secret = hashlib.sha1(os.urandom(64)).hexdigest()
                         token = serializer.dumps(secret)
-                    if len(self._made) >= KEPT_SIGNED:
-                        self._made.clear()
-                    self._made[secret] = (serializer, time.time(), token)
+                    if isinstance(secret, str):
+                        if len(self._made) >= KEPT_SIGNED:
+                            self._made.clear()
+                        self._made[secret] = (serializer, time.time(), token)
                 setattr(g, field, token)
             return g.get(field)  # type: ignore[no-any-return]
 
