@@ -12,9 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, has_request_context, request
+from flask import Flask, Response, has_request_context, request
 from flask_compress import Compress
-from werkzeug.wrappers import Response
 
 YEAR = 365 * 24 * 3600
 DAY = 24 * 3600
