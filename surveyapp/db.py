@@ -166,42 +166,31 @@ class Prepared:
         return tuple(v if convert is None or v is None else convert(v) for convert, v in zip(results, row, strict=True))
 
 
-def plain(reads_only: bool = False) -> Plain:
-    """Return the request's :class:`Plain` connection, opened on first use and closed at teardown (*reads_only*: a
-    view that only reads, served without a transaction as :func:`read_only` serves it; chosen at the first call)."""
-    found = g.get("db_plain")
-    if found is None:
-        found = g.db_plain = Plain(current_app.extensions["surveykit.engines"][1 if reads_only else 0])
-    return found  # type: ignore[no-any-return]
-
-
-def drop_plain() -> None:
-    """Close the request's :class:`Plain` connection, if any (a view moving on to the ORM session: on SQLite two
-    connections of one request must not both hold the database)."""
-    found = g.pop("db_plain", None)
-    if found is not None:
-        found.close()
-
-
 def request_db() -> Handle:
-    """Return the request's database: its :class:`Plain` connection (a GET's without a transaction), or its ORM
-    session once :func:`use_orm` was called."""
+    """Return the request's database: a :class:`Plain` connection opened on first use (a GET's without a transaction,
+    as :func:`read_only` serves it), or the ORM session once :func:`use_orm` was called; closed at teardown."""
     found: Handle | None = g.get("db_handle")
     if found is None:
-        found = g.db_handle = plain(request.method == "GET")
+        reads_only = request.method == "GET"
+        found = g.db_handle = Plain(current_app.extensions["surveykit.engines"][1 if reads_only else 0])
     return found
 
 
 def use_orm() -> None:
-    """Serve the rest of the request (see :func:`request_db`) through the ORM session, the plain connection closed."""
-    if not isinstance(g.get("db_handle"), Session):
-        drop_plain()
+    """Serve the rest of the request (see :func:`request_db`) through the ORM session, the plain connection closed
+    first (on SQLite two connections of one request must not both hold the database)."""
+    found = g.get("db_handle")
+    if not isinstance(found, Session):
+        if isinstance(found, Plain):
+            found.close()
         read_only(request.method == "GET")
         g.db_handle = get_session()
 
 
 def _close_session(_exc: BaseException | None) -> None:
-    drop_plain()
+    handle = g.pop("db_handle", None)
+    if isinstance(handle, Plain):
+        handle.close()
     session = g.pop("db_session", None)
     if session is not None:
         session.close()

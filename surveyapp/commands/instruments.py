@@ -63,7 +63,7 @@ def _settings(info: ScriptInfo) -> Config:
     whole app would triple a file check's start-up time)."""
     from .. import configured_app, create_app
 
-    if info.create_app is create_app and info._loaded_app is None:
+    if info.create_app is create_app:  # the same settings create_app() would read, without the rest of the app
         return configured_app().config
     return info.load_app().config
 
